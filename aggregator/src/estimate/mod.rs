@@ -1,0 +1,334 @@
+//! Counters and estimators: fold reports into mergeable counters, debias them into estimates.
+//!
+//! [`Counters`] is the accumulator for one campaign (and, in the service, one epoch): `fold`,
+//! `fold_batch`, `merge`, a serializable [`CounterSnapshot`], and [`Counters::estimate`]. The
+//! mechanism-specific folding lives in [`grr`], [`unary`] and [`local_hash`]; every mechanism
+//! is a pure protocol, so estimation is one formula from `ldp_protocol::math`.
+
+pub mod grr;
+pub mod local_hash;
+pub mod unary;
+
+use ldp_protocol::mechanism::MechanismParams;
+use ldp_protocol::{Batch, CampaignConfig, MechanismKind, Report};
+use serde::{Deserialize, Serialize};
+
+use crate::error::AggregateError;
+use crate::postprocess::norm_sub;
+
+/// The 97.5% quantile of the standard normal: 95% two-sided intervals.
+pub const Z_95: f64 = 1.959_963_984_540_054;
+
+/// The role every mechanism's counters play: fold reports, merge with other partial counters,
+/// and produce the support count of every value.
+pub trait Accumulator {
+    /// Checks and counts one report. Nothing is counted on error.
+    fn fold(&mut self, report: &Report) -> Result<(), AggregateError>;
+    /// Adds another node's partial counters for the same campaign. Associative, commutative.
+    fn merge(&mut self, other: &Self) -> Result<(), AggregateError>;
+    /// Reports counted.
+    fn n(&self) -> u64;
+}
+
+/// Counters of one campaign: everything the aggregator stores. Never raw reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Counters {
+    campaign: String,
+    digest: u64,
+    params: MechanismParams,
+    n: u64,
+    /// Support counts per value (k cells), or the P×g table of a seed pool.
+    cells: Vec<u64>,
+    /// Pending bit-sliced unary counts (unary mechanisms only).
+    slices: Option<unary::BitSlices>,
+}
+
+/// The serializable state of [`Counters`]: campaign digest, n, and the counter cells.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CounterSnapshot {
+    /// Digest of the campaign configuration the counters belong to.
+    pub config_digest: u64,
+    /// Reports counted.
+    pub n: u64,
+    /// Counter cells (layout defined by the mechanism).
+    pub cells: Vec<u64>,
+}
+
+impl Counters {
+    /// Empty counters for `config`.
+    pub fn new(config: &CampaignConfig) -> Self {
+        let params = config.params().clone();
+        let (cells, slices) = match &params {
+            MechanismParams::Sue(p) | MechanismParams::Oue(p) => (
+                vec![0; p.k as usize],
+                Some(unary::BitSlices::new(p.words())),
+            ),
+            MechanismParams::Olh(p) | MechanismParams::Blh(p) => match p.seed_pool {
+                Some(pool) => (vec![0; pool as usize * p.g as usize], None),
+                None => (vec![0; p.k as usize], None),
+            },
+            MechanismParams::Grr(p) => (vec![0; p.k as usize], None),
+        };
+        Self {
+            campaign: config.id().as_str().to_owned(),
+            digest: config.digest(),
+            params,
+            n: 0,
+            cells,
+            slices,
+        }
+    }
+
+    /// Counters restored from a snapshot, checked against `config`.
+    pub fn from_snapshot(
+        config: &CampaignConfig,
+        snapshot: CounterSnapshot,
+    ) -> Result<Self, AggregateError> {
+        let mut counters = Self::new(config);
+        if snapshot.config_digest != counters.digest {
+            return Err(AggregateError::DigestMismatch {
+                expected: counters.digest,
+                found: snapshot.config_digest,
+            });
+        }
+        if snapshot.cells.len() != counters.cells.len() {
+            return Err(AggregateError::SnapshotShape {
+                expected: counters.cells.len(),
+                found: snapshot.cells.len(),
+            });
+        }
+        counters.n = snapshot.n;
+        counters.cells = snapshot.cells;
+        Ok(counters)
+    }
+
+    /// The serializable state (pending bit slices included).
+    pub fn snapshot(&self) -> CounterSnapshot {
+        CounterSnapshot {
+            config_digest: self.digest,
+            n: self.n,
+            cells: self.flushed_cells(),
+        }
+    }
+
+    /// The snapshot in the wire format.
+    pub fn to_bytes(&self) -> Result<Vec<u8>, AggregateError> {
+        Ok(ldp_protocol::wire::encode(&self.snapshot())?)
+    }
+
+    /// Counters from [`Counters::to_bytes`] output, checked against `config`.
+    pub fn from_bytes(config: &CampaignConfig, bytes: &[u8]) -> Result<Self, AggregateError> {
+        Self::from_snapshot(config, ldp_protocol::wire::decode(bytes)?)
+    }
+
+    /// The mechanism parameters.
+    pub fn params(&self) -> &MechanismParams {
+        &self.params
+    }
+
+    fn flushed_cells(&self) -> Vec<u64> {
+        let mut cells = self.cells.clone();
+        if let Some(slices) = &self.slices {
+            slices.add_to(&mut cells);
+        }
+        cells
+    }
+
+    /// Folds a report that [`Report::check`] accepted.
+    #[inline]
+    fn fold_checked(&mut self, report: &Report) {
+        match (&self.params, report) {
+            (MechanismParams::Grr(_), Report::Grr(r)) => grr::fold(&mut self.cells, r),
+            (MechanismParams::Sue(_), Report::Sue(r))
+            | (MechanismParams::Oue(_), Report::Oue(r)) => {
+                if let Some(slices) = self.slices.as_mut() {
+                    slices.add(&r.bits, &mut self.cells);
+                }
+            }
+            (MechanismParams::Olh(p), Report::Olh(r))
+            | (MechanismParams::Blh(p), Report::Blh(r)) => {
+                if p.seed_pool.is_some() {
+                    local_hash::fold_pool(&mut self.cells, p, r);
+                } else {
+                    local_hash::fold_support(&mut self.cells, p, r);
+                }
+            }
+            // Unreachable after `check`; counting nothing is the safe answer.
+            _ => return,
+        }
+        self.n += 1;
+    }
+
+    /// Checks every report of `batch` (campaign, digest, each report), then folds them all.
+    /// On error nothing is counted.
+    pub fn fold_batch(&mut self, batch: &Batch) -> Result<(), AggregateError> {
+        if batch.campaign.as_str() != self.campaign {
+            return Err(AggregateError::WrongCampaign {
+                expected: self.campaign.clone(),
+                found: batch.campaign.as_str().to_owned(),
+            });
+        }
+        if batch.config_digest != self.digest {
+            return Err(AggregateError::DigestMismatch {
+                expected: self.digest,
+                found: batch.config_digest,
+            });
+        }
+        self.fold_all(&batch.reports)
+    }
+
+    /// Checks every report, then folds them all. On error nothing is counted.
+    pub fn fold_all(&mut self, reports: &[Report]) -> Result<(), AggregateError> {
+        for (index, report) in reports.iter().enumerate() {
+            report
+                .check(&self.params)
+                .map_err(|source| AggregateError::Report { index, source })?;
+        }
+        for report in reports {
+            self.fold_checked(report);
+        }
+        Ok(())
+    }
+
+    /// The support count of every domain value (for a seed pool, computed from the table).
+    pub fn supports(&self) -> Vec<f64> {
+        let cells = self.flushed_cells();
+        match &self.params {
+            MechanismParams::Olh(p) | MechanismParams::Blh(p) if p.seed_pool.is_some() => {
+                local_hash::pool_support(&cells, p)
+            }
+            _ => cells.into_iter().map(|c| c as f64).collect(),
+        }
+    }
+
+    /// Unbiased estimates of every value's count, with standard errors, 95% intervals, and the
+    /// Norm-Sub consistent counts beside them.
+    pub fn estimate(&self) -> Estimates {
+        let pure = self.params.pure();
+        let n = self.n as f64;
+        let counts: Vec<f64> = self
+            .supports()
+            .into_iter()
+            .map(|s| pure.debias(s, n))
+            .collect();
+        let consistent = norm_sub(&counts, n);
+        let values = counts
+            .iter()
+            .zip(consistent)
+            .enumerate()
+            .map(|(i, (&count, norm_sub_count))| {
+                // The c_v term of the variance uses the estimate, clamped to what is possible.
+                let variance = pure.count_variance(n, count.clamp(0.0, n));
+                let std_error = variance.max(0.0).sqrt();
+                ValueEstimate {
+                    index: i as u32,
+                    count,
+                    std_error,
+                    ci95_low: count - Z_95 * std_error,
+                    ci95_high: count + Z_95 * std_error,
+                    norm_sub_count,
+                }
+            })
+            .collect();
+        Estimates {
+            mechanism: self.params.kind(),
+            n: self.n,
+            values,
+        }
+    }
+}
+
+impl Accumulator for Counters {
+    fn fold(&mut self, report: &Report) -> Result<(), AggregateError> {
+        report
+            .check(&self.params)
+            .map_err(|source| AggregateError::Report { index: 0, source })?;
+        self.fold_checked(report);
+        Ok(())
+    }
+
+    fn merge(&mut self, other: &Self) -> Result<(), AggregateError> {
+        if other.digest != self.digest {
+            return Err(AggregateError::DigestMismatch {
+                expected: self.digest,
+                found: other.digest,
+            });
+        }
+        let theirs = other.flushed_cells();
+        if theirs.len() != self.cells.len() {
+            return Err(AggregateError::SnapshotShape {
+                expected: self.cells.len(),
+                found: theirs.len(),
+            });
+        }
+        let n = self
+            .n
+            .checked_add(other.n)
+            .ok_or(AggregateError::Overflow)?;
+        for (mine, add) in self.cells.iter_mut().zip(theirs) {
+            *mine = mine.checked_add(add).ok_or(AggregateError::Overflow)?;
+        }
+        self.n = n;
+        Ok(())
+    }
+
+    fn n(&self) -> u64 {
+        self.n
+    }
+}
+
+/// Estimates for every value of a campaign.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Estimates {
+    /// Mechanism that produced the reports.
+    #[serde(with = "kind_name")]
+    pub mechanism: MechanismKind,
+    /// Reports counted.
+    pub n: u64,
+    /// One entry per domain value, in index order.
+    pub values: Vec<ValueEstimate>,
+}
+
+/// The estimate for one value.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ValueEstimate {
+    /// Domain index.
+    pub index: u32,
+    /// Unbiased count estimate (may be negative).
+    pub count: f64,
+    /// Standard error of `count`, from the variance formula with the estimate for `c_v`.
+    pub std_error: f64,
+    /// Lower end of the 95% normal interval.
+    pub ci95_low: f64,
+    /// Upper end of the 95% normal interval.
+    pub ci95_high: f64,
+    /// Norm-Sub consistent count: non-negative, summing to n over all values, **biased**.
+    pub norm_sub_count: f64,
+}
+
+impl Estimates {
+    /// The `top` values by unbiased count, largest first.
+    pub fn top(&self, top: usize) -> Vec<ValueEstimate> {
+        let mut sorted = self.values.clone();
+        sorted.sort_by(|a, b| b.count.total_cmp(&a.count));
+        sorted.truncate(top);
+        sorted
+    }
+}
+
+mod kind_name {
+    use ldp_protocol::MechanismKind;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(kind: &MechanismKind, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(kind.name())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<MechanismKind, D::Error> {
+        let name = String::deserialize(d)?;
+        MechanismKind::ALL
+            .into_iter()
+            .find(|k| k.name() == name)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown mechanism {name:?}")))
+    }
+}

@@ -1,0 +1,44 @@
+//! Typed errors of the on-device client.
+
+use alloc::string::String;
+
+/// Why the client refused to produce a report.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientError {
+    /// The operating system's randomness source failed; no report is made without it.
+    #[error("the operating system's random number generator is unavailable")]
+    Randomness,
+    /// An index outside a range domain `0..k` (range domains have no `other` bucket).
+    #[error("value index {index} is outside the domain 0..{k}")]
+    IndexOutOfRange {
+        /// Index given.
+        index: u32,
+        /// Domain size.
+        k: u32,
+    },
+    /// A string that is not a decimal index, for a campaign over a range domain.
+    #[error("{0:?} is not an index of this campaign's range domain")]
+    NotInRange(String),
+    /// The privacy budget for this campaign and epoch is spent.
+    #[error(transparent)]
+    Budget(#[from] BudgetError),
+}
+
+/// Why the privacy-budget accountant refused a report.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum BudgetError {
+    /// The device already sent every report the campaign allows in this epoch.
+    #[error(
+        "campaign {campaign} allows {allowed} report(s) per device in epoch {epoch}; all are spent"
+    )]
+    Exhausted {
+        /// Campaign id.
+        campaign: String,
+        /// Epoch number.
+        epoch: u64,
+        /// Reports allowed per epoch.
+        allowed: u32,
+    },
+}

@@ -1,0 +1,56 @@
+//! # ldp-client
+//!
+//! The on-device half of **ldp-telemetry**: turns a value into a randomized report under
+//! ε-local differential privacy, so the collector never sees the truth.
+//!
+//! What it is: encoders for every mechanism of `ldp-protocol`, OS-seeded ChaCha20 randomness,
+//! and a privacy-budget accountant. `no_std` + `alloc` (the default `std` feature adds only
+//! conveniences). What it is not: a network client (no tokio, no HTTP here) or an estimator.
+//!
+//! ```
+//! use ldp_client::{Accountant, Encoder, InMemoryLedger};
+//! use ldp_protocol::{Batch, BatchId, CampaignConfig, CampaignSpec, Domain, Mechanism, wire};
+//!
+//! let config = CampaignConfig::new(CampaignSpec::new(
+//!     "emoji",
+//!     Mechanism::Olh { g: None, seed_pool: None },
+//!     1.0,
+//!     Domain::Dictionary { values: vec!["😂".into(), "❤".into(), "😍".into()] },
+//! ))?;
+//! let mut encoder = Encoder::new(&config)?;
+//! let mut accountant = Accountant::new(InMemoryLedger::default());
+//! let epoch = 20_000;
+//! let report = encoder.encode_charged(&mut accountant, epoch, "❤")?;
+//! // One report per epoch by default: a second one is refused.
+//! assert!(encoder.encode_charged(&mut accountant, epoch, "😂").is_err());
+//!
+//! let mut batch = Batch::new(&config, epoch, BatchId([7; 16]));
+//! batch.reports.push(report);
+//! let bytes = wire::encode(&batch)?;
+//! assert_eq!(wire::decode_batch(&bytes)?, batch);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+#![no_std]
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
+
+extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
+
+pub mod budget;
+pub mod encoder;
+pub mod error;
+pub mod rng;
+
+pub use budget::{Accountant, BudgetLedger, Charge, InMemoryLedger};
+pub use encoder::{Encoder, Randomizer};
+pub use error::{BudgetError, ClientError};
+pub use rng::ProductionRng;

@@ -1,0 +1,509 @@
+//! Campaign configuration: what is collected, with which mechanism, at which ε.
+//!
+//! Untrusted input (JSON from an operator, bytes, CLI flags) is a [`CampaignSpec`]; the one
+//! fallible constructor [`CampaignConfig::new`] turns it into a [`CampaignConfig`] that cannot be
+//! invalid. `CampaignConfig` serializes as its normalized spec (every default resolved) and
+//! deserializes through the same constructor, so no path skips validation.
+
+use alloc::collections::BTreeMap;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::ConfigError;
+use crate::mechanism::{Mechanism, MechanismParams};
+
+/// Largest ε per report accepted. Beyond it randomization is cosmetic.
+pub const MAX_EPSILON: f64 = 20.0;
+/// Largest description, in bytes.
+pub const MAX_DESCRIPTION_BYTES: usize = 1024;
+/// Largest dictionary entry, in bytes.
+pub const MAX_DICTIONARY_ENTRY_BYTES: usize = 256;
+/// Shortest epoch: one minute.
+pub const MIN_EPOCH_SECONDS: u64 = 60;
+/// Longest epoch: 366 days.
+pub const MAX_EPOCH_SECONDS: u64 = 366 * 24 * 3600;
+/// Most reports one device may send per campaign and epoch.
+pub const MAX_REPORTS_PER_EPOCH: u32 = 1000;
+/// Estimates are never released below this many reports, whatever the campaign says.
+pub const MIN_REPORTS_FLOOR: u64 = 10;
+/// Default minimum number of reports before estimates are released.
+pub const DEFAULT_MIN_REPORTS: u64 = 100;
+/// Default epoch length: one day.
+pub const DEFAULT_EPOCH_SECONDS: u64 = 24 * 3600;
+
+/// A campaign id: 1 to 64 characters from `a-z 0-9 - _`, starting with a letter or digit.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct CampaignId(String);
+
+impl CampaignId {
+    /// Validates a slug.
+    pub fn new(id: impl Into<String>) -> Result<Self, ConfigError> {
+        let id = id.into();
+        let bytes = id.as_bytes();
+        let ok = !bytes.is_empty()
+            && bytes.len() <= 64
+            && bytes
+                .first()
+                .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+            && bytes
+                .iter()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-' || *b == b'_');
+        if ok {
+            Ok(Self(id))
+        } else {
+            Err(ConfigError::InvalidId(id))
+        }
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for CampaignId {
+    type Error = ConfigError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::new(value)
+    }
+}
+
+impl From<CampaignId> for String {
+    fn from(value: CampaignId) -> Self {
+        value.0
+    }
+}
+
+impl core::fmt::Display for CampaignId {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The set of values a campaign estimates.
+///
+/// JSON: `{"range": {"k": 16}}` or `{"dictionary": {"values": ["😂", "❤"]}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Domain {
+    /// The indices `0..k`.
+    Range {
+        /// Number of values.
+        k: u32,
+    },
+    /// Candidate strings, plus an implicit final `other` bucket (index `values.len()`) that
+    /// every out-of-dictionary value maps to. k = `values.len() + 1`.
+    Dictionary {
+        /// The candidates, in index order.
+        values: Vec<String>,
+    },
+}
+
+/// The label of the `other` bucket of a dictionary domain.
+pub const OTHER_LABEL: &str = "(other)";
+
+impl Domain {
+    /// Number of values k (including the `other` bucket of a dictionary).
+    pub fn size(&self) -> u64 {
+        match self {
+            Self::Range { k } => u64::from(*k),
+            Self::Dictionary { values } => values.len() as u64 + 1,
+        }
+    }
+}
+
+/// A campaign configuration as written by an operator: untrusted until
+/// [`CampaignConfig::new`] accepts it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CampaignSpec {
+    /// Campaign id (a slug).
+    pub id: String,
+    /// What the campaign measures, for people.
+    #[serde(default)]
+    pub description: String,
+    /// Mechanism and its parameters.
+    pub mechanism: Mechanism,
+    /// ε per report.
+    pub epsilon: f64,
+    /// The values estimated.
+    pub domain: Domain,
+    /// Epoch length in seconds (default one day).
+    #[serde(default = "default_epoch_seconds")]
+    pub epoch_seconds: u64,
+    /// Reports one device may send per epoch (default 1).
+    #[serde(default = "default_reports_per_epoch")]
+    pub max_reports_per_epoch: u32,
+    /// Reports needed before estimates are released (default 100, never below 10).
+    #[serde(default = "default_min_reports")]
+    pub min_reports: u64,
+}
+
+fn default_epoch_seconds() -> u64 {
+    DEFAULT_EPOCH_SECONDS
+}
+fn default_reports_per_epoch() -> u32 {
+    1
+}
+fn default_min_reports() -> u64 {
+    DEFAULT_MIN_REPORTS
+}
+
+impl CampaignSpec {
+    /// A spec with defaults for everything but the essentials.
+    pub fn new(id: &str, mechanism: Mechanism, epsilon: f64, domain: Domain) -> Self {
+        Self {
+            id: id.into(),
+            description: String::new(),
+            mechanism,
+            epsilon,
+            domain,
+            epoch_seconds: DEFAULT_EPOCH_SECONDS,
+            max_reports_per_epoch: 1,
+            min_reports: DEFAULT_MIN_REPORTS,
+        }
+    }
+}
+
+/// A validated campaign configuration. Cannot be built invalid; cheap to clone once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "CampaignSpec", into = "CampaignSpec")]
+pub struct CampaignConfig {
+    id: CampaignId,
+    spec: CampaignSpec,
+    params: MechanismParams,
+    dictionary: BTreeMap<String, u32>,
+    digest: u64,
+}
+
+impl CampaignConfig {
+    /// The single fallible constructor: validates every field and combination, resolves
+    /// defaults (e.g. OLH's g) and computes the digest.
+    pub fn new(mut spec: CampaignSpec) -> Result<Self, ConfigError> {
+        let id = CampaignId::new(spec.id.clone())?;
+        if spec.description.len() > MAX_DESCRIPTION_BYTES {
+            return Err(ConfigError::DescriptionTooLong(spec.description.len()));
+        }
+        if !spec.epsilon.is_finite() || spec.epsilon <= 0.0 || spec.epsilon > MAX_EPSILON {
+            return Err(ConfigError::InvalidEpsilon(spec.epsilon));
+        }
+        let k = spec.domain.size();
+        if k < 2 {
+            return Err(ConfigError::DomainTooSmall(k));
+        }
+        let k32 = u32::try_from(k).map_err(|_| ConfigError::DomainTooLarge {
+            k,
+            max: u32::MAX,
+            mechanism: spec.mechanism.kind().name(),
+        })?;
+        let mut dictionary = BTreeMap::new();
+        if let Domain::Dictionary { values } = &spec.domain {
+            for (i, value) in values.iter().enumerate() {
+                if value.is_empty() {
+                    return Err(ConfigError::EmptyDictionaryEntry(i));
+                }
+                if value.len() > MAX_DICTIONARY_ENTRY_BYTES {
+                    return Err(ConfigError::DictionaryEntryTooLong(i));
+                }
+                // `i < k32` because k = values.len() + 1 fits in u32.
+                if dictionary.insert(value.clone(), i as u32).is_some() {
+                    return Err(ConfigError::DuplicateDictionaryEntry(value.clone()));
+                }
+            }
+        }
+        if !(MIN_EPOCH_SECONDS..=MAX_EPOCH_SECONDS).contains(&spec.epoch_seconds) {
+            return Err(ConfigError::EpochLengthOutOfRange(spec.epoch_seconds));
+        }
+        if !(1..=MAX_REPORTS_PER_EPOCH).contains(&spec.max_reports_per_epoch) {
+            return Err(ConfigError::ReportsPerEpochOutOfRange(
+                spec.max_reports_per_epoch,
+            ));
+        }
+        if spec.min_reports < MIN_REPORTS_FLOOR {
+            return Err(ConfigError::MinReportsTooSmall(spec.min_reports));
+        }
+        let params = MechanismParams::new(&spec.mechanism, spec.epsilon, k32)?;
+        spec.mechanism = params.resolved();
+        let digest = crate::wire::digest(&spec);
+        Ok(Self {
+            id,
+            spec,
+            params,
+            dictionary,
+            digest,
+        })
+    }
+
+    /// Campaign id.
+    pub fn id(&self) -> &CampaignId {
+        &self.id
+    }
+
+    /// The normalized spec (defaults resolved).
+    pub fn spec(&self) -> &CampaignSpec {
+        &self.spec
+    }
+
+    /// ε per report as configured.
+    pub fn epsilon(&self) -> f64 {
+        self.spec.epsilon
+    }
+
+    /// Domain size k.
+    pub fn k(&self) -> u32 {
+        self.params.k()
+    }
+
+    /// The domain.
+    pub fn domain(&self) -> &Domain {
+        &self.spec.domain
+    }
+
+    /// Validated mechanism parameters.
+    pub fn params(&self) -> &MechanismParams {
+        &self.params
+    }
+
+    /// Epoch length in seconds.
+    pub fn epoch_seconds(&self) -> u64 {
+        self.spec.epoch_seconds
+    }
+
+    /// Reports one device may send per epoch.
+    pub fn max_reports_per_epoch(&self) -> u32 {
+        self.spec.max_reports_per_epoch
+    }
+
+    /// Reports needed before estimates are released.
+    pub fn min_reports(&self) -> u64 {
+        self.spec.min_reports
+    }
+
+    /// xxh3-64 of the canonical encoding; every batch carries it.
+    pub fn digest(&self) -> u64 {
+        self.digest
+    }
+
+    /// The index of a string value: its dictionary position, or the `other` bucket for a value
+    /// not in the dictionary. For a range domain, a decimal index `< k`; anything else is `None`.
+    pub fn index_of(&self, value: &str) -> Option<u32> {
+        match &self.spec.domain {
+            Domain::Dictionary { values } => Some(
+                self.dictionary
+                    .get(value)
+                    .copied()
+                    .unwrap_or(values.len() as u32),
+            ),
+            Domain::Range { k } => value.parse::<u32>().ok().filter(|i| i < k),
+        }
+    }
+
+    /// The index of the `other` bucket, for a dictionary domain.
+    pub fn other_index(&self) -> Option<u32> {
+        match &self.spec.domain {
+            Domain::Dictionary { values } => Some(values.len() as u32),
+            Domain::Range { .. } => None,
+        }
+    }
+
+    /// A label for index `i`: the dictionary entry, [`OTHER_LABEL`], or the decimal index.
+    pub fn label(&self, i: u32) -> String {
+        use alloc::string::ToString;
+        match &self.spec.domain {
+            Domain::Dictionary { values } => values
+                .get(i as usize)
+                .cloned()
+                .unwrap_or_else(|| OTHER_LABEL.into()),
+            Domain::Range { .. } => i.to_string(),
+        }
+    }
+}
+
+impl TryFrom<CampaignSpec> for CampaignConfig {
+    type Error = ConfigError;
+    fn try_from(spec: CampaignSpec) -> Result<Self, Self::Error> {
+        Self::new(spec)
+    }
+}
+
+impl From<CampaignConfig> for CampaignSpec {
+    fn from(config: CampaignConfig) -> Self {
+        config.spec
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mechanism::MechanismKind;
+    use alloc::vec;
+
+    fn spec(mechanism: Mechanism, epsilon: f64, k: u32) -> CampaignSpec {
+        CampaignSpec::new("test", mechanism, epsilon, Domain::Range { k })
+    }
+
+    #[test]
+    fn rejects_every_bad_combination() {
+        let cases: Vec<(CampaignSpec, ConfigError)> = vec![
+            (
+                CampaignSpec {
+                    id: "Bad Id".into(),
+                    ..spec(Mechanism::Grr, 1.0, 4)
+                },
+                ConfigError::InvalidId("Bad Id".into()),
+            ),
+            (
+                CampaignSpec {
+                    id: "".into(),
+                    ..spec(Mechanism::Grr, 1.0, 4)
+                },
+                ConfigError::InvalidId("".into()),
+            ),
+            (
+                spec(Mechanism::Grr, 0.0, 4),
+                ConfigError::InvalidEpsilon(0.0),
+            ),
+            (
+                spec(Mechanism::Grr, -1.0, 4),
+                ConfigError::InvalidEpsilon(-1.0),
+            ),
+            (
+                spec(Mechanism::Grr, 20.5, 4),
+                ConfigError::InvalidEpsilon(20.5),
+            ),
+            (
+                spec(Mechanism::Grr, f64::INFINITY, 4),
+                ConfigError::InvalidEpsilon(f64::INFINITY),
+            ),
+            (spec(Mechanism::Grr, 1.0, 1), ConfigError::DomainTooSmall(1)),
+            (
+                spec(Mechanism::Oue, 1.0, (1 << 16) + 1),
+                ConfigError::DomainTooLarge {
+                    k: (1 << 16) + 1,
+                    max: 1 << 16,
+                    mechanism: "oue",
+                },
+            ),
+            (
+                spec(
+                    Mechanism::Olh {
+                        g: Some(1),
+                        seed_pool: None,
+                    },
+                    1.0,
+                    16,
+                ),
+                ConfigError::HashRangeOutOfRange { g: 1, max: 1 << 16 },
+            ),
+            (
+                spec(
+                    Mechanism::Olh {
+                        g: None,
+                        seed_pool: Some(0),
+                    },
+                    1.0,
+                    16,
+                ),
+                ConfigError::SeedPoolOutOfRange(0),
+            ),
+            (
+                CampaignSpec::new(
+                    "t",
+                    Mechanism::Grr,
+                    1.0,
+                    Domain::Dictionary {
+                        values: vec!["a".into(), "".into()],
+                    },
+                ),
+                ConfigError::EmptyDictionaryEntry(1),
+            ),
+            (
+                CampaignSpec::new(
+                    "t",
+                    Mechanism::Grr,
+                    1.0,
+                    Domain::Dictionary {
+                        values: vec!["a".into(), "b".into(), "a".into()],
+                    },
+                ),
+                ConfigError::DuplicateDictionaryEntry("a".into()),
+            ),
+            (
+                CampaignSpec {
+                    epoch_seconds: 59,
+                    ..spec(Mechanism::Grr, 1.0, 4)
+                },
+                ConfigError::EpochLengthOutOfRange(59),
+            ),
+            (
+                CampaignSpec {
+                    max_reports_per_epoch: 0,
+                    ..spec(Mechanism::Grr, 1.0, 4)
+                },
+                ConfigError::ReportsPerEpochOutOfRange(0),
+            ),
+            (
+                CampaignSpec {
+                    min_reports: 9,
+                    ..spec(Mechanism::Grr, 1.0, 4)
+                },
+                ConfigError::MinReportsTooSmall(9),
+            ),
+        ];
+        for (spec, expected) in cases {
+            assert_eq!(CampaignConfig::new(spec.clone()), Err(expected), "{spec:?}");
+        }
+    }
+
+    #[test]
+    fn nan_epsilon_is_rejected() {
+        let err = CampaignConfig::new(spec(Mechanism::Grr, f64::NAN, 4)).unwrap_err();
+        assert!(matches!(err, ConfigError::InvalidEpsilon(e) if e.is_nan()));
+    }
+
+    #[test]
+    fn olh_g_is_resolved_into_the_digest() {
+        let implicit =
+            CampaignConfig::new(spec(Mechanism::with_defaults(MechanismKind::Olh), 1.0, 16))
+                .unwrap();
+        let explicit = CampaignConfig::new(spec(
+            Mechanism::Olh {
+                g: Some(4),
+                seed_pool: None,
+            },
+            1.0,
+            16,
+        ))
+        .unwrap();
+        assert_eq!(implicit.digest(), explicit.digest());
+        assert_eq!(
+            implicit.spec().mechanism,
+            Mechanism::Olh {
+                g: Some(4),
+                seed_pool: None
+            }
+        );
+        let other = CampaignConfig::new(spec(Mechanism::Grr, 1.0, 16)).unwrap();
+        assert_ne!(implicit.digest(), other.digest());
+    }
+
+    #[test]
+    fn dictionary_maps_unknown_values_to_other() {
+        let config = CampaignConfig::new(CampaignSpec::new(
+            "emoji",
+            Mechanism::Grr,
+            1.0,
+            Domain::Dictionary {
+                values: vec!["😂".into(), "❤".into()],
+            },
+        ))
+        .unwrap();
+        assert_eq!(config.k(), 3);
+        assert_eq!(config.index_of("❤"), Some(1));
+        assert_eq!(config.index_of("🦀"), Some(2));
+        assert_eq!(config.other_index(), Some(2));
+        assert_eq!(config.label(2), OTHER_LABEL);
+    }
+}

@@ -1,0 +1,126 @@
+//! Typed errors for everything `ldp-protocol` refuses.
+//!
+//! Sub-enums are small and comparable so tests can assert the exact reason.
+
+use alloc::string::String;
+
+/// Why a campaign configuration was refused.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The campaign id is not a slug (`[a-z0-9][a-z0-9_-]{0,63}`).
+    #[error(
+        "campaign id {0:?} is not a slug: 1 to 64 characters from a-z, 0-9, '-', '_', starting with a letter or digit"
+    )]
+    InvalidId(String),
+    /// The description is longer than [`crate::campaign::MAX_DESCRIPTION_BYTES`].
+    #[error("description is {0} bytes; at most {max} are allowed", max = crate::campaign::MAX_DESCRIPTION_BYTES)]
+    DescriptionTooLong(usize),
+    /// ε is not a finite number in (0, [`crate::campaign::MAX_EPSILON`]].
+    #[error("epsilon must be finite, > 0 and <= {max}; got {0}", max = crate::campaign::MAX_EPSILON)]
+    InvalidEpsilon(f64),
+    /// The domain has fewer than two values.
+    #[error("the domain must have at least 2 values; got {0}")]
+    DomainTooSmall(u64),
+    /// The domain is larger than the mechanism allows.
+    #[error("the domain has {k} values; {mechanism} allows at most {max}")]
+    DomainTooLarge {
+        /// Domain size asked for.
+        k: u64,
+        /// Largest domain the mechanism accepts.
+        max: u32,
+        /// Mechanism name.
+        mechanism: &'static str,
+    },
+    /// A dictionary entry is empty.
+    #[error("dictionary entry {0} is empty")]
+    EmptyDictionaryEntry(usize),
+    /// A dictionary entry is longer than [`crate::campaign::MAX_DICTIONARY_ENTRY_BYTES`].
+    #[error("dictionary entry {0} is longer than {max} bytes", max = crate::campaign::MAX_DICTIONARY_ENTRY_BYTES)]
+    DictionaryEntryTooLong(usize),
+    /// A dictionary entry appears twice.
+    #[error("dictionary entry {0:?} appears more than once")]
+    DuplicateDictionaryEntry(String),
+    /// The local-hashing range g is outside `2..=min(k, MAX_HASH_RANGE)`.
+    #[error("hash range g = {g} is out of range: 2 <= g <= {max}")]
+    HashRangeOutOfRange {
+        /// g asked for.
+        g: u32,
+        /// Largest g allowed for this domain.
+        max: u32,
+    },
+    /// The seed pool size is outside `1..=MAX_SEED_POOL`.
+    #[error("seed pool size {0} is out of range: 1 <= pool <= {max}", max = crate::mechanism::local_hash::MAX_SEED_POOL)]
+    SeedPoolOutOfRange(u32),
+    /// The epoch length is outside the documented range.
+    #[error("epoch length {0} s is out of range: {min} <= seconds <= {max}", min = crate::campaign::MIN_EPOCH_SECONDS, max = crate::campaign::MAX_EPOCH_SECONDS)]
+    EpochLengthOutOfRange(u64),
+    /// The per-device, per-epoch report allowance is outside the documented range.
+    #[error("max reports per epoch {0} is out of range: 1 <= n <= {max}", max = crate::campaign::MAX_REPORTS_PER_EPOCH)]
+    ReportsPerEpochOutOfRange(u32),
+    /// The minimum number of reports before estimates are released is too small.
+    #[error("min reports {0} is below the floor of {min}", min = crate::campaign::MIN_REPORTS_FLOOR)]
+    MinReportsTooSmall(u64),
+}
+
+/// Why bytes could not be decoded, or a value could not be encoded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum WireError {
+    /// The input is longer than the decoder accepts.
+    #[error("input is {len} bytes; at most {max} are accepted")]
+    TooLarge {
+        /// Input length.
+        len: usize,
+        /// Byte limit.
+        max: usize,
+    },
+    /// The bytes are not a valid encoding (truncated, bad tag, bad length, invalid UTF-8…).
+    #[error("malformed encoding: {0}")]
+    Malformed(String),
+    /// A valid value was followed by extra bytes.
+    #[error("{0} trailing bytes after the encoded value")]
+    TrailingBytes(usize),
+    /// The bytes decoded, but into something that violates a protocol rule.
+    #[error("invalid content: {0}")]
+    Invalid(String),
+    /// The batch was written in a format version this build does not read.
+    #[error("unsupported format version {0}")]
+    UnsupportedVersion(u16),
+    /// Encoding failed (only for values larger than the byte limit).
+    #[error("could not encode: {0}")]
+    Encode(String),
+}
+
+/// Why a report does not fit the campaign it claims to belong to.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReportError {
+    /// The report's variant belongs to another mechanism.
+    #[error("report variant {found} does not match the campaign's mechanism {expected}")]
+    WrongVariant {
+        /// Mechanism of the campaign.
+        expected: &'static str,
+        /// Mechanism of the report.
+        found: &'static str,
+    },
+    /// A reported index is outside the domain (or hash range).
+    #[error("reported value {value} is out of range (must be < {bound})")]
+    IndexOutOfRange {
+        /// Reported value.
+        value: u64,
+        /// Exclusive upper bound.
+        bound: u64,
+    },
+    /// A bit vector has the wrong number of 64-bit words.
+    #[error("bit vector has {found} words; the campaign needs {expected}")]
+    WrongBitLength {
+        /// Words required.
+        expected: usize,
+        /// Words received.
+        found: usize,
+    },
+    /// Bits beyond the domain size are set.
+    #[error("bits beyond the domain size k are set")]
+    PaddingBitsSet,
+}

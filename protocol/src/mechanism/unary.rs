@@ -1,0 +1,87 @@
+//! Unary encoding: SUE (basic one-time RAPPOR) and OUE (optimized unary encoding).
+//!
+//! Wang et al., USENIX Security 2017. The device sends k bits; the bit of its value is 1 with
+//! probability p, every other bit with probability q, all independently.
+//! SUE: `p = e^{ε/2}/(e^{ε/2}+1)`, `q = 1/(e^{ε/2}+1)`, `Var* = e^{ε/2}/(e^{ε/2}−1)²`.
+//! OUE: `p = 1/2`, `q = 1/(e^ε+1)`, `Var* = 4e^ε/(e^ε−1)²`.
+//! Report: `ceil(k/64)` little-endian `u64` words (bit i of the domain is bit `i % 64` of word
+//! `i / 64`; padding bits are zero). Encode O(k/64) words; fold O(k/64) words; estimate O(k).
+
+use crate::error::ConfigError;
+use crate::math::{LikelihoodRatio, PureParams, Threshold};
+
+/// Largest domain unary encoding accepts: a report is then 8 KiB.
+pub const MAX_K: u32 = 1 << 16;
+
+/// Validated unary-encoding parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnaryParams {
+    /// Domain size (number of bits).
+    pub k: u32,
+    /// Probability that the true value's bit is 1 (rounded down).
+    pub one_if_true: Threshold,
+    /// Probability that any other bit is 1 (rounded up).
+    pub one_if_false: Threshold,
+}
+
+impl UnaryParams {
+    /// SUE for ε over `k` values.
+    pub fn symmetric(epsilon: f64, k: u32) -> Result<Self, ConfigError> {
+        check_k(k, "sue")?;
+        let e = libm::exp(epsilon / 2.0);
+        Ok(Self {
+            k,
+            one_if_true: Threshold::at_most(e / (e + 1.0)),
+            one_if_false: Threshold::at_least(1.0 / (e + 1.0)),
+        })
+    }
+
+    /// OUE for ε over `k` values.
+    pub fn optimized(epsilon: f64, k: u32) -> Result<Self, ConfigError> {
+        check_k(k, "oue")?;
+        let e = libm::exp(epsilon);
+        Ok(Self {
+            k,
+            one_if_true: Threshold::at_most(0.5),
+            one_if_false: Threshold::at_least(1.0 / (e + 1.0)),
+        })
+    }
+
+    /// Number of 64-bit words in a report.
+    pub const fn words(&self) -> usize {
+        (self.k as usize).div_ceil(64)
+    }
+
+    /// Exact (p, q) of the thresholds.
+    pub fn pure(&self) -> PureParams {
+        PureParams {
+            p: self.one_if_true.probability(),
+            q: self.one_if_false.probability(),
+        }
+    }
+
+    /// Worst case over outputs: `p(1−q) / ((1−p) q)` with the integer thresholds.
+    pub fn likelihood_ratio(&self) -> LikelihoodRatio {
+        let full = 1u128 << 64;
+        let tp = u128::from(self.one_if_true.0);
+        let tq = u128::from(self.one_if_false.0);
+        LikelihoodRatio {
+            numerator: (tp, full - tq),
+            denominator: (full - tp, tq),
+        }
+    }
+}
+
+fn check_k(k: u32, mechanism: &'static str) -> Result<(), ConfigError> {
+    if k < 2 {
+        return Err(ConfigError::DomainTooSmall(u64::from(k)));
+    }
+    if k > MAX_K {
+        return Err(ConfigError::DomainTooLarge {
+            k: u64::from(k),
+            max: MAX_K,
+            mechanism,
+        });
+    }
+    Ok(())
+}

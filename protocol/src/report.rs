@@ -1,0 +1,158 @@
+//! Reports and batches: what travels from a device to the collector.
+//!
+//! A report's encoded length depends only on the campaign configuration, never on the value
+//! (fixed-width integers; a unary report always has `ceil(k/64)` words).
+
+use alloc::vec::Vec;
+
+use serde::{Deserialize, Serialize};
+
+use crate::campaign::{CampaignConfig, CampaignId};
+use crate::error::ReportError;
+use crate::mechanism::{MechanismKind, MechanismParams};
+
+/// The batch format version this build writes and reads.
+pub const FORMAT_VERSION: u16 = 1;
+
+/// One randomized report: one variant per mechanism.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Report {
+    /// Generalized randomized response.
+    Grr(GrrReport),
+    /// Symmetric unary encoding.
+    Sue(UnaryReport),
+    /// Optimized unary encoding.
+    Oue(UnaryReport),
+    /// Optimized local hashing.
+    Olh(LocalHashReport),
+    /// Binary local hashing.
+    Blh(LocalHashReport),
+}
+
+/// A GRR report: the (possibly randomized) index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct GrrReport {
+    /// Reported index `< k`.
+    pub value: u32,
+}
+
+/// A unary-encoding report: k bits in `ceil(k/64)` words, padding bits zero.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct UnaryReport {
+    /// Bit i of the domain is bit `i % 64` of `bits[i / 64]`.
+    #[serde(deserialize_with = "crate::wire::bounded_vec")]
+    pub bits: Vec<u64>,
+}
+
+/// A local-hashing report: the hash seed (or seed-pool index) and the reported bucket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct LocalHashReport {
+    /// Hash seed; with a seed pool, the pool index.
+    pub seed: u64,
+    /// Reported bucket `< g`.
+    pub value: u32,
+}
+
+impl Report {
+    /// The mechanism family of this report.
+    pub const fn kind(&self) -> MechanismKind {
+        match self {
+            Self::Grr(_) => MechanismKind::Grr,
+            Self::Sue(_) => MechanismKind::Sue,
+            Self::Oue(_) => MechanismKind::Oue,
+            Self::Olh(_) => MechanismKind::Olh,
+            Self::Blh(_) => MechanismKind::Blh,
+        }
+    }
+
+    /// Checks that this report can have been produced under `params`: right variant, indices
+    /// in range, exact bit length, zero padding. Every accumulator calls it before counting.
+    pub fn check(&self, params: &MechanismParams) -> Result<(), ReportError> {
+        let wrong = || ReportError::WrongVariant {
+            expected: params.kind().name(),
+            found: self.kind().name(),
+        };
+        match (params, self) {
+            (MechanismParams::Grr(p), Report::Grr(r)) => check_index(r.value, p.k),
+            (MechanismParams::Sue(p), Report::Sue(r))
+            | (MechanismParams::Oue(p), Report::Oue(r)) => check_bits(&r.bits, p.words(), p.k),
+            (MechanismParams::Olh(p), Report::Olh(r))
+            | (MechanismParams::Blh(p), Report::Blh(r)) => {
+                check_index(r.value, p.g)?;
+                match p.seed_pool {
+                    Some(pool) if r.seed >= u64::from(pool) => Err(ReportError::IndexOutOfRange {
+                        value: r.seed,
+                        bound: u64::from(pool),
+                    }),
+                    _ => Ok(()),
+                }
+            }
+            _ => Err(wrong()),
+        }
+    }
+}
+
+fn check_index(value: u32, bound: u32) -> Result<(), ReportError> {
+    if value < bound {
+        Ok(())
+    } else {
+        Err(ReportError::IndexOutOfRange {
+            value: u64::from(value),
+            bound: u64::from(bound),
+        })
+    }
+}
+
+fn check_bits(bits: &[u64], words: usize, k: u32) -> Result<(), ReportError> {
+    if bits.len() != words {
+        return Err(ReportError::WrongBitLength {
+            expected: words,
+            found: bits.len(),
+        });
+    }
+    let used = k % 64;
+    if used != 0 {
+        if let Some(last) = bits.last() {
+            if last >> used != 0 {
+                return Err(ReportError::PaddingBitsSet);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A random 128-bit batch id: the unit of idempotency (a repeated id is counted once).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct BatchId(pub [u8; 16]);
+
+/// A batch of reports for one campaign and epoch: the body of an upload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Batch {
+    /// Format version ([`FORMAT_VERSION`]).
+    pub version: u16,
+    /// Campaign the reports belong to.
+    pub campaign: CampaignId,
+    /// Digest of the configuration the reports were made under.
+    pub config_digest: u64,
+    /// Coarse epoch number (`unix time / epoch length`), never an exact time.
+    pub epoch: u64,
+    /// Random id, chosen by the device.
+    pub batch_id: BatchId,
+    /// The reports.
+    #[serde(deserialize_with = "crate::wire::bounded_vec")]
+    pub reports: Vec<Report>,
+}
+
+impl Batch {
+    /// An empty batch for `config` and `epoch` with the given random id.
+    pub fn new(config: &CampaignConfig, epoch: u64, batch_id: BatchId) -> Self {
+        Self {
+            version: FORMAT_VERSION,
+            campaign: config.id().clone(),
+            config_digest: config.digest(),
+            epoch,
+            batch_id,
+            reports: Vec::new(),
+        }
+    }
+}

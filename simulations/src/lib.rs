@@ -1,0 +1,7 @@
+//! # ldp-sim
+//!
+//! Populations for simulations of **ldp-telemetry**: synthetic value distributions that the
+//! real client encoders and aggregator counters run through. (The `ldp-sim` CLI with runs,
+//! grids, plots and the mechanism advisor builds on this.)
+
+pub mod population;

@@ -1,0 +1,3 @@
+//! # ldp-tests
+//!
+//! End-to-end tests across the ldp-telemetry crates; the tests live in `tests/`.
