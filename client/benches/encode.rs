@@ -1,1 +1,72 @@
+//! Encoding speed with the production RNG (ChaCha20 seeded by the OS).
+//!
+//! `cargo bench -p ldp-client --bench encode`
+#![allow(missing_docs)] // criterion_group! generates undocumented items.
 
+use criterion::{BenchmarkId, Criterion, Throughput, black_box, criterion_group, criterion_main};
+use ldp_client::Encoder;
+use ldp_client::encoder::unary;
+use ldp_client::rng::ProductionRng;
+use ldp_protocol::mechanism::MechanismParams;
+use ldp_protocol::{CampaignConfig, CampaignSpec, Domain, Mechanism, MechanismKind};
+
+fn config(mechanism: Mechanism, eps: f64, k: u32) -> CampaignConfig {
+    CampaignConfig::new(CampaignSpec::new(
+        "bench",
+        mechanism,
+        eps,
+        Domain::Range { k },
+    ))
+    .expect("valid config")
+}
+
+fn encode(c: &mut Criterion) {
+    let mut group = c.benchmark_group("encode");
+    group.throughput(Throughput::Elements(1));
+    let cases = [
+        ("grr", Mechanism::Grr, 1.0, 1024),
+        ("oue", Mechanism::Oue, 1.0, 1024),
+        ("sue", Mechanism::Sue, 1.0, 1024),
+        (
+            "olh",
+            Mechanism::with_defaults(MechanismKind::Olh),
+            1.0,
+            1024,
+        ),
+        (
+            "blh",
+            Mechanism::with_defaults(MechanismKind::Blh),
+            1.0,
+            1024,
+        ),
+    ];
+    for (name, mechanism, eps, k) in cases {
+        let config = config(mechanism, eps, k);
+        let mut encoder = Encoder::new(&config).expect("OS randomness");
+        let mut value = 0u32;
+        group.bench_function(BenchmarkId::new(name, format!("eps={eps},k={k}")), |b| {
+            b.iter(|| {
+                value = (value + 7) % k;
+                black_box(encoder.encode_index(black_box(value)).expect("in range"))
+            })
+        });
+    }
+    // Unary encoding into a reused buffer: no allocation per report.
+    let config = config(Mechanism::Oue, 1.0, 1024);
+    if let MechanismParams::Oue(params) = config.params() {
+        let mut rng = ProductionRng::from_os().expect("OS randomness");
+        let mut out = vec![0u64; params.words()];
+        let mut value = 0u32;
+        group.bench_function("oue_into/eps=1,k=1024", |b| {
+            b.iter(|| {
+                value = (value + 7) % 1024;
+                unary::encode_into(params, black_box(value), &mut rng, &mut out);
+                black_box(&out);
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, encode);
+criterion_main!(benches);

@@ -111,12 +111,11 @@ fn check_bits(bits: &[u64], words: usize, k: u32) -> Result<(), ReportError> {
         });
     }
     let used = k % 64;
-    if used != 0 {
-        if let Some(last) = bits.last() {
-            if last >> used != 0 {
-                return Err(ReportError::PaddingBitsSet);
-            }
-        }
+    if used != 0
+        && let Some(last) = bits.last()
+        && last >> used != 0
+    {
+        return Err(ReportError::PaddingBitsSet);
     }
     Ok(())
 }

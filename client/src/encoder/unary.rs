@@ -32,10 +32,10 @@ pub fn encode_into<R: RngCore + ?Sized>(
         *word = bernoulli_lanes(rng, q);
     }
     let tail = params.k % 64;
-    if tail != 0 {
-        if let Some(last) = out.last_mut() {
-            *last &= (1u64 << tail) - 1;
-        }
+    if tail != 0
+        && let Some(last) = out.last_mut()
+    {
+        *last &= (1u64 << tail) - 1;
     }
     if let Some(word) = out.get_mut(index as usize / 64) {
         let mask = 1u64 << (index % 64);

@@ -72,10 +72,10 @@ impl LocalHashParams {
                 max: MAX_HASH_RANGE,
             });
         }
-        if let Some(pool) = seed_pool {
-            if !(1..=MAX_SEED_POOL).contains(&pool) {
-                return Err(ConfigError::SeedPoolOutOfRange(pool));
-            }
+        if let Some(pool) = seed_pool
+            && !(1..=MAX_SEED_POOL).contains(&pool)
+        {
+            return Err(ConfigError::SeedPoolOutOfRange(pool));
         }
         Ok(Self {
             k,

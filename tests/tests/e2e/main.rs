@@ -1,0 +1,4 @@
+//! End-to-end tests across crates: one test binary, one module per concern.
+
+mod pipeline;
+mod statistics;
