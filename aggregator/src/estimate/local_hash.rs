@@ -16,13 +16,15 @@
 
 use ldp_protocol::LocalHashReport;
 use ldp_protocol::mechanism::LocalHashParams;
-use ldp_protocol::mechanism::local_hash::{bucket, pool_hash_seed};
+use ldp_protocol::mechanism::local_hash::{BucketHasher, pool_hash_seed};
 
 /// Folds one (checked) per-report-seed report into the support counts.
 #[inline]
 pub(crate) fn fold_support(counts: &mut [u64], params: &LocalHashParams, report: &LocalHashReport) {
+    let hasher = BucketHasher::new(report.seed, params.g);
+    let reported = hasher.bucket_hashes(report.value);
     for (v, c) in counts.iter_mut().enumerate() {
-        *c += u64::from(bucket(report.seed, v as u32, params.g) == report.value);
+        *c += u64::from(reported.contains(hasher.hash(v as u32)));
     }
 }
 
@@ -43,9 +45,9 @@ pub(crate) fn pool_support(table: &[u64], params: &LocalHashParams) -> Vec<f64> 
         if row.iter().all(|c| *c == 0) {
             continue;
         }
-        let seed = pool_hash_seed(s as u64);
+        let hasher = BucketHasher::new(pool_hash_seed(s as u64), params.g);
         for (v, total) in support.iter_mut().enumerate() {
-            let b = bucket(seed, v as u32, params.g) as usize;
+            let b = hasher.bucket(v as u32) as usize;
             *total += row.get(b).copied().unwrap_or(0);
         }
     }

@@ -184,6 +184,22 @@ impl Counters {
                 .check(&self.params)
                 .map_err(|source| AggregateError::Report { index, source })?;
         }
+        if let Some(slices) = self.slices.as_mut() {
+            // Unary reports, eight at a time through the carry-save adder.
+            let mut groups = reports.chunks_exact(8);
+            for group in &mut groups {
+                let bits: [&[u64]; 8] = core::array::from_fn(|i| match group.get(i) {
+                    Some(Report::Sue(r) | Report::Oue(r)) => r.bits.as_slice(),
+                    _ => &[],
+                });
+                slices.add8(bits, &mut self.cells);
+            }
+            self.n += (reports.len() - groups.remainder().len()) as u64;
+            for report in groups.remainder() {
+                self.fold_checked(report);
+            }
+            return Ok(());
+        }
         for report in reports {
             self.fold_checked(report);
         }
