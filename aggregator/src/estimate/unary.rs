@@ -1,6 +1,6 @@
 //! Unary-encoding counters (SUE, OUE), folded word-wise with a bit-sliced counter.
 //!
-//! Every 64-bit word position keeps [`PLANES`] bit planes: a 16-bit counter for each of its 64
+//! Every 64-bit word position keeps 16 bit planes: a 16-bit counter for each of its 64
 //! bit positions, stored transposed. Reports are folded eight at a time: a carry-save adder
 //! tree (Harley–Seal) reduces the eight words to a 4-bit sum per lane, which a branch-free
 //! ripple adder adds into the planes — about ten word operations per report word, no branch

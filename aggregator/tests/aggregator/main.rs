@@ -1,0 +1,4 @@
+//! Integration tests of ldp-aggregator: one binary, one module per concern.
+
+mod intervals;
+mod vectors;

@@ -1,0 +1,4 @@
+//! Integration tests of ldp-client: one binary, one module per concern.
+
+mod distribution;
+mod vectors;

@@ -1,0 +1,6 @@
+//! Integration tests of ldp-protocol: one binary, one module per concern.
+
+mod epsilon;
+mod robustness;
+mod roundtrip;
+mod vectors;
