@@ -206,12 +206,14 @@ impl Counters {
         Ok(())
     }
 
-    /// The support count of every domain value (for a seed pool, computed from the table).
+    /// The support count of every domain value. For a seed pool it is computed from the table
+    /// and corrected for the pool's known collisions with the heaviest values (module
+    /// `local_hash` explains how).
     pub fn supports(&self) -> Vec<f64> {
         let cells = self.flushed_cells();
         match &self.params {
             MechanismParams::Olh(p) | MechanismParams::Blh(p) if p.seed_pool.is_some() => {
-                local_hash::pool_support(&cells, p)
+                local_hash::pool_support(&cells, p, self.n as f64)
             }
             _ => cells.into_iter().map(|c| c as f64).collect(),
         }

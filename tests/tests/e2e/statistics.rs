@@ -156,3 +156,51 @@ fn a_wrong_p_is_detected() {
         eprintln!("p + 0.01 detected: {}", verdict.unwrap_err());
     }
 }
+
+/// Seed-pool OLH: the finite pool's collisions with heavy values would inflate the error by
+/// about `n·Σf²·(p − q_g)²/P` ≈ 0.7 here (n = 200,000, k = 1024, ε = 1, P = 1024); with the
+/// aggregator's collision correction the mean squared error over all values must stay within
+/// 1.2× the formula. Over 4 × 1024 squared errors the MSE's relative standard deviation is
+/// about sqrt(2/4096) ≈ 2.2%, so 1.2 is ~9 standard deviations from 1 and far from 1.7.
+#[test]
+fn olh_seed_pool_error_matches_the_formula() {
+    let k = 1024;
+    let pop = Population::zipf(k, 1.1, N);
+    let config = config(
+        Mechanism::Olh {
+            g: None,
+            seed_pool: Some(1024),
+        },
+        1.0,
+        k,
+    );
+    let pure = config.params().pure();
+    let n = pop.n() as f64;
+    let theory: f64 = pop
+        .counts()
+        .iter()
+        .map(|&c| pure.count_variance(n, c as f64))
+        .sum::<f64>()
+        / f64::from(k);
+    let reps = 4;
+    let mut squared = 0.0;
+    for rep in 0..reps {
+        let mut encoder = Encoder::with_simulation_rng(&config, seeded_rng("pool", rep));
+        let mut counters = Counters::new(&config);
+        for value in pop.values() {
+            counters
+                .fold(&encoder.encode_index(value).unwrap())
+                .unwrap();
+        }
+        squared += counters
+            .estimate()
+            .values
+            .iter()
+            .zip(pop.counts())
+            .map(|(e, &c)| (e.count - c as f64).powi(2))
+            .sum::<f64>();
+    }
+    let ratio = squared / (reps as f64 * f64::from(k)) / theory;
+    eprintln!("seed pool 1024: MSE / formula = {ratio:.3}");
+    assert!(ratio < 1.2, "seed-pool MSE is {ratio:.3}x the formula");
+}
