@@ -8,6 +8,7 @@
 
 use crate::error::ConfigError;
 use crate::math::{LikelihoodRatio, PureParams, Threshold};
+use crate::mechanism::check_domain_size;
 
 /// Largest domain GRR accepts (its variance grows linearly in k; beyond this use OLH).
 pub const MAX_K: u32 = 1 << 20;
@@ -24,16 +25,7 @@ pub struct GrrParams {
 impl GrrParams {
     /// GRR for ε over `k` values.
     pub fn new(epsilon: f64, k: u32) -> Result<Self, ConfigError> {
-        if k < 2 {
-            return Err(ConfigError::DomainTooSmall(u64::from(k)));
-        }
-        if k > MAX_K {
-            return Err(ConfigError::DomainTooLarge {
-                k: u64::from(k),
-                max: MAX_K,
-                mechanism: "grr",
-            });
-        }
+        check_domain_size(k, MAX_K, "grr")?;
         Ok(Self {
             k,
             keep: keep_threshold(epsilon, k),

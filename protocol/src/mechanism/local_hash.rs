@@ -18,6 +18,7 @@
 
 use crate::error::ConfigError;
 use crate::math::{LikelihoodRatio, PureParams, Threshold};
+use crate::mechanism::check_domain_size;
 use crate::mechanism::grr::{keep_ratio, keep_threshold};
 
 /// Largest domain local hashing accepts (decoding costs O(k) hashes per report or per seed).
@@ -62,16 +63,7 @@ pub fn optimal_g(epsilon: f64) -> u32 {
 impl LocalHashParams {
     /// Local hashing for ε over `k` values into `g` buckets, with an optional seed pool.
     pub fn new(epsilon: f64, k: u32, g: u32, seed_pool: Option<u32>) -> Result<Self, ConfigError> {
-        if k < 2 {
-            return Err(ConfigError::DomainTooSmall(u64::from(k)));
-        }
-        if k > MAX_K {
-            return Err(ConfigError::DomainTooLarge {
-                k: u64::from(k),
-                max: MAX_K,
-                mechanism: "local hashing",
-            });
-        }
+        check_domain_size(k, MAX_K, "local hashing")?;
         if !(2..=MAX_HASH_RANGE).contains(&g) {
             return Err(ConfigError::HashRangeOutOfRange {
                 g,

@@ -206,3 +206,22 @@ impl MechanismParams {
         }
     }
 }
+
+/// Refuses a domain of fewer than 2 or more than `max` values for `mechanism`.
+pub(crate) fn check_domain_size(
+    k: u32,
+    max: u32,
+    mechanism: &'static str,
+) -> Result<(), ConfigError> {
+    if k < 2 {
+        return Err(ConfigError::DomainTooSmall(u64::from(k)));
+    }
+    if k > max {
+        return Err(ConfigError::DomainTooLarge {
+            k: u64::from(k),
+            max,
+            mechanism,
+        });
+    }
+    Ok(())
+}

@@ -9,6 +9,7 @@
 
 use crate::error::ConfigError;
 use crate::math::{LikelihoodRatio, PureParams, Threshold};
+use crate::mechanism::check_domain_size;
 
 /// Largest domain unary encoding accepts: a report is then 8 KiB.
 pub const MAX_K: u32 = 1 << 16;
@@ -27,7 +28,7 @@ pub struct UnaryParams {
 impl UnaryParams {
     /// SUE for ε over `k` values.
     pub fn symmetric(epsilon: f64, k: u32) -> Result<Self, ConfigError> {
-        check_k(k, "sue")?;
+        check_domain_size(k, MAX_K, "sue")?;
         let e = libm::exp(epsilon / 2.0);
         Ok(Self {
             k,
@@ -38,7 +39,7 @@ impl UnaryParams {
 
     /// OUE for ε over `k` values.
     pub fn optimized(epsilon: f64, k: u32) -> Result<Self, ConfigError> {
-        check_k(k, "oue")?;
+        check_domain_size(k, MAX_K, "oue")?;
         let e = libm::exp(epsilon);
         Ok(Self {
             k,
@@ -70,18 +71,4 @@ impl UnaryParams {
             denominator: (full - tp, tq),
         }
     }
-}
-
-fn check_k(k: u32, mechanism: &'static str) -> Result<(), ConfigError> {
-    if k < 2 {
-        return Err(ConfigError::DomainTooSmall(u64::from(k)));
-    }
-    if k > MAX_K {
-        return Err(ConfigError::DomainTooLarge {
-            k: u64::from(k),
-            max: MAX_K,
-            mechanism,
-        });
-    }
-    Ok(())
 }

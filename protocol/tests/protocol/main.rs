@@ -3,4 +3,5 @@
 mod epsilon;
 mod robustness;
 mod roundtrip;
+mod variance;
 mod vectors;
