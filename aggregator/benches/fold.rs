@@ -6,18 +6,12 @@
 use criterion::{BenchmarkId, Criterion, Throughput, black_box, criterion_group, criterion_main};
 use ldp_aggregator::{Accumulator, Counters};
 use ldp_client::Encoder;
-use ldp_protocol::{CampaignConfig, CampaignSpec, Domain, Mechanism, MechanismKind, Report};
+use ldp_protocol::{CampaignConfig, Mechanism, MechanismKind, Report};
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 
 fn config(mechanism: Mechanism, eps: f64, k: u32) -> CampaignConfig {
-    CampaignConfig::new(CampaignSpec::new(
-        "bench",
-        mechanism,
-        eps,
-        Domain::Range { k },
-    ))
-    .expect("valid config")
+    CampaignConfig::range("bench", mechanism, eps, k).expect("valid config")
 }
 
 fn reports(config: &CampaignConfig, n: usize) -> Vec<Report> {

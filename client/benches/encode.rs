@@ -8,16 +8,10 @@ use ldp_client::Encoder;
 use ldp_client::encoder::unary;
 use ldp_client::rng::ProductionRng;
 use ldp_protocol::mechanism::MechanismParams;
-use ldp_protocol::{CampaignConfig, CampaignSpec, Domain, Mechanism, MechanismKind};
+use ldp_protocol::{CampaignConfig, Mechanism, MechanismKind};
 
 fn config(mechanism: Mechanism, eps: f64, k: u32) -> CampaignConfig {
-    CampaignConfig::new(CampaignSpec::new(
-        "bench",
-        mechanism,
-        eps,
-        Domain::Range { k },
-    ))
-    .expect("valid config")
+    CampaignConfig::range("bench", mechanism, eps, k).expect("valid config")
 }
 
 fn encode(c: &mut Criterion) {

@@ -236,6 +236,21 @@ impl CampaignConfig {
         })
     }
 
+    /// A campaign over the indices `0..k` with every other setting at its default.
+    pub fn range(
+        id: &str,
+        mechanism: Mechanism,
+        epsilon: f64,
+        k: u32,
+    ) -> Result<Self, ConfigError> {
+        Self::new(CampaignSpec::new(
+            id,
+            mechanism,
+            epsilon,
+            Domain::Range { k },
+        ))
+    }
+
     /// Campaign id.
     pub fn id(&self) -> &CampaignId {
         &self.id

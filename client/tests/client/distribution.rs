@@ -2,7 +2,7 @@
 //! fixed seeds at α = 1e-6 (a false failure has probability 1e-6 per test; seeds are fixed).
 
 use ldp_client::Encoder;
-use ldp_protocol::{CampaignConfig, CampaignSpec, Domain, Mechanism, Report};
+use ldp_protocol::{CampaignConfig, Mechanism, Report};
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 use statrs::distribution::{ChiSquared, ContinuousCDF};
@@ -28,13 +28,7 @@ fn assert_fits(observed: &[u64], expected: &[f64], what: &str) {
 }
 
 fn config(mechanism: Mechanism, eps: f64, k: u32) -> CampaignConfig {
-    CampaignConfig::new(CampaignSpec::new(
-        "dist",
-        mechanism,
-        eps,
-        Domain::Range { k },
-    ))
-    .unwrap()
+    CampaignConfig::range("dist", mechanism, eps, k).unwrap()
 }
 
 /// GRR: the true value with probability p, each other value with q.

@@ -13,7 +13,7 @@
 use ldp_aggregator::{Accumulator, Counters};
 use ldp_client::Encoder;
 use ldp_protocol::math::PureParams;
-use ldp_protocol::{CampaignConfig, CampaignSpec, Domain, Mechanism, MechanismKind};
+use ldp_protocol::{CampaignConfig, Mechanism, MechanismKind};
 use ldp_sim::population::Population;
 use ldp_tests::{RepeatedEstimates, seeded_rng};
 
@@ -24,13 +24,7 @@ const ALPHA: f64 = 1e-6;
 const EPSILONS: [f64; 3] = [0.5, 1.0, 4.0];
 
 fn config(mechanism: Mechanism, eps: f64, k: u32) -> CampaignConfig {
-    CampaignConfig::new(CampaignSpec::new(
-        "stat",
-        mechanism,
-        eps,
-        Domain::Range { k },
-    ))
-    .unwrap()
+    CampaignConfig::range("stat", mechanism, eps, k).unwrap()
 }
 
 /// Runs R repetitions and returns the repeated estimates, debiased with `pure` (the
