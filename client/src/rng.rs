@@ -139,6 +139,16 @@ mod tests {
         for _ in 0..7000 {
             seen[uniform_below(&mut rng, 7) as usize] += 1;
         }
+        // 1,000 expected per value, standard deviation sqrt(7000·(1/7)·(6/7)) ≈ 29: ±6.8σ.
         assert!(seen.iter().all(|&c| c > 800 && c < 1200), "{seen:?}");
+    }
+
+    #[test]
+    fn uniform_below_rejects_the_biased_zone() {
+        // For n = 3, 2^64 mod 3 = 1: the word 0 falls in the rejection zone and must be
+        // discarded; u64::MAX then maps to 2.
+        let mut rng = Words(alloc::vec![0, u64::MAX], 0);
+        assert_eq!(uniform_below(&mut rng, 3), 2);
+        assert_eq!(rng.1, 2, "exactly one word rejected");
     }
 }
