@@ -41,6 +41,9 @@ pub enum AggregateError {
     /// A counter would overflow 64 bits.
     #[error("counter overflow")]
     Overflow,
+    /// An argument is outside its documented range.
+    #[error("{0}")]
+    InvalidArgument(String),
     /// Counter bytes could not be decoded.
     #[error(transparent)]
     Wire(#[from] WireError),

@@ -43,6 +43,14 @@
 pub mod error;
 pub mod estimate;
 pub mod postprocess;
+pub mod trending;
+
+#[cfg(feature = "server")]
+pub mod cli;
+#[cfg(feature = "server")]
+pub mod server;
+#[cfg(feature = "server")]
+pub mod store;
 
 pub use error::AggregateError;
 pub use estimate::{Accumulator, CounterSnapshot, Counters, Estimates, ValueEstimate, Z_95};

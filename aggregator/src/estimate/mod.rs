@@ -121,6 +121,40 @@ impl Counters {
         Self::from_snapshot(config, ldp_protocol::wire::decode(bytes)?)
     }
 
+    /// Adds stored counters (for example a row read back from the database) to these.
+    /// Nothing changes on error.
+    pub fn merge_snapshot(&mut self, snapshot: &CounterSnapshot) -> Result<(), AggregateError> {
+        self.add_cells(snapshot.config_digest, snapshot.n, &snapshot.cells)
+    }
+
+    fn add_cells(&mut self, digest: u64, n: u64, cells: &[u64]) -> Result<(), AggregateError> {
+        if digest != self.digest {
+            return Err(AggregateError::DigestMismatch {
+                expected: self.digest,
+                found: digest,
+            });
+        }
+        if cells.len() != self.cells.len() {
+            return Err(AggregateError::SnapshotShape {
+                expected: self.cells.len(),
+                found: cells.len(),
+            });
+        }
+        let n = self.n.checked_add(n).ok_or(AggregateError::Overflow)?;
+        let mut sums = Vec::with_capacity(cells.len());
+        for (mine, add) in self.cells.iter().zip(cells) {
+            sums.push(mine.checked_add(*add).ok_or(AggregateError::Overflow)?);
+        }
+        self.cells = sums;
+        self.n = n;
+        Ok(())
+    }
+
+    /// Digest of the campaign configuration these counters belong to.
+    pub fn config_digest(&self) -> u64 {
+        self.digest
+    }
+
     /// The mechanism parameters.
     pub fn params(&self) -> &MechanismParams {
         &self.params
@@ -266,28 +300,7 @@ impl Accumulator for Counters {
     }
 
     fn merge(&mut self, other: &Self) -> Result<(), AggregateError> {
-        if other.digest != self.digest {
-            return Err(AggregateError::DigestMismatch {
-                expected: self.digest,
-                found: other.digest,
-            });
-        }
-        let theirs = other.flushed_cells();
-        if theirs.len() != self.cells.len() {
-            return Err(AggregateError::SnapshotShape {
-                expected: self.cells.len(),
-                found: theirs.len(),
-            });
-        }
-        let n = self
-            .n
-            .checked_add(other.n)
-            .ok_or(AggregateError::Overflow)?;
-        for (mine, add) in self.cells.iter_mut().zip(theirs) {
-            *mine = mine.checked_add(add).ok_or(AggregateError::Overflow)?;
-        }
-        self.n = n;
-        Ok(())
+        self.add_cells(other.digest, other.n, &other.flushed_cells())
     }
 
     fn n(&self) -> u64 {

@@ -1,0 +1,406 @@
+//! The `ldp-aggregator` command line: `serve`, and admin commands that work on the same
+//! database offline (`token create`, `campaign create|list|show`). Every flag has an `LDP_*`
+//! environment fallback.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use ldp_protocol::{CampaignConfig, CampaignSpec, Domain, Mechanism, MechanismKind};
+
+use crate::server::auth::{new_token, token_hash};
+use crate::server::ingest::Committer;
+use crate::server::metrics::Metrics;
+use crate::server::{AppState, Settings, router, serve, shutdown_signal, unix_now};
+use crate::store::{self, Role, Store};
+
+/// Collects local-differential-privacy reports and answers with unbiased estimates.
+#[derive(Debug, Parser)]
+#[command(name = "ldp-aggregator", version, about)]
+pub struct Cli {
+    /// Database URL: `sqlite://PATH` (created on first use).
+    #[arg(
+        long,
+        global = true,
+        env = "LDP_DATABASE",
+        default_value = "sqlite://ldp.db"
+    )]
+    pub database: String,
+    /// Log format.
+    #[arg(long, global = true, env = "LDP_LOG_FORMAT", value_enum, default_value_t = LogFormat::Human)]
+    pub log_format: LogFormat,
+    /// Log filter (tracing `EnvFilter` syntax, e.g. `info` or `ldp_aggregator=debug`).
+    #[arg(long, global = true, env = "LDP_LOG", default_value = "info")]
+    pub log: String,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Human,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP service.
+    Serve(ServeArgs),
+    /// Manage bearer tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Manage campaigns.
+    #[command(subcommand)]
+    Campaign(CampaignCommand),
+}
+
+/// `serve` flags.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "LDP_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Largest request body in bytes (413 above).
+    #[arg(long, env = "LDP_BODY_LIMIT", default_value_t = 1 << 20)]
+    pub body_limit: usize,
+    /// Request timeout in milliseconds (408 after).
+    #[arg(long, env = "LDP_REQUEST_TIMEOUT_MS", default_value_t = 30_000)]
+    pub request_timeout_ms: u64,
+    /// Longest a client may take to send request headers, in milliseconds.
+    #[arg(long, env = "LDP_HEADER_TIMEOUT_MS", default_value_t = 10_000)]
+    pub header_timeout_ms: u64,
+    /// Group-commit window in milliseconds: batches arriving within it share one transaction.
+    #[arg(long, env = "LDP_COMMIT_WINDOW_MS", default_value_t = 2)]
+    pub commit_window_ms: u64,
+    /// Allowed clock difference between devices and the server, in seconds.
+    #[arg(long, env = "LDP_CLOCK_SKEW_SECONDS", default_value_t = 300)]
+    pub clock_skew_seconds: u64,
+    /// Whole epochs before the current one still accepted (late uploads).
+    #[arg(long, env = "LDP_LATE_EPOCHS", default_value_t = 1)]
+    pub late_epochs: u64,
+    /// Most reports in one batch.
+    #[arg(long, env = "LDP_MAX_BATCH_REPORTS", default_value_t = 10_000)]
+    pub max_batch_reports: usize,
+    /// Write the bound address to this file once listening (for scripts using port 0).
+    #[arg(long, env = "LDP_ADDRESS_FILE")]
+    pub address_file: Option<PathBuf>,
+}
+
+/// `token` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token; prints it (and nothing else) on stdout.
+    Create {
+        /// The token's role.
+        #[arg(long, value_enum)]
+        role: RoleArg,
+    },
+}
+
+/// A role on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RoleArg {
+    /// Creates campaigns, reads estimates.
+    Admin,
+    /// Reads estimates.
+    Analyst,
+}
+
+/// `campaign` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum CampaignCommand {
+    /// Create a campaign from flags (over the range 0..k) or from a JSON configuration file.
+    Create(CreateCampaign),
+    /// List campaigns.
+    List,
+    /// Show one campaign's configuration as JSON.
+    Show {
+        /// Campaign id.
+        id: String,
+    },
+}
+
+/// `campaign create` flags.
+#[derive(Debug, Args)]
+pub struct CreateCampaign {
+    /// Full JSON configuration (instead of the flags below).
+    #[arg(long, conflicts_with_all = ["id", "mechanism", "k", "eps"])]
+    pub config: Option<PathBuf>,
+    /// Campaign id (a slug).
+    #[arg(long, required_unless_present = "config")]
+    pub id: Option<String>,
+    /// Mechanism.
+    #[arg(long, value_enum, required_unless_present = "config")]
+    pub mechanism: Option<MechanismArg>,
+    /// Domain size (values 0..k).
+    #[arg(long, required_unless_present = "config")]
+    pub k: Option<u32>,
+    /// ε per report.
+    #[arg(long, required_unless_present = "config")]
+    pub eps: Option<f64>,
+    /// Epoch length in seconds.
+    #[arg(long)]
+    pub epoch_seconds: Option<u64>,
+    /// Reports needed before estimates are released (at least 10).
+    #[arg(long)]
+    pub min_reports: Option<u64>,
+    /// Description for people.
+    #[arg(long)]
+    pub description: Option<String>,
+}
+
+/// A mechanism on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MechanismArg {
+    /// Generalized randomized response.
+    Grr,
+    /// Symmetric unary encoding.
+    Sue,
+    /// Optimized unary encoding.
+    Oue,
+    /// Optimized local hashing.
+    Olh,
+    /// Binary local hashing.
+    Blh,
+}
+
+impl MechanismArg {
+    fn kind(self) -> MechanismKind {
+        match self {
+            Self::Grr => MechanismKind::Grr,
+            Self::Sue => MechanismKind::Sue,
+            Self::Oue => MechanismKind::Oue,
+            Self::Olh => MechanismKind::Olh,
+            Self::Blh => MechanismKind::Blh,
+        }
+    }
+}
+
+/// Runs the command line; the process exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.log_format, &cli.log);
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(format: LogFormat, filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Human => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+fn run(cli: Cli) -> Result<(), BoxError> {
+    let store = store::open(&cli.database)?;
+    match cli.command {
+        Command::Serve(args) => run_serve(store, args),
+        Command::Token(TokenCommand::Create { role }) => {
+            let role = match role {
+                RoleArg::Admin => Role::Admin,
+                RoleArg::Analyst => Role::Analyst,
+            };
+            let token = new_token()?;
+            store.create_token(&token_hash(&token), role, unix_now())?;
+            println!("{token}");
+            Ok(())
+        }
+        Command::Campaign(CampaignCommand::Create(args)) => {
+            let config = campaign_from_args(args)?;
+            let created = store.create_campaign(&config, unix_now())?;
+            println!("{}", serde_json::to_string_pretty(&config)?);
+            if created {
+                eprintln!(
+                    "created campaign {} (digest {:016x})",
+                    config.id().as_str(),
+                    config.digest()
+                );
+            } else {
+                eprintln!(
+                    "campaign {} already existed, identical",
+                    config.id().as_str()
+                );
+            }
+            Ok(())
+        }
+        Command::Campaign(CampaignCommand::List) => {
+            let campaigns = store.campaigns()?;
+            if campaigns.is_empty() {
+                eprintln!(
+                    "no campaigns yet: ldp-aggregator campaign create --id ID --mechanism oue --k 16 --eps 1"
+                );
+            }
+            for c in campaigns {
+                let config = &c.config;
+                println!(
+                    "{}\t{}\teps={}\tk={}\tdigest={:016x}\t{}",
+                    config.id().as_str(),
+                    config.params().kind().name(),
+                    config.epsilon(),
+                    config.k(),
+                    config.digest(),
+                    config.spec().description
+                );
+            }
+            Ok(())
+        }
+        Command::Campaign(CampaignCommand::Show { id }) => match store.campaign(&id)? {
+            Some(c) => {
+                println!("{}", serde_json::to_string_pretty(&c.config)?);
+                Ok(())
+            }
+            None => Err(format!("no campaign {id:?}").into()),
+        },
+    }
+}
+
+fn campaign_from_args(args: CreateCampaign) -> Result<CampaignConfig, BoxError> {
+    let spec = if let Some(path) = &args.config {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        serde_json::from_str::<CampaignSpec>(&text)
+            .map_err(|e| format!("{}: {e}", path.display()))?
+    } else {
+        let (Some(id), Some(mechanism), Some(k), Some(eps)) =
+            (args.id, args.mechanism, args.k, args.eps)
+        else {
+            return Err("give --config FILE, or --id, --mechanism, --k and --eps".into());
+        };
+        let mut spec = CampaignSpec::new(
+            &id,
+            Mechanism::with_defaults(mechanism.kind()),
+            eps,
+            Domain::Range { k },
+        );
+        if let Some(s) = args.epoch_seconds {
+            spec.epoch_seconds = s;
+        }
+        if let Some(m) = args.min_reports {
+            spec.min_reports = m;
+        }
+        if let Some(d) = args.description {
+            spec.description = d;
+        }
+        spec
+    };
+    Ok(CampaignConfig::new(spec)?)
+}
+
+fn run_serve(store: Arc<dyn Store>, args: ServeArgs) -> Result<(), BoxError> {
+    if !store.has_admin_token()? {
+        let token = new_token()?;
+        store.create_token(&token_hash(&token), Role::Admin, unix_now())?;
+        println!("admin token (shown once, keep it): {token}");
+    }
+    let settings = Settings {
+        body_limit: args.body_limit,
+        request_timeout: Duration::from_millis(args.request_timeout_ms),
+        header_timeout: Duration::from_millis(args.header_timeout_ms),
+        commit_window: Duration::from_millis(args.commit_window_ms),
+        clock_skew_seconds: args.clock_skew_seconds,
+        late_epochs: args.late_epochs,
+        max_batch_reports: args.max_batch_reports,
+        ..Settings::default()
+    };
+    let metrics = Arc::new(Metrics::new());
+    let (committer, commit_thread) = Committer::start(
+        store.clone(),
+        metrics.clone(),
+        settings.commit_window,
+        settings.queue_capacity,
+    )?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(args.listen)
+            .await
+            .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+        let addr = listener.local_addr()?;
+        if let Some(path) = &args.address_file {
+            write_atomically(path, addr.to_string().as_bytes())?;
+        }
+        tracing::info!(address = %format!("http://{addr}"), "listening");
+        let state = Arc::new(AppState::new(
+            store.clone(),
+            committer,
+            metrics,
+            settings.clone(),
+        ));
+        let expiry = tokio::spawn(expire_batch_ids(state.clone()));
+        let app = router(state);
+        serve(
+            listener,
+            app,
+            settings.header_timeout,
+            settings.shutdown_grace,
+            shutdown_signal(),
+        )
+        .await;
+        expiry.abort();
+        Ok::<(), BoxError>(())
+    })?;
+    // Every handle to the committer is gone once the runtime is shut down: it commits what is
+    // still queued and stops.
+    runtime.shutdown_timeout(Duration::from_secs(5));
+    if commit_thread.join().is_err() {
+        return Err("the group committer panicked".into());
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Forgets batch ids that can no longer be accepted, every ten minutes.
+async fn expire_batch_ids(state: Arc<AppState>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(600));
+    loop {
+        tick.tick().await;
+        let state = state.clone();
+        let result = tokio::task::spawn_blocking(move || -> Result<u64, store::StoreError> {
+            let now = unix_now();
+            let mut total = 0;
+            for c in state.store.campaigns()? {
+                let horizon = state
+                    .settings
+                    .batch_id_horizon(now, c.config.epoch_seconds());
+                total += state
+                    .store
+                    .expire_batch_ids(c.config.id().as_str(), horizon)?;
+            }
+            Ok(total)
+        })
+        .await;
+        match result {
+            Ok(Ok(0)) => {}
+            Ok(Ok(n)) => tracing::info!(expired = n, "forgot old batch ids"),
+            Ok(Err(e)) => tracing::warn!(error = %e, "batch id expiry failed"),
+            Err(e) => tracing::warn!(error = %e, "batch id expiry task failed"),
+        }
+    }
+}
+
+fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(tmp, path)
+}

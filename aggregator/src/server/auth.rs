@@ -1,0 +1,65 @@
+//! Bearer tokens: `ldp_` followed by 64 hex digits (256 random bits from the OS). Only their
+//! SHA-256 hashes are stored; a request's token is hashed and looked up, and the stored hash
+//! is compared in constant time.
+
+use axum::http::{HeaderMap, header};
+use sha2::{Digest, Sha256};
+
+use super::problem::{Problem, ProblemType};
+use super::{AppState, blocking};
+use crate::store::Role;
+
+/// Prefix of every token (lets secret scanners recognise them).
+pub const TOKEN_PREFIX: &str = "ldp_";
+
+/// A new random token, from the operating system's generator.
+pub fn new_token() -> Result<String, getrandom::Error> {
+    let mut secret = [0u8; 32];
+    getrandom::fill(&mut secret)?;
+    let mut token = String::with_capacity(TOKEN_PREFIX.len() + 64);
+    token.push_str(TOKEN_PREFIX);
+    for byte in secret {
+        token.push_str(&format!("{byte:02x}"));
+    }
+    Ok(token)
+}
+
+/// The SHA-256 hash under which a token is stored.
+pub fn token_hash(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+/// Checks the request's bearer token and that its role grants `required`.
+pub async fn require(
+    state: &AppState,
+    headers: &HeaderMap,
+    required: Role,
+) -> Result<Role, Problem> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| {
+            Problem::new(
+                ProblemType::Unauthorized,
+                "send `Authorization: Bearer <token>`; `ldp-aggregator token create` makes one",
+            )
+        })?;
+    let hash = token_hash(token);
+    let store = state.store.clone();
+    let role = blocking(move || store.token_role(&hash)).await?;
+    match role {
+        None => Err(Problem::new(ProblemType::Unauthorized, "unknown token")),
+        Some(role) if role.grants(required) => Ok(role),
+        Some(role) => Err(Problem::new(
+            ProblemType::Forbidden,
+            format!(
+                "a {} token cannot do this; it needs {}",
+                role.name(),
+                required.name()
+            ),
+        )),
+    }
+}

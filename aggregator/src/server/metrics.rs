@@ -1,0 +1,119 @@
+//! Prometheus metrics (text format at `/metrics`). Labels never carry client data: routes are
+//! the matched route templates, reasons are problem slugs.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+/// Labels of the request counter.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RequestLabels {
+    /// Route template, e.g. `/v1/campaigns/{id}/reports`.
+    pub route: String,
+    /// HTTP method.
+    pub method: String,
+    /// Status code.
+    pub status: u16,
+}
+
+/// Labels of the report counters.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OutcomeLabels {
+    /// `counted`, `duplicate`, or the problem slug of a rejection.
+    pub outcome: String,
+}
+
+/// The service's metrics.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    /// Requests by route, method and status.
+    pub requests: Family<RequestLabels, Counter>,
+    /// Reports by outcome (counted, duplicate, or rejection reason).
+    pub reports: Family<OutcomeLabels, Counter>,
+    /// Batches by outcome (counted, duplicate, or rejection reason).
+    pub batches: Family<OutcomeLabels, Counter>,
+    /// Seconds per group commit.
+    pub commit_seconds: Histogram,
+    /// Batches per group commit.
+    pub commit_batches: Histogram,
+    /// Reports per accepted batch.
+    pub batch_reports: Histogram,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// A fresh registry with every metric registered.
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("ldp");
+        let requests = Family::<RequestLabels, Counter>::default();
+        registry.register(
+            "http_requests",
+            "HTTP requests by route and status",
+            requests.clone(),
+        );
+        let reports = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "reports",
+            "Reports received, by outcome (counted, duplicate, or rejection reason)",
+            reports.clone(),
+        );
+        let batches = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "batches",
+            "Batches received, by outcome (counted, duplicate, or rejection reason)",
+            batches.clone(),
+        );
+        let commit_seconds = Histogram::new(exponential_buckets(0.000_25, 2.0, 14));
+        registry.register(
+            "commit_seconds",
+            "Duration of one group commit (one database transaction)",
+            commit_seconds.clone(),
+        );
+        let commit_batches = Histogram::new(exponential_buckets(1.0, 2.0, 14));
+        registry.register(
+            "commit_batches",
+            "Batches sharing one group commit",
+            commit_batches.clone(),
+        );
+        let batch_reports = Histogram::new(exponential_buckets(1.0, 4.0, 10));
+        registry.register(
+            "batch_reports",
+            "Reports per accepted batch",
+            batch_reports.clone(),
+        );
+        Self {
+            registry,
+            requests,
+            reports,
+            batches,
+            commit_seconds,
+            commit_batches,
+            batch_reports,
+        }
+    }
+
+    /// Counts `reports` reports of one batch under `outcome`.
+    pub fn record_batch(&self, outcome: &str, reports: usize) {
+        let labels = OutcomeLabels {
+            outcome: outcome.to_owned(),
+        };
+        self.batches.get_or_create(&labels).inc();
+        self.reports.get_or_create(&labels).inc_by(reports as u64);
+    }
+
+    /// The text exposition.
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        // Writing into a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        out
+    }
+}

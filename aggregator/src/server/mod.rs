@@ -1,0 +1,346 @@
+//! The HTTP service: campaigns, batch ingest with group commit, estimates, trending, health,
+//! metrics and the OpenAPI document.
+//!
+//! [`serve`] runs the service on a bound listener until a shutdown signal; [`router`] builds the
+//! axum router alone (handy for in-process tests). The routes and their contracts are in
+//! [`routes`]; every error is a [`problem::Problem`].
+
+pub mod auth;
+pub mod ingest;
+pub mod metrics;
+pub mod problem;
+pub mod routes;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::ops::RangeInclusive;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderValue, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
+use ldp_protocol::CampaignConfig;
+
+use self::ingest::Committer;
+use self::metrics::{Metrics, RequestLabels};
+use self::problem::{PROBLEM_JSON, Problem, ProblemType};
+use crate::store::{Store, StoreError};
+
+/// Media type of a batch upload.
+pub const BATCH_CONTENT_TYPE: &str = "application/x-ldp-batch";
+
+/// Service settings (the `serve` flags).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Largest request body accepted on any route (413 above).
+    pub body_limit: usize,
+    /// Longest a request may take before it is answered 408.
+    pub request_timeout: Duration,
+    /// Longest a client may take to send a request's headers (the connection is closed).
+    pub header_timeout: Duration,
+    /// How long the group committer collects batches before one transaction.
+    pub commit_window: Duration,
+    /// Batches that may wait for a commit before ingest answers 503.
+    pub queue_capacity: usize,
+    /// Allowed difference between a device's clock and the server's, in seconds.
+    pub clock_skew_seconds: u64,
+    /// Whole epochs before the current one that are still accepted (late uploads).
+    pub late_epochs: u64,
+    /// Most reports in one batch.
+    pub max_batch_reports: usize,
+    /// Longest a graceful shutdown waits for open requests.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            body_limit: 1 << 20,
+            request_timeout: Duration::from_secs(30),
+            header_timeout: Duration::from_secs(10),
+            commit_window: Duration::from_millis(2),
+            queue_capacity: 16_384,
+            clock_skew_seconds: 300,
+            late_epochs: 1,
+            max_batch_reports: 10_000,
+            shutdown_grace: Duration::from_secs(30),
+        }
+    }
+}
+
+impl Settings {
+    /// The epochs a batch may carry at Unix time `now`: from `late_epochs` epochs before the
+    /// epoch of `now − skew` up to the epoch of `now + skew`.
+    pub fn accepted_epochs(&self, now: u64, epoch_seconds: u64) -> RangeInclusive<u64> {
+        let epoch_seconds = epoch_seconds.max(1);
+        let first = (now.saturating_sub(self.clock_skew_seconds) / epoch_seconds)
+            .saturating_sub(self.late_epochs);
+        let last = now.saturating_add(self.clock_skew_seconds) / epoch_seconds;
+        first..=last
+    }
+
+    /// Batch ids of epochs before this one can be forgotten: such batches are refused as too
+    /// old before their id is ever looked at. One extra epoch of margin is kept, so ids live
+    /// for at least the accepted window plus one epoch.
+    pub fn batch_id_horizon(&self, now: u64, epoch_seconds: u64) -> u64 {
+        self.accepted_epochs(now, epoch_seconds)
+            .start()
+            .saturating_sub(1)
+    }
+}
+
+/// Seconds since the Unix epoch.
+pub fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Everything a request handler needs.
+#[derive(Debug)]
+pub struct AppState {
+    /// Durable storage.
+    pub store: Arc<dyn Store>,
+    /// The group committer.
+    pub committer: Committer,
+    /// Metrics.
+    pub metrics: Arc<Metrics>,
+    /// Settings.
+    pub settings: Settings,
+    campaigns: RwLock<HashMap<String, Arc<CampaignConfig>>>,
+}
+
+impl AppState {
+    /// State over `store`, with a running committer.
+    pub fn new(
+        store: Arc<dyn Store>,
+        committer: Committer,
+        metrics: Arc<Metrics>,
+        settings: Settings,
+    ) -> Self {
+        Self {
+            store,
+            committer,
+            metrics,
+            settings,
+            campaigns: RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// The campaign `id`, from the cache or the store (campaigns never change once created,
+    /// and other processes may create them).
+    pub async fn campaign(&self, id: &str) -> Result<Arc<CampaignConfig>, Problem> {
+        if let Some(config) = self
+            .campaigns
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(id)
+        {
+            return Ok(config.clone());
+        }
+        let store = self.store.clone();
+        let key = id.to_owned();
+        let stored = blocking(move || store.campaign(&key)).await?;
+        let Some(stored) = stored else {
+            return Err(Problem::new(
+                ProblemType::UnknownCampaign,
+                format!("no campaign {id:?}"),
+            ));
+        };
+        let config = Arc::new(stored.config);
+        self.campaigns
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id.to_owned(), config.clone());
+        Ok(config)
+    }
+}
+
+/// Runs a store call on the blocking pool; a store error becomes a problem.
+pub async fn blocking<T, F>(f: F) -> Result<T, Problem>
+where
+    F: FnOnce() -> Result<T, StoreError> + Send + 'static,
+    T: Send + 'static,
+{
+    match tokio::task::spawn_blocking(f).await {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(e)) => Err(store_problem(&e)),
+        Err(e) => {
+            tracing::error!(error = %e, "store task failed");
+            Err(Problem::new(ProblemType::Internal, "a storage task failed"))
+        }
+    }
+}
+
+/// The problem for a store error: unavailability for database errors (retry), internal for
+/// corrupt data.
+pub fn store_problem(e: &StoreError) -> Problem {
+    match e {
+        StoreError::Database(_) => {
+            tracing::warn!(error = %e, "database unavailable");
+            Problem::new(ProblemType::Unavailable, "the database is unavailable").retry_after(1)
+        }
+        StoreError::UnknownCampaign(id) => {
+            Problem::new(ProblemType::UnknownCampaign, format!("no campaign {id:?}"))
+        }
+        StoreError::CampaignExists(id) => Problem::new(
+            ProblemType::CampaignExists,
+            format!("campaign {id:?} already exists with a different configuration"),
+        ),
+        _ => {
+            tracing::error!(error = %e, "storage error");
+            Problem::new(ProblemType::Internal, "a storage error occurred")
+        }
+    }
+}
+
+/// The router with every route and middleware.
+pub fn router(state: Arc<AppState>) -> Router {
+    let body_limit = state.settings.body_limit;
+    routes::routes()
+        .fallback(|| async { Problem::new(ProblemType::NotFound, "no such route") })
+        .layer(axum::extract::DefaultBodyLimit::disable())
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(body_limit))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), timeout))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), observe))
+        .with_state(state)
+}
+
+/// Answers 408 when a request takes longer than the request timeout.
+async fn timeout(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
+    match tokio::time::timeout(state.settings.request_timeout, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => Problem::new(
+            ProblemType::Timeout,
+            format!(
+                "the request took longer than {} ms",
+                state.settings.request_timeout.as_millis()
+            ),
+        )
+        .into_response(),
+    }
+}
+
+/// Counts every request by route and status, turns the framework's bare error responses into
+/// problems, and adds security headers.
+async fn observe(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let method = request.method().as_str().to_owned();
+    let mut response = next.run(request).await;
+    let status = response.status();
+    let is_problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes() == PROBLEM_JSON.as_bytes());
+    if (status.is_client_error() || status.is_server_error()) && !is_problem {
+        let kind = ProblemType::for_status(status);
+        let detail = match kind {
+            ProblemType::PayloadTooLarge => format!(
+                "request bodies are limited to {} bytes",
+                state.settings.body_limit
+            ),
+            _ => kind.title().to_owned(),
+        };
+        response = Problem::new(kind, detail).into_response();
+        // Keep the framework's status (a problem type may cover several).
+        *response.status_mut() = status;
+    }
+    let headers = response.headers_mut();
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    state
+        .metrics
+        .requests
+        .get_or_create(&RequestLabels {
+            route,
+            method,
+            status: status.as_u16(),
+        })
+        .inc();
+    response
+}
+
+/// Serves `router` on `listener` until `shutdown` resolves, then stops accepting, lets open
+/// requests finish (at most `grace`), and returns. Peer addresses are never read.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    header_timeout: Duration,
+    grace: Duration,
+    shutdown: impl Future<Output = ()>,
+) {
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(header_timeout)
+        .keep_alive(true);
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let stream = match accepted {
+                    Ok((stream, _)) => stream,
+                    Err(e) => {
+                        // Out of file descriptors and the like: back off instead of spinning.
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                let connection = http.serve_connection(
+                    TokioIo::new(stream),
+                    TowerToHyperService::new(router.clone()),
+                );
+                let watched = graceful.watch(connection);
+                tokio::spawn(async move {
+                    if let Err(e) = watched.await {
+                        tracing::debug!(error = %e, "connection ended with an error");
+                    }
+                });
+            }
+            () = &mut shutdown => break,
+        }
+    }
+    drop(listener);
+    tracing::info!("shutting down: waiting for open requests");
+    tokio::select! {
+        () = graceful.shutdown() => {}
+        () = tokio::time::sleep(grace) => {
+            tracing::warn!(grace_ms = grace.as_millis() as u64, "open requests did not finish in time");
+        }
+    }
+}
+
+/// Resolves on SIGTERM or SIGINT (Ctrl-C).
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+}

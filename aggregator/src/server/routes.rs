@@ -1,0 +1,762 @@
+//! The routes, their request and response types, and the OpenAPI document built from them.
+//!
+//! | route | auth | what |
+//! |---|---|---|
+//! | `POST /v1/campaigns` | admin | create a campaign from a JSON configuration |
+//! | `GET /v1/campaigns`, `GET /v1/campaigns/{id}` | public | what a client needs to build its encoder |
+//! | `POST /v1/campaigns/{id}/reports` | public | one bincode batch; 202 once committed |
+//! | `GET /v1/campaigns/{id}/estimates` | analyst | counts with standard errors and intervals |
+//! | `GET /v1/campaigns/{id}/trending` | analyst | values whose share rose significantly |
+//! | `GET /healthz`, `/readyz`, `/metrics`, `/openapi.json` | public | operations |
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use ldp_protocol::{CampaignConfig, CampaignSpec, WireError};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, OpenApi, ToSchema};
+
+use super::auth::require;
+use super::problem::{Problem, ProblemType};
+use super::{AppState, BATCH_CONTENT_TYPE, blocking, store_problem, unix_now};
+use crate::Accumulator;
+use crate::error::AggregateError;
+use crate::estimate::{Counters, Estimates};
+use crate::store::{BatchDelta, CommitOutcome, EpochRange, Role};
+use crate::trending::{DEFAULT_ALPHA, trending};
+
+/// Every route of the service.
+pub fn routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/v1/campaigns", post(create_campaign).get(list_campaigns))
+        .route("/v1/campaigns/{id}", get(show_campaign))
+        .route("/v1/campaigns/{id}/reports", post(post_reports))
+        .route("/v1/campaigns/{id}/estimates", get(estimates))
+        .route("/v1/campaigns/{id}/trending", get(trending_values))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route("/openapi.json", get(openapi))
+}
+
+/// The OpenAPI 3.1 document of the service.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "ldp-aggregator",
+        description = "Collects locally differentially private reports and answers with unbiased estimates and their uncertainty. Errors are application/problem+json (RFC 9457)."
+    ),
+    paths(
+        create_campaign,
+        list_campaigns,
+        show_campaign,
+        post_reports,
+        estimates,
+        trending_values,
+        healthz,
+        readyz,
+        metrics,
+        openapi
+    ),
+    components(schemas(
+        CampaignView,
+        IngestAnswer,
+        EstimatesView,
+        ValueView,
+        TrendingView,
+        TrendView,
+        EpochRange,
+        ProblemView
+    )),
+    modifiers(&BearerAuth)
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// An RFC 9457 problem (every 4xx and 5xx).
+#[derive(Serialize, ToSchema)]
+pub struct ProblemView {
+    /// Stable URI of the reason; documented in `docs/problems.md`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Human summary of the reason.
+    pub title: String,
+    /// HTTP status.
+    pub status: u16,
+    /// What happened in this occurrence.
+    pub detail: String,
+}
+
+/// A campaign as clients and operators see it.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CampaignView {
+    /// Campaign id.
+    pub id: String,
+    /// The full configuration (feed it to `CampaignConfig`'s JSON form to build an encoder).
+    #[schema(value_type = Object)]
+    pub config: CampaignConfig,
+    /// xxh3-64 digest of the configuration, 16 hex digits; every batch must carry it.
+    pub digest: String,
+    /// Domain size.
+    pub k: u32,
+    /// Bytes per encoded report.
+    pub report_bytes: usize,
+    /// The epoch of the server's clock now.
+    pub current_epoch: u64,
+    /// Epochs a batch may carry now (inclusive), clock-skew allowance included.
+    pub accepted_epochs: [u64; 2],
+    /// Creation time, Unix seconds.
+    pub created_at: u64,
+}
+
+impl CampaignView {
+    fn new(state: &AppState, config: CampaignConfig, created_at: u64) -> Self {
+        let now = unix_now();
+        let accepted = state.settings.accepted_epochs(now, config.epoch_seconds());
+        Self {
+            id: config.id().as_str().to_owned(),
+            digest: format!("{:016x}", config.digest()),
+            k: config.k(),
+            report_bytes: config.params().report_bytes(),
+            current_epoch: now / config.epoch_seconds(),
+            accepted_epochs: [*accepted.start(), *accepted.end()],
+            created_at,
+            config,
+        }
+    }
+}
+
+fn content_type_is(headers: &HeaderMap, expected: &str) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|essence| essence.trim().eq_ignore_ascii_case(expected))
+}
+
+/// Create a campaign.
+#[utoipa::path(
+    post,
+    path = "/v1/campaigns",
+    request_body(content = Object, content_type = "application/json", description = "A campaign configuration (CampaignSpec JSON)"),
+    responses(
+        (status = 201, description = "Created", body = CampaignView),
+        (status = 200, description = "The identical campaign already existed", body = CampaignView),
+        (status = 400, description = "Invalid configuration", body = ProblemView, content_type = "application/problem+json"),
+        (status = 401, description = "No or unknown token", body = ProblemView, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin token", body = ProblemView, content_type = "application/problem+json"),
+        (status = 409, description = "The id exists with another configuration", body = ProblemView, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+async fn create_campaign(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Problem> {
+    require(&state, &headers, Role::Admin).await?;
+    if !content_type_is(&headers, "application/json") {
+        return Err(Problem::new(
+            ProblemType::UnsupportedMediaType,
+            "send the configuration as application/json",
+        ));
+    }
+    let spec: CampaignSpec = serde_json::from_slice(&body)
+        .map_err(|e| Problem::new(ProblemType::InvalidConfig, e.to_string()))?;
+    let config = CampaignConfig::new(spec)
+        .map_err(|e| Problem::new(ProblemType::InvalidConfig, e.to_string()))?;
+    let store = state.store.clone();
+    let created_at = unix_now();
+    let stored = config.clone();
+    let created = blocking(move || store.create_campaign(&stored, created_at)).await?;
+    let id = config.id().as_str().to_owned();
+    let stored = {
+        let store = state.store.clone();
+        let id = id.clone();
+        blocking(move || store.campaign(&id)).await?
+    };
+    let created_at = stored.map_or(created_at, |s| s.created_at);
+    tracing::info!(campaign = %id, created, "campaign created");
+    let view = CampaignView::new(&state, config, created_at);
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    let mut response = (status, Json(view)).into_response();
+    if let Ok(location) = HeaderValue::from_str(&format!("/v1/campaigns/{id}")) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    Ok(response)
+}
+
+/// List campaigns.
+#[utoipa::path(
+    get,
+    path = "/v1/campaigns",
+    responses((status = 200, description = "Every campaign", body = [CampaignView]))
+)]
+async fn list_campaigns(
+    State(state): State<Arc<AppState>>,
+) -> Result<Json<Vec<CampaignView>>, Problem> {
+    let store = state.store.clone();
+    let campaigns = blocking(move || store.campaigns()).await?;
+    Ok(Json(
+        campaigns
+            .into_iter()
+            .map(|c| CampaignView::new(&state, c.config, c.created_at))
+            .collect(),
+    ))
+}
+
+/// Show one campaign: what a client needs to build its encoder.
+#[utoipa::path(
+    get,
+    path = "/v1/campaigns/{id}",
+    params(("id" = String, Path, description = "Campaign id")),
+    responses(
+        (status = 200, description = "The campaign", body = CampaignView),
+        (status = 404, description = "No such campaign", body = ProblemView, content_type = "application/problem+json"),
+    )
+)]
+async fn show_campaign(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+) -> Result<Json<CampaignView>, Problem> {
+    let store = state.store.clone();
+    let key = id.clone();
+    let stored = blocking(move || store.campaign(&key))
+        .await?
+        .ok_or_else(|| Problem::new(ProblemType::UnknownCampaign, format!("no campaign {id:?}")))?;
+    Ok(Json(CampaignView::new(
+        &state,
+        stored.config,
+        stored.created_at,
+    )))
+}
+
+/// The answer to an accepted batch.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct IngestAnswer {
+    /// `counted`, or `duplicate` when this batch id was counted before (nothing added).
+    pub status: String,
+    /// Reports in the batch.
+    pub reports: usize,
+}
+
+fn reject(state: &AppState, problem: Problem, reports: usize) -> Problem {
+    state.metrics.record_batch(problem.kind.slug(), reports);
+    problem
+}
+
+/// Upload one batch of reports.
+///
+/// Everything is validated before anything is counted; 202 is sent only after the batch's
+/// counters are committed. A batch id seen before is answered 202 again and counted once.
+#[utoipa::path(
+    post,
+    path = "/v1/campaigns/{id}/reports",
+    params(("id" = String, Path, description = "Campaign id")),
+    request_body(content = Vec<u8>, content_type = "application/x-ldp-batch", description = "One bincode-encoded Batch"),
+    responses(
+        (status = 202, description = "Committed (or a duplicate of a committed batch)", body = IngestAnswer),
+        (status = 400, description = "Malformed batch, unsupported version, or campaign mismatch", body = ProblemView, content_type = "application/problem+json"),
+        (status = 404, description = "No such campaign", body = ProblemView, content_type = "application/problem+json"),
+        (status = 409, description = "Config digest mismatch: refetch the campaign", body = ProblemView, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = ProblemView, content_type = "application/problem+json"),
+        (status = 415, description = "Wrong content type", body = ProblemView, content_type = "application/problem+json"),
+        (status = 422, description = "Epoch outside the window, invalid report, or batch size", body = ProblemView, content_type = "application/problem+json"),
+        (status = 503, description = "Try again after Retry-After", body = ProblemView, content_type = "application/problem+json"),
+    )
+)]
+async fn post_reports(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Problem> {
+    if !content_type_is(&headers, BATCH_CONTENT_TYPE) {
+        return Err(reject(
+            &state,
+            Problem::new(
+                ProblemType::UnsupportedMediaType,
+                format!("send the batch as {BATCH_CONTENT_TYPE}"),
+            ),
+            0,
+        ));
+    }
+    let batch = ldp_protocol::wire::decode_batch(&body).map_err(|e| {
+        let kind = match e {
+            WireError::UnsupportedVersion(_) => ProblemType::UnsupportedVersion,
+            _ => ProblemType::MalformedBatch,
+        };
+        reject(&state, Problem::new(kind, e.to_string()), 0)
+    })?;
+    let reports = batch.reports.len();
+    let config = state
+        .campaign(&id)
+        .await
+        .map_err(|p| reject(&state, p, reports))?;
+    if batch.campaign.as_str() != id {
+        return Err(reject(
+            &state,
+            Problem::new(
+                ProblemType::CampaignMismatch,
+                format!(
+                    "the batch is for campaign {:?}, posted to {id:?}",
+                    batch.campaign.as_str()
+                ),
+            ),
+            reports,
+        ));
+    }
+    if batch.config_digest != config.digest() {
+        return Err(reject(
+            &state,
+            Problem::new(
+                ProblemType::DigestMismatch,
+                format!(
+                    "the batch carries config digest {:016x}; the campaign's is {:016x}: fetch the campaign again",
+                    batch.config_digest,
+                    config.digest()
+                ),
+            )
+            .with("expected_digest", format!("{:016x}", config.digest())),
+            reports,
+        ));
+    }
+    let window = state
+        .settings
+        .accepted_epochs(unix_now(), config.epoch_seconds());
+    if !window.contains(&batch.epoch) {
+        return Err(reject(
+            &state,
+            Problem::new(
+                ProblemType::EpochOutOfWindow,
+                format!(
+                    "epoch {} is outside the accepted epochs {}..={}",
+                    batch.epoch,
+                    window.start(),
+                    window.end()
+                ),
+            )
+            .with("accepted_epochs", vec![*window.start(), *window.end()]),
+            reports,
+        ));
+    }
+    if reports == 0 || reports > state.settings.max_batch_reports {
+        return Err(reject(
+            &state,
+            Problem::new(
+                ProblemType::BatchSize,
+                format!(
+                    "a batch holds 1 to {} reports; this one has {reports}",
+                    state.settings.max_batch_reports
+                ),
+            ),
+            reports,
+        ));
+    }
+    let mut counters = Counters::new(&config);
+    counters.fold_all(&batch.reports).map_err(|e| {
+        let problem = match &e {
+            AggregateError::Report { index, .. } => {
+                Problem::new(ProblemType::InvalidReport, e.to_string()).with("report", *index)
+            }
+            _ => Problem::new(ProblemType::InvalidReport, e.to_string()),
+        };
+        reject(&state, problem, reports)
+    })?;
+    let delta = BatchDelta {
+        campaign: id,
+        epoch: batch.epoch,
+        batch_id: batch.batch_id,
+        counters,
+    };
+    drop(batch);
+    match state.committer.submit(delta).await {
+        Ok(outcome) => {
+            let status = match outcome {
+                CommitOutcome::Counted => "counted",
+                CommitOutcome::Duplicate => "duplicate",
+            };
+            state.metrics.record_batch(status, reports);
+            if outcome == CommitOutcome::Counted {
+                state.metrics.batch_reports.observe(reports as f64);
+            }
+            Ok((
+                StatusCode::ACCEPTED,
+                Json(IngestAnswer {
+                    status: status.to_owned(),
+                    reports,
+                }),
+            )
+                .into_response())
+        }
+        Err(super::ingest::SubmitError::Store(e)) => {
+            Err(reject(&state, store_problem(&e), reports))
+        }
+        Err(e) => Err(reject(
+            &state,
+            Problem::new(ProblemType::Unavailable, e.to_string()).retry_after(1),
+            reports,
+        )),
+    }
+}
+
+/// Which epochs to estimate over.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct EstimatesQuery {
+    /// One epoch (same as `from=E&to=E`).
+    pub epoch: Option<u64>,
+    /// First epoch, inclusive (default: the first with reports).
+    pub from: Option<u64>,
+    /// Last epoch, inclusive (default: the last with reports).
+    pub to: Option<u64>,
+    /// Only the `top` values by estimated count, largest first (default: every value, in
+    /// index order).
+    pub top: Option<usize>,
+}
+
+/// The estimate of one value.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ValueView {
+    /// Domain index.
+    pub index: u32,
+    /// The value's label (dictionary entry, `(other)`, or the index as text).
+    pub value: String,
+    /// Unbiased count estimate (may be negative).
+    pub count: f64,
+    /// Standard error of `count`.
+    pub std_error: f64,
+    /// 95% interval of the count.
+    pub ci95: [f64; 2],
+    /// Consistency-processed count (Norm-Sub: non-negative, sums to n; biased).
+    pub consistent_count: f64,
+}
+
+/// Estimates over a range of epochs.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct EstimatesView {
+    /// Campaign id.
+    pub campaign: String,
+    /// Mechanism name.
+    pub mechanism: String,
+    /// ε per report.
+    pub epsilon: f64,
+    /// Domain size.
+    pub k: u32,
+    /// Reports counted in the epoch range.
+    pub n: u64,
+    /// The epochs covered (inclusive).
+    pub epochs: EpochRange,
+    /// Reports needed before estimates are released.
+    pub min_reports: u64,
+    /// Per value estimates.
+    pub values: Vec<ValueView>,
+}
+
+fn bad_query(detail: impl Into<String>) -> Problem {
+    Problem::new(ProblemType::InvalidRequest, detail)
+}
+
+/// Reads and merges the counters of `range`; refuses when fewer than the minimum were counted.
+async fn merged_estimates(
+    state: &AppState,
+    config: &Arc<CampaignConfig>,
+    range: EpochRange,
+) -> Result<Estimates, Problem> {
+    let store = state.store.clone();
+    let cfg = config.clone();
+    let rows = blocking(move || store.counters(&cfg, range.from, range.to)).await?;
+    let mut merged = Counters::new(config);
+    for (_, counters) in &rows {
+        merged.merge(counters).map_err(|e| {
+            tracing::error!(error = %e, "stored counters do not merge");
+            Problem::new(ProblemType::Internal, "stored counters are inconsistent")
+        })?;
+    }
+    let n = merged.n();
+    if n < config.min_reports() {
+        return Err(Problem::new(
+            ProblemType::NotEnoughReports,
+            format!(
+                "{n} reports counted in epochs {}..={}; estimates are released from {} on ({} more needed)",
+                range.from,
+                range.to,
+                config.min_reports(),
+                config.min_reports() - n
+            ),
+        )
+        .with("n", n)
+        .with("min_reports", config.min_reports())
+        .with("needed", config.min_reports() - n));
+    }
+    Ok(merged.estimate())
+}
+
+/// Estimated counts of every value with standard errors and 95% intervals.
+#[utoipa::path(
+    get,
+    path = "/v1/campaigns/{id}/estimates",
+    params(("id" = String, Path, description = "Campaign id"), EstimatesQuery),
+    responses(
+        (status = 200, description = "Estimates", body = EstimatesView),
+        (status = 401, description = "No or unknown token", body = ProblemView, content_type = "application/problem+json"),
+        (status = 404, description = "No such campaign", body = ProblemView, content_type = "application/problem+json"),
+        (status = 409, description = "Fewer reports than the campaign's minimum", body = ProblemView, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+async fn estimates(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    query: Result<Query<EstimatesQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<EstimatesView>, Problem> {
+    require(&state, &headers, Role::Analyst).await?;
+    let Query(query) = query.map_err(|e| bad_query(e.body_text()))?;
+    let config = state.campaign(&id).await?;
+    let stored = {
+        let store = state.store.clone();
+        let id = id.clone();
+        blocking(move || store.epoch_range(&id)).await?
+    };
+    let (from, to) = match (query.epoch, query.from, query.to) {
+        (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
+            return Err(bad_query("give either epoch or from/to, not both"));
+        }
+        (Some(e), None, None) => (e, e),
+        (None, from, to) => (
+            from.or(stored.map(|r| r.from)).unwrap_or(0),
+            to.or(stored.map(|r| r.to)).unwrap_or(0),
+        ),
+    };
+    if from > to {
+        return Err(bad_query(format!("from ({from}) is after to ({to})")));
+    }
+    let range = EpochRange { from, to };
+    let estimates = merged_estimates(&state, &config, range).await?;
+    let chosen = match query.top {
+        Some(top) => estimates.top(top),
+        None => estimates.values.clone(),
+    };
+    Ok(Json(EstimatesView {
+        campaign: id,
+        mechanism: config.params().kind().name().to_owned(),
+        epsilon: config.epsilon(),
+        k: config.k(),
+        n: estimates.n,
+        epochs: range,
+        min_reports: config.min_reports(),
+        values: chosen
+            .into_iter()
+            .map(|v| ValueView {
+                index: v.index,
+                value: config.label(v.index),
+                count: v.count,
+                std_error: v.std_error,
+                ci95: [v.ci95_low, v.ci95_high],
+                consistent_count: v.norm_sub_count,
+            })
+            .collect(),
+    }))
+}
+
+/// The trending question.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct TrendingQuery {
+    /// Baseline length in epochs before the latest (default 7).
+    pub baseline: Option<u64>,
+    /// At most this many rising values (default 10).
+    pub top: Option<usize>,
+    /// The latest epoch (default: the latest complete one, i.e. the current epoch − 1).
+    pub epoch: Option<u64>,
+    /// Family-wise false-positive level (default 0.05).
+    pub alpha: Option<f64>,
+}
+
+/// A value whose share rose significantly.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TrendView {
+    /// Domain index.
+    pub index: u32,
+    /// The value's label.
+    pub value: String,
+    /// Estimated share in the latest epoch.
+    pub share_now: f64,
+    /// Its 95% interval.
+    pub share_now_ci95: [f64; 2],
+    /// Estimated share over the baseline.
+    pub share_baseline: f64,
+    /// Its 95% interval.
+    pub share_baseline_ci95: [f64; 2],
+    /// z-score of the rise.
+    pub z: f64,
+}
+
+/// What is trending.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TrendingView {
+    /// Campaign id.
+    pub campaign: String,
+    /// The latest epoch compared.
+    pub epoch: u64,
+    /// The baseline epochs (inclusive).
+    pub baseline: EpochRange,
+    /// Family-wise false-positive level.
+    pub alpha: f64,
+    /// Values tested.
+    pub tested: usize,
+    /// z a rise must exceed (one-sided, Bonferroni over the values tested).
+    pub z_threshold: f64,
+    /// Reports in the latest epoch.
+    pub n_now: u64,
+    /// Reports in the baseline.
+    pub n_baseline: u64,
+    /// Significant rises, largest z first.
+    pub rising: Vec<TrendView>,
+}
+
+/// Values whose share in the latest epoch rose significantly over the baseline epochs.
+///
+/// A one-sided z-test per value on the difference of estimated shares, with the variance from
+/// the mechanism's formula, at family-wise level `alpha` (Bonferroni over the k values).
+#[utoipa::path(
+    get,
+    path = "/v1/campaigns/{id}/trending",
+    params(("id" = String, Path, description = "Campaign id"), TrendingQuery),
+    responses(
+        (status = 200, description = "Rising values", body = TrendingView),
+        (status = 401, description = "No or unknown token", body = ProblemView, content_type = "application/problem+json"),
+        (status = 404, description = "No such campaign", body = ProblemView, content_type = "application/problem+json"),
+        (status = 409, description = "Fewer reports than the campaign's minimum in either period", body = ProblemView, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+async fn trending_values(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    query: Result<Query<TrendingQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<TrendingView>, Problem> {
+    require(&state, &headers, Role::Analyst).await?;
+    let Query(query) = query.map_err(|e| bad_query(e.body_text()))?;
+    let config = state.campaign(&id).await?;
+    let baseline = query.baseline.unwrap_or(7);
+    if !(1..=366).contains(&baseline) {
+        return Err(bad_query("baseline must be 1 to 366 epochs"));
+    }
+    let alpha = query.alpha.unwrap_or(DEFAULT_ALPHA);
+    if !(alpha > 0.0 && alpha < 1.0) {
+        return Err(bad_query("alpha must be in (0, 1)"));
+    }
+    let latest = match query.epoch {
+        Some(e) => e,
+        None => (unix_now() / config.epoch_seconds()).saturating_sub(1),
+    };
+    if latest < baseline {
+        return Err(bad_query(format!(
+            "epoch {latest} has fewer than {baseline} epochs before it"
+        )));
+    }
+    let base = EpochRange {
+        from: latest - baseline,
+        to: latest - 1,
+    };
+    let now = merged_estimates(
+        &state,
+        &config,
+        EpochRange {
+            from: latest,
+            to: latest,
+        },
+    )
+    .await?;
+    let before = merged_estimates(&state, &config, base).await?;
+    let report = trending(&now, &before, alpha)
+        .map_err(|e| Problem::new(ProblemType::InvalidRequest, e.to_string()))?;
+    let top = query.top.unwrap_or(10);
+    Ok(Json(TrendingView {
+        campaign: id,
+        epoch: latest,
+        baseline: base,
+        alpha: report.alpha,
+        tested: report.tested,
+        z_threshold: report.z_threshold,
+        n_now: report.n_now,
+        n_baseline: report.n_baseline,
+        rising: report
+            .rising
+            .into_iter()
+            .take(top)
+            .map(|t| TrendView {
+                index: t.index,
+                value: config.label(t.index),
+                share_now: t.share_now,
+                share_now_ci95: t.share_now_ci95,
+                share_baseline: t.share_baseline,
+                share_baseline_ci95: t.share_baseline_ci95,
+                z: t.z,
+            })
+            .collect(),
+    }))
+}
+
+/// Liveness: the process answers.
+#[utoipa::path(get, path = "/healthz", responses((status = 200, description = "Alive")))]
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+/// Readiness: the database answers.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    responses(
+        (status = 200, description = "Ready"),
+        (status = 503, description = "The database is unavailable", body = ProblemView, content_type = "application/problem+json"),
+    )
+)]
+async fn readyz(State(state): State<Arc<AppState>>) -> Result<&'static str, Problem> {
+    let store = state.store.clone();
+    blocking(move || store.ping()).await?;
+    Ok("ready\n")
+}
+
+/// Prometheus metrics (text exposition format).
+#[utoipa::path(get, path = "/metrics", responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
+async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        state.metrics.encode(),
+    )
+        .into_response()
+}
+
+/// This document.
+#[utoipa::path(get, path = "/openapi.json", responses((status = 200, description = "OpenAPI 3.1 document")))]
+async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}

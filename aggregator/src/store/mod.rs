@@ -1,0 +1,180 @@
+//! Durable storage: campaigns, counters per (campaign, epoch), the batch-id set, tokens.
+//!
+//! [`Store`] is the one interface the service uses. It is synchronous: the service calls it
+//! from blocking threads (the group committer owns one, reads go through
+//! `tokio::task::spawn_blocking`), so a backend is free to use a blocking driver and a
+//! connection pool. What a backend must guarantee:
+//!
+//! - [`Store::commit`] is **one transaction** for a whole group of batches: the batch ids are
+//!   inserted into a set with a unique key, and only batches whose id was new have their
+//!   counter deltas added. Either everything in the group is durable when it returns `Ok`, or
+//!   nothing is.
+//! - Nothing but counters is stored for reports: no raw report, address, user agent or
+//!   arrival time. Batch ids are kept with their coarse epoch so they can be expired.
+//!
+//! The embedded default is [`sqlite`]; a database URL picks the backend ([`open`]).
+
+pub mod sqlite;
+
+use std::sync::Arc;
+
+use ldp_protocol::{BatchId, CampaignConfig};
+
+use crate::error::AggregateError;
+use crate::estimate::Counters;
+
+/// Who a token belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Creates campaigns; may also read estimates.
+    Admin,
+    /// Reads estimates and the dashboard.
+    Analyst,
+}
+
+impl Role {
+    /// The role's name as stored and printed.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Admin => "admin",
+            Self::Analyst => "analyst",
+        }
+    }
+
+    /// The role named `name`.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "admin" => Some(Self::Admin),
+            "analyst" => Some(Self::Analyst),
+            _ => None,
+        }
+    }
+
+    /// Whether this role may do what `required` may.
+    pub fn grants(self, required: Role) -> bool {
+        self == Self::Admin || self == required
+    }
+}
+
+/// A campaign as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredCampaign {
+    /// The validated configuration.
+    pub config: CampaignConfig,
+    /// Creation time, Unix seconds (an operator action, not a report).
+    pub created_at: u64,
+}
+
+/// The validated counter delta of one batch, ready to commit.
+#[derive(Debug, Clone)]
+pub struct BatchDelta {
+    /// Campaign id.
+    pub campaign: String,
+    /// Coarse epoch of the batch.
+    pub epoch: u64,
+    /// The batch's random id (the unit of idempotency).
+    pub batch_id: BatchId,
+    /// The batch's reports, folded.
+    pub counters: Counters,
+}
+
+/// What a commit did with one batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommitOutcome {
+    /// The batch id was new: its counters were added.
+    Counted,
+    /// The batch id was already known: nothing was added.
+    Duplicate,
+}
+
+/// The range of epochs that hold counters for a campaign.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
+pub struct EpochRange {
+    /// First epoch, inclusive.
+    pub from: u64,
+    /// Last epoch, inclusive.
+    pub to: u64,
+}
+
+/// Storage errors.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The database URL names no supported backend.
+    #[error(
+        "unsupported database URL {0:?}: expected sqlite://PATH (PostgreSQL is not available in this build)"
+    )]
+    UnsupportedUrl(String),
+    /// A campaign with this id exists with a different configuration.
+    #[error("campaign {0:?} already exists with a different configuration")]
+    CampaignExists(String),
+    /// No campaign with this id.
+    #[error("no campaign {0:?}")]
+    UnknownCampaign(String),
+    /// Stored data does not decode (or does not match its campaign).
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    /// Stored counters could not be merged.
+    #[error(transparent)]
+    Counters(#[from] AggregateError),
+    /// The database failed or is unreachable.
+    #[error("database error: {0}")]
+    Database(String),
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        Self::Database(e.to_string())
+    }
+}
+
+/// The storage interface of the service. See the module documentation for its contract.
+pub trait Store: Send + Sync + std::fmt::Debug {
+    /// Stores a new campaign. Creating the identical configuration again is not an error;
+    /// a different configuration under an existing id is [`StoreError::CampaignExists`].
+    /// Returns whether the campaign was new.
+    fn create_campaign(&self, config: &CampaignConfig, created_at: u64)
+    -> Result<bool, StoreError>;
+    /// Every campaign, ordered by id.
+    fn campaigns(&self) -> Result<Vec<StoredCampaign>, StoreError>;
+    /// One campaign.
+    fn campaign(&self, id: &str) -> Result<Option<StoredCampaign>, StoreError>;
+    /// Commits a group of validated batches in one transaction; one outcome per batch, in
+    /// order. A batch id seen before (in an earlier commit or earlier in `group`) is a
+    /// [`CommitOutcome::Duplicate`] and adds nothing.
+    fn commit(&self, group: &[&BatchDelta]) -> Result<Vec<CommitOutcome>, StoreError>;
+    /// The counters of every epoch in `from..=to` that has any, in epoch order.
+    fn counters(
+        &self,
+        config: &CampaignConfig,
+        from: u64,
+        to: u64,
+    ) -> Result<Vec<(u64, Counters)>, StoreError>;
+    /// The epochs holding counters for `campaign`, if any.
+    fn epoch_range(&self, campaign: &str) -> Result<Option<EpochRange>, StoreError>;
+    /// Forgets the batch ids of `campaign` from epochs before `before_epoch`; returns how many.
+    fn expire_batch_ids(&self, campaign: &str, before_epoch: u64) -> Result<u64, StoreError>;
+    /// Stores a token's SHA-256 hash with its role.
+    fn create_token(&self, hash: &[u8; 32], role: Role, created_at: u64) -> Result<(), StoreError>;
+    /// The role of the token whose hash is `hash`, if any.
+    fn token_role(&self, hash: &[u8; 32]) -> Result<Option<Role>, StoreError>;
+    /// Whether any admin token exists.
+    fn has_admin_token(&self) -> Result<bool, StoreError>;
+    /// A cheap query proving the database answers (readiness).
+    fn ping(&self) -> Result<(), StoreError>;
+}
+
+/// Opens the store a URL names: `sqlite://PATH` (created with its schema on first use;
+/// `sqlite:///abs/path.db` for an absolute path). Options go in the query string:
+/// `?synchronous=normal` trades the last commits before a power loss for speed (the default
+/// `full` survives it).
+pub fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    if let Some(rest) = url.strip_prefix("sqlite://") {
+        let options = sqlite::Options::parse(rest)?;
+        return Ok(Arc::new(sqlite::SqliteStore::open(options)?));
+    }
+    Err(StoreError::UnsupportedUrl(url.to_owned()))
+}
