@@ -5,7 +5,8 @@
 //!
 //! What it is: encoders for every mechanism of `ldp-protocol`, OS-seeded ChaCha20 randomness,
 //! and a privacy-budget accountant. `no_std` + `alloc` (the default `std` feature adds only
-//! conveniences). What it is not: a network client (no tokio, no HTTP here) or an estimator.
+//! conveniences). What it is not: an estimator. The optional `upload` feature adds a small blocking uploader
+//! (module `upload`); there is never an async runtime.
 //!
 //! ```
 //! use ldp_client::{Accountant, Encoder, InMemoryLedger};
@@ -49,6 +50,8 @@ pub mod budget;
 pub mod encoder;
 pub mod error;
 pub mod rng;
+#[cfg(feature = "upload")]
+pub mod upload;
 
 pub use budget::{Accountant, BudgetLedger, Charge, InMemoryLedger};
 pub use encoder::{Encoder, Randomizer};

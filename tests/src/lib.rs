@@ -3,6 +3,8 @@
 //! End-to-end tests across the ldp-telemetry crates (the tests live in `tests/e2e/`), and the
 //! statistical helpers they share: tolerances derived from the variance formulas, never tuned.
 
+pub mod server;
+
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 use statrs::distribution::{ChiSquared, ContinuousCDF};

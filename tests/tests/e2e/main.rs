@@ -1,4 +1,6 @@
 //! End-to-end tests across crates: one test binary, one module per concern.
 
 mod pipeline;
+mod service;
 mod statistics;
+mod uploader;

@@ -1,0 +1,291 @@
+//! The harness for service tests: the real `ldp-aggregator` binary on an ephemeral port with a
+//! temporary SQLite database, killed when the test ends.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use ldp_client::upload::{EncodedBatch, RetryPolicy, Uploader};
+use ldp_protocol::{CampaignConfig, Report};
+
+/// A running aggregator with its own temporary directory and database.
+#[derive(Debug)]
+pub struct TestServer {
+    binary: PathBuf,
+    dir: tempfile::TempDir,
+    child: Option<Child>,
+    extra: Vec<String>,
+    /// Base URL, e.g. `http://127.0.0.1:41234`.
+    pub url: String,
+    /// An admin token.
+    pub admin: String,
+    /// An analyst token.
+    pub analyst: String,
+}
+
+/// A JSON answer.
+#[derive(Debug)]
+pub struct Answer {
+    /// HTTP status.
+    pub status: u16,
+    /// `Content-Type`.
+    pub content_type: String,
+    /// The body parsed as JSON (`Null` when it is not JSON).
+    pub json: serde_json::Value,
+    /// The raw body.
+    pub text: String,
+}
+
+impl TestServer {
+    /// Starts `binary` (an `ldp-aggregator` executable; integration tests pass
+    /// `env!("CARGO_BIN_EXE_ldp-aggregator-under-test")`) with extra `serve` flags.
+    pub fn start(binary: impl Into<PathBuf>, extra: &[&str]) -> Self {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let mut server = Self {
+            binary: binary.into(),
+            dir,
+            child: None,
+            extra: extra.iter().map(|s| (*s).to_owned()).collect(),
+            url: String::new(),
+            admin: String::new(),
+            analyst: String::new(),
+        };
+        server.admin = server.token("admin");
+        server.analyst = server.token("analyst");
+        server.launch();
+        server
+    }
+
+    /// The database URL.
+    pub fn database_url(&self) -> String {
+        format!("sqlite://{}", self.db_path().display())
+    }
+
+    /// The SQLite file.
+    pub fn db_path(&self) -> PathBuf {
+        self.dir.path().join("ldp.db")
+    }
+
+    /// The temporary directory (database, logs).
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Runs an admin subcommand of the binary against this server's database.
+    pub fn admin_command(&self, args: &[&str]) -> Output {
+        Command::new(&self.binary)
+            .args(args)
+            .arg("--database")
+            .arg(self.database_url())
+            .env("LDP_LOG", "warn")
+            .output()
+            .expect("run ldp-aggregator")
+    }
+
+    fn token(&self, role: &str) -> String {
+        let out = self.admin_command(&["token", "create", "--role", role]);
+        assert!(out.status.success(), "token create: {out:?}");
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    }
+
+    fn launch(&mut self) {
+        let address_file = self.dir.path().join("address");
+        let _ = std::fs::remove_file(&address_file);
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.path().join("server.log"))
+            .unwrap();
+        let child = Command::new(&self.binary)
+            .arg("serve")
+            .args(["--listen", "127.0.0.1:0"])
+            .arg("--address-file")
+            .arg(&address_file)
+            .arg("--database")
+            .arg(self.database_url())
+            .args(&self.extra)
+            .env("LDP_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start ldp-aggregator");
+        self.child = Some(child);
+        let started = Instant::now();
+        let address = loop {
+            if let Ok(address) = std::fs::read_to_string(&address_file) {
+                break address;
+            }
+            if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
+                panic!("server exited with {status}; log:\n{}", self.log());
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "server did not start; log:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        self.url = format!("http://{}", address.trim());
+        assert_eq!(self.get("/readyz", None).status, 200);
+    }
+
+    /// The server's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
+    }
+
+    /// Kills the server with SIGKILL (no shutdown of any kind).
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("running").id()
+    }
+
+    /// Starts the server again on the same database (new port).
+    pub fn restart(&mut self) {
+        self.kill();
+        self.launch();
+    }
+
+    /// Sends SIGTERM and waits for the process to exit; its exit status.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let mut child = self.child.take().expect("running");
+        let status = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .expect("kill -TERM");
+        assert!(status.success());
+        child.wait().expect("wait")
+    }
+
+    fn agent() -> ureq::Agent {
+        ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(60)))
+            .build()
+            .new_agent()
+    }
+
+    fn answer(response: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Answer {
+        let mut response = response.expect("HTTP request");
+        let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let text = response.body_mut().read_to_string().unwrap_or_default();
+        let json = serde_json::from_str(&text).unwrap_or(serde_json::Value::Null);
+        Answer {
+            status,
+            content_type,
+            json,
+            text,
+        }
+    }
+
+    /// `GET path` with an optional bearer token.
+    pub fn get(&self, path: &str, token: Option<&str>) -> Answer {
+        let mut request = Self::agent().get(format!("{}{path}", self.url));
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        Self::answer(request.call())
+    }
+
+    /// `POST path` with a body, a content type and an optional bearer token.
+    pub fn post(&self, path: &str, content_type: &str, body: &[u8], token: Option<&str>) -> Answer {
+        let mut request = Self::agent()
+            .post(format!("{}{path}", self.url))
+            .header("content-type", content_type);
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        Self::answer(request.send(body))
+    }
+
+    /// Creates a campaign through the API (admin token) and returns the server's view of it.
+    pub fn create_campaign(&self, config: &CampaignConfig) -> CampaignConfig {
+        let body = serde_json::to_vec(config).unwrap();
+        let answer = self.post(
+            "/v1/campaigns",
+            "application/json",
+            &body,
+            Some(&self.admin),
+        );
+        assert_eq!(answer.status, 201, "{}", answer.text);
+        self.uploader()
+            .fetch_campaign(config.id().as_str())
+            .unwrap()
+    }
+
+    /// An uploader for this server with quick retries.
+    pub fn uploader(&self) -> Uploader {
+        Uploader::with_policy(
+            &self.url,
+            RetryPolicy {
+                max_attempts: 5,
+                base_delay: Duration::from_millis(20),
+                max_delay: Duration::from_millis(500),
+                request_timeout: Duration::from_secs(30),
+            },
+        )
+    }
+
+    /// The estimates of a campaign (`query` like `?top=5`).
+    pub fn estimates(&self, campaign: &str, query: &str) -> Answer {
+        self.get(
+            &format!("/v1/campaigns/{campaign}/estimates{query}"),
+            Some(&self.analyst),
+        )
+    }
+
+    /// Every counter row of the database: (campaign, epoch, n, cells), in key order.
+    pub fn counter_rows(&self) -> Vec<(String, i64, i64, Vec<u8>)> {
+        let conn = rusqlite::Connection::open(self.db_path()).unwrap();
+        let mut stmt = conn
+            .prepare("SELECT campaign, epoch, n, cells FROM counters ORDER BY campaign, epoch")
+            .unwrap();
+        stmt.query_map([], |row| {
+            Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// The current epoch for `config` by the test machine's clock.
+pub fn current_epoch(config: &CampaignConfig) -> u64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    now / config.epoch_seconds()
+}
+
+/// Splits reports into encoded batches of at most `size` for `epoch`.
+pub fn batches(
+    config: &CampaignConfig,
+    epoch: u64,
+    reports: Vec<Report>,
+    size: usize,
+) -> Vec<EncodedBatch> {
+    reports
+        .chunks(size)
+        .map(|chunk| EncodedBatch::new(config, epoch, chunk.to_vec()).unwrap())
+        .collect()
+}

@@ -1,0 +1,692 @@
+//! The real `ldp-aggregator` binary on an ephemeral port with a temporary SQLite database,
+//! spoken to over HTTP with the real client.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Barrier, Mutex};
+use std::time::Duration;
+
+use ldp_client::Encoder;
+use ldp_client::upload::{Ack, EncodedBatch, RetryPolicy, Uploader};
+use ldp_protocol::report::{GrrReport, UnaryReport};
+use ldp_protocol::{
+    Batch, BatchId, CampaignConfig, CampaignSpec, Domain, Mechanism, MechanismKind, Report, wire,
+};
+use ldp_sim::population::Population;
+use ldp_tests::seeded_rng;
+use ldp_tests::server::{TestServer, batches, current_epoch};
+
+fn start_with(extra: &[&str]) -> TestServer {
+    TestServer::start(env!("CARGO_BIN_EXE_ldp-aggregator-under-test"), extra)
+}
+
+fn range_config(id: &str, kind: MechanismKind, eps: f64, k: u32) -> CampaignConfig {
+    let mut spec = CampaignSpec::new(id, Mechanism::with_defaults(kind), eps, Domain::Range { k });
+    spec.min_reports = 10;
+    CampaignConfig::new(spec).unwrap()
+}
+
+fn encode_all(config: &CampaignConfig, pop: &Population, label: &str) -> Vec<Report> {
+    let mut encoder = Encoder::with_simulation_rng(config, seeded_rng(label, 0));
+    pop.values()
+        .map(|v| encoder.encode_index(v).unwrap())
+        .collect()
+}
+
+fn stored_n(server: &TestServer, campaign: &str) -> i64 {
+    server
+        .counter_rows()
+        .iter()
+        .filter(|row| row.0 == campaign)
+        .map(|row| row.2)
+        .sum()
+}
+
+#[test]
+fn estimates_over_http_are_within_five_standard_errors_of_the_truth() {
+    let server = start_with(&[]);
+    let uploader = server.uploader();
+    let pop = Population::zipf(32, 1.1, 50_000);
+    for kind in [MechanismKind::Grr, MechanismKind::Oue, MechanismKind::Olh] {
+        let id = format!("accuracy-{}", kind.name());
+        let config = server.create_campaign(&range_config(&id, kind, 2.0, 32));
+        let epoch = current_epoch(&config);
+        let reports = encode_all(&config, &pop, &id);
+        for batch in batches(&config, epoch, reports, 1000) {
+            assert_eq!(uploader.send(&batch).unwrap(), Ack::Counted);
+        }
+        let answer = server.estimates(&id, "");
+        assert_eq!(answer.status, 200, "{}", answer.text);
+        assert_eq!(answer.json["n"], 50_000);
+        let values = answer.json["values"].as_array().unwrap();
+        assert_eq!(values.len(), 32);
+        for value in values {
+            let index = value["index"].as_u64().unwrap() as usize;
+            let count = value["count"].as_f64().unwrap();
+            let se = value["std_error"].as_f64().unwrap();
+            let truth = pop.counts()[index] as f64;
+            assert!(
+                (count - truth).abs() <= 5.0 * se,
+                "{id}: value {index}: estimate {count} vs truth {truth}, se {se}"
+            );
+            let ci = value["ci95"].as_array().unwrap();
+            assert!(ci[0].as_f64().unwrap() < count && count < ci[1].as_f64().unwrap());
+        }
+        // top=3 gives the three largest estimates, largest first.
+        let top = server.estimates(&id, "?top=3");
+        let top = top.json["values"].as_array().unwrap();
+        assert_eq!(top.len(), 3);
+        assert!(top[0]["count"].as_f64() >= top[1]["count"].as_f64());
+    }
+    // No client address anywhere in the database or its write-ahead log.
+    for file in ["ldp.db", "ldp.db-wal"] {
+        let path = server.dir().join(file);
+        if let Ok(bytes) = std::fs::read(&path) {
+            assert!(
+                !bytes.windows(9).any(|w| w == b"127.0.0.1"),
+                "{file} holds a client address"
+            );
+        }
+    }
+}
+
+fn problem_type(answer: &ldp_tests::server::Answer) -> String {
+    answer.json["type"].as_str().unwrap_or_default().to_owned()
+}
+
+#[test]
+fn bad_input_gets_its_documented_problem_and_changes_nothing() {
+    let server = start_with(&[]);
+    let oue = server.create_campaign(&range_config("bad-oue", MechanismKind::Oue, 1.0, 16));
+    let grr = server.create_campaign(&range_config("bad-grr", MechanismKind::Grr, 1.0, 16));
+    let epoch = current_epoch(&oue);
+    // Something stored first, so "unchanged" means something.
+    let uploader = server.uploader();
+    let pop = Population::uniform(16, 200);
+    for config in [&oue, &grr] {
+        let reports = encode_all(config, &pop, config.id().as_str());
+        for batch in batches(config, epoch, reports, 100) {
+            uploader.send(&batch).unwrap();
+        }
+    }
+    let before = server.counter_rows();
+    assert_eq!(before.len(), 2);
+
+    let batch_for = |config: &CampaignConfig, epoch: u64, reports: Vec<Report>| {
+        let mut batch = Batch::new(config, epoch, BatchId([9; 16]));
+        batch.reports = reports;
+        batch
+    };
+    let oue_report = || Report::Oue(UnaryReport { bits: vec![0b101] });
+    let good = wire::encode(&batch_for(&oue, epoch, vec![oue_report()])).unwrap();
+    let mut wrong_digest = batch_for(&oue, epoch, vec![oue_report()]);
+    wrong_digest.config_digest ^= 1;
+    let unknown = {
+        let other = range_config("nope", MechanismKind::Oue, 1.0, 16);
+        wire::encode(&batch_for(&other, epoch, vec![oue_report()])).unwrap()
+    };
+    let mut trailing = good.clone();
+    trailing.extend_from_slice(b"garbage");
+    let enc = |b: &Batch| wire::encode(b).unwrap();
+    let reports_path = |c: &str| format!("/v1/campaigns/{c}/reports");
+    let batch_type = "application/x-ldp-batch";
+
+    struct Case {
+        name: &'static str,
+        path: String,
+        content_type: &'static str,
+        body: Vec<u8>,
+        status: u16,
+        slug: &'static str,
+    }
+    let case = |name, path: String, content_type, body, status, slug| Case {
+        name,
+        path,
+        content_type,
+        body,
+        status,
+        slug,
+    };
+    let cases = vec![
+        case(
+            "wrong digest",
+            reports_path("bad-oue"),
+            batch_type,
+            enc(&wrong_digest),
+            409,
+            "digest-mismatch",
+        ),
+        case(
+            "unknown campaign",
+            reports_path("nope"),
+            batch_type,
+            unknown,
+            404,
+            "unknown-campaign",
+        ),
+        case(
+            "batch for another campaign",
+            reports_path("bad-grr"),
+            batch_type,
+            good.clone(),
+            400,
+            "campaign-mismatch",
+        ),
+        case(
+            "wrong content type",
+            reports_path("bad-oue"),
+            "application/json",
+            good.clone(),
+            415,
+            "unsupported-media-type",
+        ),
+        case(
+            "oversized body",
+            reports_path("bad-oue"),
+            batch_type,
+            vec![0; 2 << 20],
+            413,
+            "payload-too-large",
+        ),
+        case(
+            "truncated body",
+            reports_path("bad-oue"),
+            batch_type,
+            good[..good.len() - 3].to_vec(),
+            400,
+            "malformed-batch",
+        ),
+        case(
+            "trailing garbage",
+            reports_path("bad-oue"),
+            batch_type,
+            trailing,
+            400,
+            "malformed-batch",
+        ),
+        case(
+            "empty body",
+            reports_path("bad-oue"),
+            batch_type,
+            Vec::new(),
+            400,
+            "malformed-batch",
+        ),
+        case(
+            "wrong report variant",
+            reports_path("bad-oue"),
+            batch_type,
+            enc(&batch_for(
+                &oue,
+                epoch,
+                vec![Report::Grr(GrrReport { value: 1 })],
+            )),
+            422,
+            "invalid-report",
+        ),
+        case(
+            "index >= k",
+            reports_path("bad-grr"),
+            batch_type,
+            enc(&batch_for(
+                &grr,
+                epoch,
+                vec![Report::Grr(GrrReport { value: 16 })],
+            )),
+            422,
+            "invalid-report",
+        ),
+        case(
+            "wrong bit length",
+            reports_path("bad-oue"),
+            batch_type,
+            enc(&batch_for(
+                &oue,
+                epoch,
+                vec![Report::Oue(UnaryReport { bits: vec![1, 0] })],
+            )),
+            422,
+            "invalid-report",
+        ),
+        case(
+            "bits beyond k",
+            reports_path("bad-oue"),
+            batch_type,
+            enc(&batch_for(
+                &oue,
+                epoch,
+                vec![Report::Oue(UnaryReport {
+                    bits: vec![1 << 20],
+                })],
+            )),
+            422,
+            "invalid-report",
+        ),
+        case(
+            "one bad report among good ones",
+            reports_path("bad-oue"),
+            batch_type,
+            enc(&batch_for(
+                &oue,
+                epoch,
+                vec![
+                    oue_report(),
+                    oue_report(),
+                    Report::Oue(UnaryReport { bits: vec![] }),
+                ],
+            )),
+            422,
+            "invalid-report",
+        ),
+        case(
+            "no reports",
+            reports_path("bad-oue"),
+            batch_type,
+            enc(&batch_for(&oue, epoch, vec![])),
+            422,
+            "batch-size",
+        ),
+        case(
+            "epoch too old",
+            reports_path("bad-oue"),
+            batch_type,
+            enc(&batch_for(&oue, epoch - 5, vec![oue_report()])),
+            422,
+            "epoch-out-of-window",
+        ),
+        case(
+            "epoch too far ahead",
+            reports_path("bad-oue"),
+            batch_type,
+            enc(&batch_for(&oue, epoch + 5, vec![oue_report()])),
+            422,
+            "epoch-out-of-window",
+        ),
+        case(
+            "unknown route",
+            "/v1/nothing".into(),
+            batch_type,
+            good.clone(),
+            404,
+            "not-found",
+        ),
+    ];
+    for case in cases {
+        let answer = server.post(&case.path, case.content_type, &case.body, None);
+        assert_eq!(answer.status, case.status, "{}: {}", case.name, answer.text);
+        assert_eq!(
+            answer.content_type, "application/problem+json",
+            "{}",
+            case.name
+        );
+        assert!(
+            problem_type(&answer).ends_with(&format!("#{}", case.slug)),
+            "{}: {}",
+            case.name,
+            answer.text
+        );
+        assert_eq!(answer.json["status"], case.status, "{}", case.name);
+    }
+
+    // Tokens: none, unknown, and a role that does not allow the route.
+    let spec = serde_json::to_vec(&range_config("fresh", MechanismKind::Grr, 1.0, 4)).unwrap();
+    let token_cases = [
+        (
+            "GET",
+            "/v1/campaigns/bad-oue/estimates",
+            None,
+            401,
+            "unauthorized",
+        ),
+        (
+            "GET",
+            "/v1/campaigns/bad-oue/estimates",
+            Some("ldp_0000"),
+            401,
+            "unauthorized",
+        ),
+        (
+            "GET",
+            "/v1/campaigns/bad-oue/trending",
+            None,
+            401,
+            "unauthorized",
+        ),
+        ("POST", "/v1/campaigns", None, 401, "unauthorized"),
+        (
+            "POST",
+            "/v1/campaigns",
+            Some(server.analyst.as_str()),
+            403,
+            "forbidden",
+        ),
+    ];
+    for (method, path, token, status, slug) in token_cases {
+        let answer = match method {
+            "GET" => server.get(path, token),
+            _ => server.post(path, "application/json", &spec, token),
+        };
+        assert_eq!(
+            answer.status, status,
+            "{method} {path} {token:?}: {}",
+            answer.text
+        );
+        assert!(
+            problem_type(&answer).ends_with(&format!("#{slug}")),
+            "{}",
+            answer.text
+        );
+    }
+    // Invalid campaign configurations.
+    let mut bad_eps = range_config("eps", MechanismKind::Grr, 1.0, 4)
+        .spec()
+        .clone();
+    bad_eps.epsilon = -1.0;
+    for body in [serde_json::to_vec(&bad_eps).unwrap(), b"{not json".to_vec()] {
+        let answer = server.post(
+            "/v1/campaigns",
+            "application/json",
+            &body,
+            Some(&server.admin),
+        );
+        assert_eq!(answer.status, 400, "{}", answer.text);
+        assert!(problem_type(&answer).ends_with("#invalid-config"));
+    }
+    // The same id with another configuration.
+    let clash = serde_json::to_vec(&range_config("bad-oue", MechanismKind::Oue, 2.0, 16)).unwrap();
+    let answer = server.post(
+        "/v1/campaigns",
+        "application/json",
+        &clash,
+        Some(&server.admin),
+    );
+    assert_eq!(answer.status, 409, "{}", answer.text);
+
+    assert_eq!(
+        server.counter_rows(),
+        before,
+        "a refused request changed the counters"
+    );
+    let metrics = server.get("/metrics", None).text;
+    assert!(metrics.contains("outcome=\"digest-mismatch\""), "{metrics}");
+}
+
+#[test]
+fn estimates_wait_for_the_minimum_number_of_reports() {
+    let server = start_with(&[]);
+    let mut spec = CampaignSpec::new("min", Mechanism::Grr, 1.0, Domain::Range { k: 4 });
+    spec.min_reports = 50;
+    let config = server.create_campaign(&CampaignConfig::new(spec).unwrap());
+    let answer = server.estimates("min", "");
+    assert_eq!(answer.status, 409);
+    assert!(problem_type(&answer).ends_with("#not-enough-reports"));
+    assert_eq!(answer.json["needed"], 50);
+    let reports = encode_all(&config, &Population::uniform(4, 49), "min");
+    for batch in batches(&config, current_epoch(&config), reports, 100) {
+        server.uploader().send(&batch).unwrap();
+    }
+    let answer = server.estimates("min", "");
+    assert_eq!(answer.status, 409);
+    assert_eq!(answer.json["needed"], 1);
+    let reports = encode_all(&config, &Population::uniform(4, 1), "min-2");
+    for batch in batches(&config, current_epoch(&config), reports, 100) {
+        server.uploader().send(&batch).unwrap();
+    }
+    assert_eq!(server.estimates("min", "").status, 200);
+}
+
+#[test]
+fn trending_reports_the_value_that_rose_and_nothing_in_the_control() {
+    // Late uploads for three epochs, so two past epochs can be filled now.
+    let server = start_with(&["--late-epochs", "3"]);
+    let k = 16;
+    let risen = 5usize;
+    let base = Population::uniform(k, 20_000);
+    let mut weights = vec![1.0; k as usize];
+    // Share 1/16 → 2/17: an expected z of about 6.7 against a threshold of 2.73 (α = 0.05
+    // over 16 values), so missing it would take a 4σ error.
+    weights[risen] = 2.0;
+    let rising = Population::from_weights(&weights, 20_000);
+    for (id, now_pop) in [("trend", &rising), ("control", &base)] {
+        let config = server.create_campaign(&range_config(id, MechanismKind::Grr, 2.0, k));
+        let latest = current_epoch(&config) - 1;
+        for (epoch, pop) in [(latest - 1, &base), (latest, now_pop)] {
+            let reports = encode_all(&config, pop, &format!("{id}-{epoch}"));
+            for batch in batches(&config, epoch, reports, 1000) {
+                server.uploader().send(&batch).unwrap();
+            }
+        }
+        let answer = server.get(
+            &format!("/v1/campaigns/{id}/trending?baseline=1&epoch={latest}"),
+            Some(&server.analyst),
+        );
+        assert_eq!(answer.status, 200, "{}", answer.text);
+        assert_eq!(answer.json["n_now"], 20_000);
+        assert_eq!(answer.json["n_baseline"], 20_000);
+        let found: Vec<u64> = answer.json["rising"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["index"].as_u64().unwrap())
+            .collect();
+        if id == "trend" {
+            assert_eq!(found, vec![risen as u64], "{}", answer.text);
+            let t = &answer.json["rising"][0];
+            assert!(t["z"].as_f64() > answer.json["z_threshold"].as_f64());
+            assert!(t["share_now"].as_f64() > t["share_baseline"].as_f64());
+        } else {
+            assert!(found.is_empty(), "control: {}", answer.text);
+        }
+    }
+}
+
+#[test]
+fn a_batch_posted_from_eight_connections_at_once_is_counted_once() {
+    let server = start_with(&[]);
+    let config = server.create_campaign(&range_config("idem", MechanismKind::Oue, 1.0, 64));
+    let reports = encode_all(&config, &Population::uniform(64, 500), "idem");
+    let batch = EncodedBatch::new(&config, current_epoch(&config), reports).unwrap();
+    let barrier = Arc::new(Barrier::new(8));
+    let acks: Vec<Ack> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..8)
+            .map(|_| {
+                let barrier = barrier.clone();
+                let uploader = server.uploader();
+                let batch = &batch;
+                scope.spawn(move || {
+                    barrier.wait();
+                    uploader.send(batch).unwrap()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(
+        acks.iter().filter(|a| **a == Ack::Counted).count(),
+        1,
+        "{acks:?}"
+    );
+    assert_eq!(stored_n(&server, "idem"), 500);
+    // And again later: still once.
+    assert_eq!(server.uploader().send(&batch).unwrap(), Ack::Duplicate);
+    assert_eq!(stored_n(&server, "idem"), 500);
+}
+
+#[test]
+fn acknowledged_batches_survive_sigkill_and_are_counted_exactly_once() {
+    let mut server = start_with(&[]);
+    let config = server.create_campaign(&range_config("crash", MechanismKind::Oue, 1.0, 32));
+    let epoch = current_epoch(&config);
+    let reports = encode_all(&config, &Population::zipf(32, 1.1, 60_000), "crash");
+    // Batch sizes vary so that counts tell batches apart.
+    let mut all = Vec::new();
+    let mut rest = reports.as_slice();
+    let mut size = 20;
+    while !rest.is_empty() {
+        let take = size.min(rest.len());
+        all.push(EncodedBatch::new(&config, epoch, rest[..take].to_vec()).unwrap());
+        rest = &rest[take..];
+        size = 20 + (size * 7) % 113;
+    }
+    let total: usize = all.iter().map(|b| b.reports).sum();
+    let acked: Mutex<HashSet<usize>> = Mutex::new(HashSet::new());
+    let next = Mutex::new(0usize);
+    // One attempt only: a failure leaves the batch unacknowledged.
+    let once = RetryPolicy {
+        max_attempts: 1,
+        base_delay: Duration::ZERO,
+        max_delay: Duration::ZERO,
+        request_timeout: Duration::from_secs(10),
+    };
+    let pid = server.pid();
+    let delay_ms = 150
+        + std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos() as u64
+            % 300;
+    std::thread::scope(|scope| {
+        for _ in 0..4 {
+            let uploader = Uploader::with_policy(&server.url, once);
+            let (all, acked, next) = (&all, &acked, &next);
+            scope.spawn(move || {
+                loop {
+                    let i = {
+                        let mut next = next.lock().unwrap();
+                        *next += 1;
+                        *next - 1
+                    };
+                    let Some(batch) = all.get(i) else { break };
+                    if uploader.send(batch).is_ok() {
+                        acked.lock().unwrap().insert(i);
+                    }
+                }
+            });
+        }
+        scope.spawn(move || {
+            std::thread::sleep(Duration::from_millis(delay_ms));
+            let status = std::process::Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status()
+                .unwrap();
+            assert!(status.success());
+        });
+    });
+    let acked = acked.into_inner().unwrap();
+    assert!(
+        !acked.is_empty(),
+        "the kill came before any batch was acknowledged"
+    );
+    assert!(
+        acked.len() < all.len(),
+        "the kill came after the load ended"
+    );
+    server.restart();
+
+    let conn = rusqlite::Connection::open(server.db_path()).unwrap();
+    let check: String = conn
+        .query_row("PRAGMA integrity_check", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(check, "ok");
+
+    let acked_reports: usize = acked.iter().map(|&i| all[i].reports).sum();
+    let counted = stored_n(&server, "crash") as usize;
+    assert!(
+        acked_reports <= counted && counted <= total,
+        "acknowledged {acked_reports} ≤ counted {counted} ≤ sent {total} fails"
+    );
+    // The client re-sends everything: acknowledged batches are duplicates, the rest count once.
+    let uploader = server.uploader();
+    for (i, batch) in all.iter().enumerate() {
+        let ack = uploader.send(batch).unwrap();
+        if acked.contains(&i) {
+            assert_eq!(ack, Ack::Duplicate, "acknowledged batch {i} was not stored");
+        }
+    }
+    assert_eq!(stored_n(&server, "crash") as usize, total);
+    let answer = server.estimates("crash", "");
+    assert_eq!(answer.json["n"], total as u64);
+}
+
+#[test]
+fn sigterm_finishes_in_flight_work_and_exits_cleanly() {
+    let mut server = start_with(&[]);
+    let config = server.create_campaign(&range_config("term", MechanismKind::Grr, 1.0, 8));
+    let reports = encode_all(&config, &Population::uniform(8, 100), "term");
+    for batch in batches(&config, current_epoch(&config), reports, 50) {
+        server.uploader().send(&batch).unwrap();
+    }
+    let status = server.terminate();
+    assert!(status.success(), "{status}: {}", server.log());
+    assert!(server.log().contains("stopped"));
+    assert_eq!(stored_n(&server, "term"), 100);
+}
+
+#[test]
+fn admin_commands_and_public_documents() {
+    let server = start_with(&[]);
+    let out = server.admin_command(&["token", "create", "--role", "analyst"]);
+    let token = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(token.lines().count(), 1);
+    assert!(
+        token.starts_with("ldp_") && token.trim().len() == 68,
+        "{token:?}"
+    );
+    let out = server.admin_command(&[
+        "campaign",
+        "create",
+        "--id",
+        "cli",
+        "--mechanism",
+        "olh",
+        "--k",
+        "100",
+        "--eps",
+        "1.5",
+        "--epoch-seconds",
+        "3600",
+        "--min-reports",
+        "20",
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let out = server.admin_command(&["campaign", "show", "cli"]);
+    let shown: CampaignConfig = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(shown.epoch_seconds(), 3600);
+    assert_eq!(shown.min_reports(), 20);
+    let out = server.admin_command(&["campaign", "list"]);
+    assert!(
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .starts_with("cli\tolh")
+    );
+    let out = server.admin_command(&[
+        "campaign",
+        "create",
+        "--id",
+        "x",
+        "--mechanism",
+        "grr",
+        "--k",
+        "1",
+        "--eps",
+        "1",
+    ]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("error"));
+    // The running server sees a campaign created offline.
+    let fetched = server.uploader().fetch_campaign("cli").unwrap();
+    assert_eq!(fetched, shown);
+    let api = server.get("/openapi.json", None);
+    assert_eq!(api.json["openapi"], "3.1.0");
+    for path in [
+        "/v1/campaigns",
+        "/v1/campaigns/{id}/reports",
+        "/v1/campaigns/{id}/estimates",
+        "/v1/campaigns/{id}/trending",
+    ] {
+        assert!(
+            api.json["paths"].get(path).is_some(),
+            "{path} missing from the OpenAPI document"
+        );
+    }
+    assert_eq!(server.get("/healthz", None).status, 200);
+}
