@@ -225,8 +225,9 @@ impl Uploader {
         })?;
         let view: serde_json::Value =
             serde_json::from_str(&body).map_err(|e| UploadError::Config(e.to_string()))?;
-        let config: CampaignConfig = serde_json::from_value(view.get("config").cloned().unwrap_or_default())
-            .map_err(|e| UploadError::Config(e.to_string()))?;
+        let config: CampaignConfig =
+            serde_json::from_value(view.get("config").cloned().unwrap_or_default())
+                .map_err(|e| UploadError::Config(e.to_string()))?;
         let announced = view
             .get("digest")
             .and_then(|d| d.as_str())

@@ -4,4 +4,6 @@
 //! real client encoders and aggregator counters run through. (The `ldp-sim` CLI with runs,
 //! grids, plots and the mechanism advisor builds on this.)
 
+pub mod cli;
+pub mod load;
 pub mod population;

@@ -690,3 +690,47 @@ fn admin_commands_and_public_documents() {
     }
     assert_eq!(server.get("/healthz", None).status, 200);
 }
+
+#[test]
+fn the_load_generator_counts_what_the_server_counts() {
+    let server = start_with(&[]);
+    let config = server.create_campaign(&range_config("load", MechanismKind::Oue, 1.0, 256));
+    let plan = ldp_sim::load::LoadPlan {
+        url: server.url.clone(),
+        epoch: current_epoch(&config),
+        config,
+        batch_reports: 100,
+        concurrency: 4,
+        duration: Duration::from_millis(500),
+        rate: None,
+        seed: 3,
+    };
+    let report = ldp_sim::load::run(&plan, &|_, _| {}).unwrap();
+    assert_eq!(report.errors, 0, "{:?}", report.first_error);
+    assert!(report.batches > 0);
+    assert_eq!(stored_n(&server, "load") as u64, report.reports);
+    assert!(report.p50_ms <= report.p99_ms && report.p99_ms <= report.max_ms);
+}
+
+#[test]
+fn slow_clients_cannot_hold_a_connection() {
+    use std::io::{Read, Write};
+    let server = start_with(&["--header-timeout-ms", "300"]);
+    let address = server.url.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let started = std::time::Instant::now();
+    let mut buf = Vec::new();
+    // The server closes the connection once the header timeout passes.
+    let _ = stream.read_to_end(&mut buf);
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(250) && waited < Duration::from_secs(5),
+        "{waited:?}"
+    );
+}
