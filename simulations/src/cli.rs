@@ -52,12 +52,17 @@ pub struct LoadArgs {
     /// Connections sending at once.
     #[arg(long, default_value_t = 32)]
     pub concurrency: usize,
-    /// Seconds to send.
+    /// Seconds to send (at most, with --devices).
     #[arg(long, default_value_t = 20.0)]
     pub duration: f64,
     /// Target reports per second (open loop); omitted: as fast as possible.
     #[arg(long)]
     pub rate: Option<f64>,
+    /// Send this many fresh reports (one per simulated device, Zipf values over 0..k) once
+    /// each and stop, so estimates are meaningful; without it a small pool is re-sent for
+    /// --duration seconds (throughput, not statistics).
+    #[arg(long)]
+    pub devices: Option<u64>,
     /// Write the result as JSON here.
     #[arg(long)]
     pub json: Option<PathBuf>,
@@ -133,15 +138,19 @@ fn run_load(args: LoadArgs) -> Result<(), BoxError> {
         duration: Duration::from_secs_f64(args.duration),
         rate: args.rate,
         seed: 1,
+        devices: args.devices,
+    };
+    let how_long = match plan.devices {
+        Some(n) => format!("{n} fresh reports, once each"),
+        None => format!("for {:.0} s", args.duration),
     };
     eprintln!(
-        "sending batches of {} {} reports (k = {}) to {} with {} connections for {:.0} s{}",
+        "sending batches of {} {} reports (k = {}) to {} with {} connections, {how_long}{}",
         plan.batch_reports,
         plan.config.params().kind().name(),
         plan.config.k(),
         plan.url,
         plan.concurrency,
-        args.duration,
         plan.rate
             .map(|r| format!(" at {r:.0} reports/s"))
             .unwrap_or_default()

@@ -8,7 +8,7 @@
 //! decode, validate, fold, commit — and counts every batch.
 
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use ldp_client::Encoder;
@@ -38,6 +38,10 @@ pub struct LoadPlan {
     pub rate: Option<f64>,
     /// Seed of the simulated devices' randomness.
     pub seed: u64,
+    /// Send exactly this many fresh reports (one per simulated device, Zipf(1.1) values) once
+    /// each, then stop, so the server's estimates mean something. `None`: a small pool of
+    /// batches is re-sent under new ids for `duration` (load, not statistics).
+    pub devices: Option<u64>,
 }
 
 /// What the load achieved.
@@ -71,7 +75,8 @@ struct Pool {
 
 fn build_pool(plan: &LoadPlan) -> Result<Pool, UploadError> {
     let k = plan.config.k();
-    let pop = Population::zipf(k, 1.1, (plan.batch_reports * 16) as u64);
+    let n = plan.devices.unwrap_or((plan.batch_reports * 16) as u64);
+    let pop = Population::zipf(k, 1.1, n);
     let mut encoder = Encoder::with_simulation_rng(&plan.config, seeded(plan.seed));
     let mut reports: Vec<Report> = Vec::with_capacity(pop.n() as usize);
     for v in pop.values() {
@@ -141,10 +146,12 @@ pub fn run(
     let interval = plan
         .rate
         .map(|r| Duration::from_secs_f64(plan.batch_reports as f64 / r.max(1e-9)));
+    let workers = plan.concurrency.max(1);
+    let finished = AtomicUsize::new(0);
     let started = Instant::now();
     let deadline = started + plan.duration;
     std::thread::scope(|scope| {
-        for _ in 0..plan.concurrency.max(1) {
+        for _ in 0..workers {
             scope.spawn(|| {
                 let uploader = Uploader::with_policy(&plan.url, once);
                 let mut mine = Vec::new();
@@ -161,17 +168,26 @@ pub fn run(
                     if !wait.is_zero() {
                         std::thread::sleep(wait);
                     }
-                    let template = &pool.bodies[(seq as usize) % pool.bodies.len()];
-                    let mut batch = template.clone();
-                    let mut id = [0u8; 16];
-                    id[..8].copy_from_slice(&run_id.to_le_bytes());
-                    id[8..].copy_from_slice(&seq.to_le_bytes());
-                    batch.bytes[pool.id_offset..pool.id_offset + 16].copy_from_slice(&id);
-                    match uploader.send(&batch) {
-                        Ok(_) => {
+                    let sent = if plan.devices.is_some() {
+                        // Fresh reports: each batch once, as encoded.
+                        let Some(batch) = pool.bodies.get(seq as usize) else {
+                            break;
+                        };
+                        uploader.send(batch).map(|_| batch.reports)
+                    } else {
+                        let template = &pool.bodies[(seq as usize) % pool.bodies.len()];
+                        let mut batch = template.clone();
+                        let mut id = [0u8; 16];
+                        id[..8].copy_from_slice(&run_id.to_le_bytes());
+                        id[8..].copy_from_slice(&seq.to_le_bytes());
+                        batch.bytes[pool.id_offset..pool.id_offset + 16].copy_from_slice(&id);
+                        uploader.send(&batch).map(|_| batch.reports)
+                    };
+                    match sent {
+                        Ok(reports) => {
                             mine.push(scheduled.elapsed());
                             acked_batches.fetch_add(1, Ordering::Relaxed);
-                            acked_reports.fetch_add(batch.reports as u64, Ordering::Relaxed);
+                            acked_reports.fetch_add(reports as u64, Ordering::Relaxed);
                         }
                         Err(e) => {
                             errors.fetch_add(1, Ordering::Relaxed);
@@ -186,14 +202,18 @@ pub fn run(
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
                     .extend(mine);
+                finished.fetch_add(1, Ordering::Relaxed);
             });
         }
         scope.spawn(|| {
-            while Instant::now() < deadline {
-                std::thread::sleep(
-                    Duration::from_secs(1).min(deadline.saturating_duration_since(Instant::now())),
-                );
-                progress(started.elapsed(), acked_reports.load(Ordering::Relaxed));
+            let mut next_report = Duration::from_secs(1);
+            while Instant::now() < deadline && finished.load(Ordering::Relaxed) < workers {
+                std::thread::sleep(Duration::from_millis(50));
+                let elapsed = started.elapsed();
+                if elapsed >= next_report {
+                    next_report += Duration::from_secs(1);
+                    progress(elapsed, acked_reports.load(Ordering::Relaxed));
+                }
             }
         });
     });

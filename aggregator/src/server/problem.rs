@@ -263,3 +263,31 @@ impl IntoResponse for Problem {
         response
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_problem_type_is_documented_with_its_status() {
+        let doc = include_str!("../../../docs/problems.md");
+        for kind in ProblemType::ALL {
+            let row = doc
+                .lines()
+                .find(|l| l.contains(&format!("<a id=\"{}\"></a>", kind.slug())))
+                .unwrap_or_else(|| panic!("{} is not in docs/problems.md", kind.slug()));
+            assert!(
+                row.contains(&format!("| {} |", kind.status().as_u16())),
+                "{}: documented status differs from {}",
+                kind.slug(),
+                kind.status()
+            );
+        }
+        let rows = doc.lines().filter(|l| l.contains("<a id=")).count();
+        assert_eq!(
+            rows,
+            ProblemType::ALL.len(),
+            "docs/problems.md lists extra types"
+        );
+    }
+}

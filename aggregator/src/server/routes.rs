@@ -545,10 +545,14 @@ async fn estimates(
             return Err(bad_query("give either epoch or from/to, not both"));
         }
         (Some(e), None, None) => (e, e),
-        (None, from, to) => (
-            from.or(stored.map(|r| r.from)).unwrap_or(0),
-            to.or(stored.map(|r| r.to)).unwrap_or(0),
-        ),
+        (None, from, to) => {
+            // Nothing stored yet: the current epoch, so the refusal names a sensible range.
+            let current = unix_now() / config.epoch_seconds();
+            (
+                from.or(stored.map(|r| r.from)).unwrap_or(current),
+                to.or(stored.map(|r| r.to)).unwrap_or(current),
+            )
+        }
     };
     if from > to {
         return Err(bad_query(format!("from ({from}) is after to ({to})")));

@@ -704,6 +704,7 @@ fn the_load_generator_counts_what_the_server_counts() {
         duration: Duration::from_millis(500),
         rate: None,
         seed: 3,
+        devices: None,
     };
     let report = ldp_sim::load::run(&plan, &|_, _| {}).unwrap();
     assert_eq!(report.errors, 0, "{:?}", report.first_error);
