@@ -4,6 +4,7 @@
 //! statistical helpers they share: tolerances derived from the variance formulas, never tuned.
 
 pub mod server;
+pub mod store_contract;
 
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;

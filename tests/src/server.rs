@@ -211,6 +211,46 @@ impl TestServer {
         Self::answer(request.send(body))
     }
 
+    /// Sends only the head of a `POST` that declares a `Content-Length` of `length` bytes and
+    /// reads the answer (a server refusing the size answers before any body arrives; sending
+    /// the body would race with it closing the connection).
+    pub fn post_declaring_length(&self, path: &str, content_type: &str, length: usize) -> Answer {
+        use std::io::{Read, Write};
+        let address = self.url.trim_start_matches("http://");
+        let mut stream = std::net::TcpStream::connect(address).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        write!(
+            stream,
+            "POST {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: {content_type}\r\nContent-Length: {length}\r\n\r\n"
+        )
+        .unwrap();
+        let mut raw = Vec::new();
+        let _ = stream.read_to_end(&mut raw);
+        let raw = String::from_utf8_lossy(&raw).into_owned();
+        let (head, text) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
+        let status = head
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let content_type = head
+            .lines()
+            .find_map(|l| {
+                let (name, value) = l.split_once(':')?;
+                name.eq_ignore_ascii_case("content-type")
+                    .then(|| value.trim().to_owned())
+            })
+            .unwrap_or_default();
+        Answer {
+            status,
+            content_type,
+            json: serde_json::from_str(text).unwrap_or(serde_json::Value::Null),
+            text: text.to_owned(),
+        }
+    }
+
     /// Creates a campaign through the API (admin token) and returns the server's view of it.
     pub fn create_campaign(&self, config: &CampaignConfig) -> CampaignConfig {
         let body = serde_json::to_vec(config).unwrap();

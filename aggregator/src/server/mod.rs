@@ -344,3 +344,29 @@ pub async fn shutdown_signal() {
         () = terminate => {}
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_epoch_window_allows_skew_and_late_epochs_and_ids_outlive_it() {
+        let day = 86_400;
+        let settings = Settings::default(); // skew 300 s, one late epoch
+        // Mid-epoch 10.
+        let now = 10 * day + 40_000;
+        assert_eq!(settings.accepted_epochs(now, day), 9..=10);
+        assert_eq!(settings.batch_id_horizon(now, day), 8);
+        // 100 s into epoch 10: a device 5 minutes behind is still in epoch 9.
+        assert_eq!(settings.accepted_epochs(10 * day + 100, day), 8..=10);
+        // 100 s before epoch 11: a device 5 minutes ahead is already in it.
+        assert_eq!(settings.accepted_epochs(11 * day - 100, day), 9..=11);
+        // Batch ids are forgotten only below every epoch that can still be accepted.
+        for now in (0..30 * day).step_by(3_333) {
+            let window = settings.accepted_epochs(now, day);
+            assert!(settings.batch_id_horizon(now, day) < *window.start() || *window.start() == 0);
+        }
+        // Short epochs: the skew spans several.
+        assert_eq!(settings.accepted_epochs(6_000, 60), 94..=105);
+    }
+}

@@ -3,4 +3,5 @@
 mod pipeline;
 mod service;
 mod statistics;
+mod storage;
 mod uploader;

@@ -1,0 +1,117 @@
+//! The contract every `Store` backend must meet, as one test body that each backend's test
+//! calls with a fresh, empty store.
+
+use ldp_aggregator::store::{BatchDelta, CommitOutcome, EpochRange, Role, Store, StoreError};
+use ldp_aggregator::{Accumulator, Counters};
+use ldp_client::Encoder;
+use ldp_protocol::{BatchId, CampaignConfig, CampaignSpec, Domain, Mechanism};
+
+use crate::seeded_rng;
+
+fn config(id: &str, eps: f64) -> CampaignConfig {
+    CampaignConfig::new(CampaignSpec::new(
+        id,
+        Mechanism::Oue,
+        eps,
+        Domain::Range { k: 20 },
+    ))
+    .unwrap()
+}
+
+fn delta(config: &CampaignConfig, epoch: u64, id: u8, values: &[u32]) -> BatchDelta {
+    let mut encoder = Encoder::with_simulation_rng(config, seeded_rng("store", u64::from(id)));
+    let mut counters = Counters::new(config);
+    for &v in values {
+        counters.fold(&encoder.encode_index(v).unwrap()).unwrap();
+    }
+    BatchDelta {
+        campaign: config.id().as_str().to_owned(),
+        epoch,
+        batch_id: BatchId([id; 16]),
+        counters,
+    }
+}
+
+fn stored(store: &dyn Store, config: &CampaignConfig, from: u64, to: u64) -> Counters {
+    let mut merged = Counters::new(config);
+    for (_, counters) in store.counters(config, from, to).unwrap() {
+        merged.merge(&counters).unwrap();
+    }
+    merged
+}
+
+/// Runs every check on `store`, which must be empty.
+pub fn check_store_contract(store: &dyn Store) {
+    store.ping().unwrap();
+
+    // Campaigns: created once, identical re-creation is fine, a different one is refused.
+    let a = config("alpha", 1.0);
+    let b = config("beta", 2.0);
+    assert!(store.create_campaign(&b, 100).unwrap());
+    assert!(store.create_campaign(&a, 200).unwrap());
+    assert!(!store.create_campaign(&a, 300).unwrap());
+    assert!(matches!(
+        store.create_campaign(&config("alpha", 3.0), 400),
+        Err(StoreError::CampaignExists(id)) if id == "alpha"
+    ));
+    let all = store.campaigns().unwrap();
+    let ids: Vec<&str> = all.iter().map(|c| c.config.id().as_str()).collect();
+    assert_eq!(ids, ["alpha", "beta"]);
+    let got = store.campaign("alpha").unwrap().unwrap();
+    assert_eq!(got.config, a);
+    assert_eq!(got.created_at, 200);
+    assert!(store.campaign("gamma").unwrap().is_none());
+    assert_eq!(store.epoch_range("alpha").unwrap(), None);
+
+    // One group: two new batches and a repeat of the first → counted, counted, duplicate.
+    let d1 = delta(&a, 10, 1, &[1, 2, 3, 3]);
+    let d2 = delta(&a, 10, 2, &[3, 4]);
+    let d3 = delta(&a, 12, 3, &[5]);
+    let d1_again = delta(&a, 10, 1, &[7, 7, 7, 7, 7]);
+    let outcomes = store.commit(&[&d1, &d2, &d1_again]).unwrap();
+    assert_eq!(
+        outcomes,
+        [
+            CommitOutcome::Counted,
+            CommitOutcome::Counted,
+            CommitOutcome::Duplicate
+        ]
+    );
+    let mut expected = d1.counters.clone();
+    expected.merge(&d2.counters).unwrap();
+    assert_eq!(stored(store, &a, 10, 10).snapshot(), expected.snapshot());
+
+    // A later group: one repeat, one new epoch; the other campaign is untouched.
+    let outcomes = store.commit(&[&d2, &d3]).unwrap();
+    assert_eq!(outcomes, [CommitOutcome::Duplicate, CommitOutcome::Counted]);
+    assert_eq!(stored(store, &a, 10, 10).n(), 6);
+    assert_eq!(stored(store, &a, 11, 12).n(), 1);
+    assert_eq!(stored(store, &a, 0, u64::MAX).n(), 7);
+    assert_eq!(stored(store, &b, 0, u64::MAX).n(), 0);
+    assert_eq!(
+        store.epoch_range("alpha").unwrap(),
+        Some(EpochRange { from: 10, to: 12 })
+    );
+    let epochs: Vec<u64> = store
+        .counters(&a, 0, 100)
+        .unwrap()
+        .into_iter()
+        .map(|(e, _)| e)
+        .collect();
+    assert_eq!(epochs, [10, 12]);
+
+    // Batch ids of epochs before 11 are forgotten; those of epoch 12 are kept.
+    assert_eq!(store.expire_batch_ids("alpha", 11).unwrap(), 2);
+    assert_eq!(store.expire_batch_ids("alpha", 11).unwrap(), 0);
+    assert_eq!(store.commit(&[&d3]).unwrap(), [CommitOutcome::Duplicate]);
+
+    // Tokens: stored by hash with a role.
+    assert!(!store.has_admin_token().unwrap());
+    store.create_token(&[1; 32], Role::Analyst, 5).unwrap();
+    assert!(!store.has_admin_token().unwrap());
+    store.create_token(&[2; 32], Role::Admin, 6).unwrap();
+    assert!(store.has_admin_token().unwrap());
+    assert_eq!(store.token_role(&[1; 32]).unwrap(), Some(Role::Analyst));
+    assert_eq!(store.token_role(&[2; 32]).unwrap(), Some(Role::Admin));
+    assert_eq!(store.token_role(&[3; 32]).unwrap(), None);
+}
