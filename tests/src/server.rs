@@ -126,7 +126,7 @@ impl TestServer {
             std::thread::sleep(Duration::from_millis(10));
         };
         self.url = format!("http://{}", address.trim());
-        assert_eq!(self.get("/readyz", None).status, 200);
+        assert_eq!(self.get("/healthz", None).status, 200);
     }
 
     /// The server's log so far.

@@ -202,25 +202,25 @@ pub fn store_problem(e: &StoreError) -> Problem {
 /// The router with every route and middleware.
 pub fn router(state: Arc<AppState>) -> Router {
     let body_limit = state.settings.body_limit;
+    let limit = state.settings.request_timeout;
     routes::routes()
         .fallback(|| async { Problem::new(ProblemType::NotFound, "no such route") })
         .layer(axum::extract::DefaultBodyLimit::disable())
         .layer(tower_http::limit::RequestBodyLimitLayer::new(body_limit))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), timeout))
+        .layer(axum::middleware::from_fn(move |request, next| {
+            request_timeout(limit, request, next)
+        }))
         .layer(axum::middleware::from_fn_with_state(state.clone(), observe))
         .with_state(state)
 }
 
-/// Answers 408 when a request takes longer than the request timeout.
-async fn timeout(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
-    match tokio::time::timeout(state.settings.request_timeout, next.run(request)).await {
+/// Answers 408 when a request takes longer than `limit`.
+pub async fn request_timeout(limit: Duration, request: Request, next: Next) -> Response {
+    match tokio::time::timeout(limit, next.run(request)).await {
         Ok(response) => response,
         Err(_) => Problem::new(
             ProblemType::Timeout,
-            format!(
-                "the request took longer than {} ms",
-                state.settings.request_timeout.as_millis()
-            ),
+            format!("the request took longer than {} ms", limit.as_millis()),
         )
         .into_response(),
     }
@@ -348,6 +348,30 @@ pub async fn shutdown_signal() {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_request_over_the_timeout_gets_a_408_problem() {
+        use axum::body::Body;
+        use tower::ServiceExt;
+        let app = Router::new()
+            .route(
+                "/slow",
+                axum::routing::get(|| async {
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                    "late"
+                }),
+            )
+            .route("/fast", axum::routing::get(|| async { "ok" }))
+            .layer(axum::middleware::from_fn(|request, next| {
+                request_timeout(Duration::from_millis(50), request, next)
+            }));
+        let get = |path: &str| Request::builder().uri(path).body(Body::empty()).unwrap();
+        let fast = app.clone().oneshot(get("/fast")).await.unwrap();
+        assert_eq!(fast.status(), axum::http::StatusCode::OK);
+        let slow = app.oneshot(get("/slow")).await.unwrap();
+        assert_eq!(slow.status(), axum::http::StatusCode::REQUEST_TIMEOUT);
+        assert_eq!(slow.headers()[header::CONTENT_TYPE], PROBLEM_JSON);
+    }
 
     #[test]
     fn the_epoch_window_allows_skew_and_late_epochs_and_ids_outlive_it() {

@@ -687,6 +687,7 @@ fn admin_commands_and_public_documents() {
         );
     }
     assert_eq!(server.get("/healthz", None).status, 200);
+    assert_eq!(server.get("/readyz", None).status, 200);
 }
 
 #[test]
