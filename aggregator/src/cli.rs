@@ -32,6 +32,10 @@ pub struct Cli {
     /// Log format.
     #[arg(long, global = true, env = "LDP_LOG_FORMAT", value_enum, default_value_t = LogFormat::Human)]
     pub log_format: LogFormat,
+    /// This node's name: with PostgreSQL, each node writes its own partial counter rows, so
+    /// nodes sharing a database need different names (default: the host name).
+    #[arg(long, global = true, env = "LDP_NODE_ID")]
+    pub node_id: Option<String>,
     /// Log filter (tracing `EnvFilter` syntax, e.g. `info` or `ldp_aggregator=debug`).
     #[arg(long, global = true, env = "LDP_LOG", default_value = "info")]
     pub log: String,
@@ -212,7 +216,8 @@ fn init_logging(format: LogFormat, filter: &str) {
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 fn run(cli: Cli) -> Result<(), BoxError> {
-    let store = store::open(&cli.database)?;
+    let node = cli.node_id.clone().unwrap_or_else(host_name);
+    let store = store::open(&cli.database, &node)?;
     match cli.command {
         Command::Serve(args) => run_serve(store, args),
         Command::Token(TokenCommand::Create { role }) => {
@@ -274,6 +279,16 @@ fn run(cli: Cli) -> Result<(), BoxError> {
     }
 }
 
+/// The host name, or `default` when it cannot be read.
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "default".to_owned())
+}
+
 fn campaign_from_args(args: CreateCampaign) -> Result<CampaignConfig, BoxError> {
     let spec = if let Some(path) = &args.config {
         let text = std::fs::read_to_string(path)
@@ -322,7 +337,9 @@ fn run_serve(store: Arc<dyn Store>, args: ServeArgs) -> Result<(), BoxError> {
         max_batch_reports: args.max_batch_reports,
         ..Settings::default()
     };
-    let metrics = Arc::new(Metrics::new());
+    let mut metrics = Metrics::new();
+    metrics.watch_store(store.clone());
+    let metrics = Arc::new(metrics);
     let (committer, commit_thread) = Committer::start(
         store.clone(),
         metrics.clone(),

@@ -7,6 +7,30 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
+use prometheus_client::metrics::counter::ConstCounter;
+use std::sync::Arc;
+
+use crate::store::Store;
+
+/// Reads the store's counters at scrape time.
+#[derive(Debug)]
+struct StoreCollector(Arc<dyn Store>);
+
+impl Collector for StoreCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let retries = ConstCounter::new(self.0.retries());
+        let metric = encoder.encode_descriptor(
+            "store_retries",
+            "Transactions retried after a serialization failure or deadlock",
+            None,
+            retries.metric_type(),
+        )?;
+        retries.encode(metric)
+    }
+}
+
 /// Labels of the request counter.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RequestLabels {
@@ -98,6 +122,12 @@ impl Metrics {
             commit_batches,
             batch_reports,
         }
+    }
+
+    /// Exports the store's own counters (transaction retries) with the rest.
+    pub fn watch_store(&mut self, store: Arc<dyn Store>) {
+        self.registry
+            .register_collector(Box::new(StoreCollector(store)));
     }
 
     /// Counts `reports` reports of one batch under `outcome`.

@@ -14,6 +14,7 @@
 //!
 //! The embedded default is [`sqlite`]; a database URL picks the backend ([`open`]).
 
+pub mod postgres;
 pub mod sqlite;
 
 use std::sync::Arc;
@@ -105,7 +106,7 @@ pub struct EpochRange {
 pub enum StoreError {
     /// The database URL names no supported backend.
     #[error(
-        "unsupported database URL {0:?}: expected sqlite://PATH (PostgreSQL is not available in this build)"
+        "unsupported database URL {0:?}: expected sqlite://PATH or postgres://USER@HOST:PORT/DATABASE"
     )]
     UnsupportedUrl(String),
     /// A campaign with this id exists with a different configuration.
@@ -165,16 +166,53 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     fn has_admin_token(&self) -> Result<bool, StoreError>;
     /// A cheap query proving the database answers (readiness).
     fn ping(&self) -> Result<(), StoreError>;
+    /// Transactions retried after serialization failures or deadlocks since the store was
+    /// opened.
+    fn retries(&self) -> u64 {
+        0
+    }
 }
 
-/// Opens the store a URL names: `sqlite://PATH` (created with its schema on first use;
-/// `sqlite:///abs/path.db` for an absolute path). Options go in the query string:
-/// `?synchronous=normal` trades the last commits before a power loss for speed (the default
-/// `full` survives it).
-pub fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+/// Opens the store a URL names, creating its schema on first use:
+///
+/// - `sqlite://PATH` (`sqlite:///abs/path.db` for an absolute path), options in the query
+///   string: `?synchronous=normal` trades the last commits before a power loss for speed (the
+///   default `full` survives it);
+/// - `postgres://user:password@host:port/database` (or `postgresql://`), for several nodes;
+///   `node` names this process's partial counter rows and must differ between nodes.
+pub fn open(url: &str, node: &str) -> Result<Arc<dyn Store>, StoreError> {
     if let Some(rest) = url.strip_prefix("sqlite://") {
         let options = sqlite::Options::parse(rest)?;
         return Ok(Arc::new(sqlite::SqliteStore::open(options)?));
     }
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok(Arc::new(postgres::PostgresStore::open(url, node)?));
+    }
     Err(StoreError::UnsupportedUrl(url.to_owned()))
+}
+
+/// A stored campaign row, checked against its digest.
+fn decode_campaign(
+    id: &str,
+    json: &str,
+    digest: &str,
+    created_at: i64,
+) -> Result<StoredCampaign, StoreError> {
+    let config: CampaignConfig = serde_json::from_str(json)
+        .map_err(|e| StoreError::Corrupt(format!("campaign {id:?}: {e}")))?;
+    if format!("{:016x}", config.digest()) != digest {
+        return Err(StoreError::Corrupt(format!(
+            "campaign {id:?}: stored digest {digest} does not match its configuration"
+        )));
+    }
+    Ok(StoredCampaign {
+        config,
+        created_at: u64::try_from(created_at)
+            .map_err(|_| StoreError::Corrupt(format!("campaign {id:?}: negative creation time")))?,
+    })
+}
+
+/// A stored counter snapshot.
+fn decode_snapshot(bytes: &[u8]) -> Result<crate::estimate::CounterSnapshot, StoreError> {
+    ldp_protocol::wire::decode(bytes).map_err(|e| StoreError::Corrupt(format!("counters: {e}")))
 }

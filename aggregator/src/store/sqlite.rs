@@ -15,8 +15,11 @@ use std::sync::{Mutex, MutexGuard};
 use ldp_protocol::CampaignConfig;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
-use super::{BatchDelta, CommitOutcome, EpochRange, Role, Store, StoreError, StoredCampaign};
-use crate::estimate::{CounterSnapshot, Counters};
+use super::{
+    BatchDelta, CommitOutcome, EpochRange, Role, Store, StoreError, StoredCampaign,
+    decode_campaign, decode_snapshot,
+};
+use crate::estimate::Counters;
 
 /// The embedded migrations, applied in order.
 const MIGRATIONS: &[&str] = &[include_str!("../../migrations/sqlite/0001_init.sql")];
@@ -133,29 +136,6 @@ fn to_i64(value: u64) -> Result<i64, StoreError> {
 
 fn to_u64(value: i64) -> Result<u64, StoreError> {
     u64::try_from(value).map_err(|_| StoreError::Corrupt(format!("negative value {value}")))
-}
-
-fn decode_campaign(
-    id: &str,
-    json: &str,
-    digest: &str,
-    created_at: i64,
-) -> Result<StoredCampaign, StoreError> {
-    let config: CampaignConfig = serde_json::from_str(json)
-        .map_err(|e| StoreError::Corrupt(format!("campaign {id:?}: {e}")))?;
-    if format!("{:016x}", config.digest()) != digest {
-        return Err(StoreError::Corrupt(format!(
-            "campaign {id:?}: stored digest {digest} does not match its configuration"
-        )));
-    }
-    Ok(StoredCampaign {
-        config,
-        created_at: to_u64(created_at)?,
-    })
-}
-
-fn decode_snapshot(bytes: &[u8]) -> Result<CounterSnapshot, StoreError> {
-    ldp_protocol::wire::decode(bytes).map_err(|e| StoreError::Corrupt(format!("counters: {e}")))
 }
 
 impl SqliteStore {

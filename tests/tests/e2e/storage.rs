@@ -2,40 +2,108 @@
 //! settings, refusing unknown URLs.
 
 use ldp_aggregator::store::{self, StoreError};
+use ldp_tests::postgres::TestPostgres;
 use ldp_tests::store_contract::check_store_contract;
 
 #[test]
 fn sqlite_meets_the_store_contract() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("contract.db").display());
-    let store = store::open(&url).unwrap();
+    let store = store::open(&url, "test").unwrap();
     check_store_contract(&*store);
     drop(store);
     // Reopening runs no migration twice and finds everything.
-    let store = store::open(&url).unwrap();
+    let store = store::open(&url, "test").unwrap();
     assert_eq!(store.campaigns().unwrap().len(), 2);
     assert!(store.has_admin_token().unwrap());
+}
+
+#[test]
+fn postgres_meets_the_store_contract() {
+    let Some(pg) = TestPostgres::get("postgres_meets_the_store_contract") else {
+        return;
+    };
+    let store = store::open(&pg.url, "node-a").unwrap();
+    check_store_contract(&*store);
+    drop(store);
+    // Reopening (a second node, say) applies no migration twice and sees everything.
+    let store = store::open(&pg.url, "node-b").unwrap();
+    assert_eq!(store.campaigns().unwrap().len(), 2);
+    assert!(store.has_admin_token().unwrap());
+}
+
+#[test]
+fn postgres_nodes_keep_partial_counters_that_reads_merge() {
+    use ldp_aggregator::store::{BatchDelta, CommitOutcome};
+    use ldp_aggregator::{Accumulator, Counters};
+    use ldp_protocol::{BatchId, CampaignConfig, Mechanism};
+    let Some(pg) = TestPostgres::get("postgres_nodes_keep_partial_counters_that_reads_merge")
+    else {
+        return;
+    };
+    let a = store::open(&pg.url, "node-a").unwrap();
+    let b = store::open(&pg.url, "node-b").unwrap();
+    let config = CampaignConfig::range("merge", Mechanism::Grr, 1.0, 4).unwrap();
+    a.create_campaign(&config, 1).unwrap();
+    let delta = |id: u8, value: u32| {
+        let mut counters = Counters::new(&config);
+        counters
+            .fold(&ldp_protocol::Report::Grr(ldp_protocol::GrrReport {
+                value,
+            }))
+            .unwrap();
+        BatchDelta {
+            campaign: "merge".into(),
+            epoch: 3,
+            batch_id: BatchId([id; 16]),
+            counters,
+        }
+    };
+    let (d1, d2, d3) = (delta(1, 0), delta(2, 1), delta(3, 1));
+    assert_eq!(a.commit(&[&d1, &d2]).unwrap(), [CommitOutcome::Counted; 2]);
+    // Node b sees a's batch ids: a replay through b is a duplicate.
+    assert_eq!(
+        b.commit(&[&d2, &d3]).unwrap(),
+        [CommitOutcome::Duplicate, CommitOutcome::Counted]
+    );
+    for store in [&a, &b] {
+        let rows = store.counters(&config, 0, 10).unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].1.n(), 3);
+        assert_eq!(rows[0].1.snapshot().cells, [1, 2, 0, 0]);
+    }
+    assert_eq!(a.retries(), 0);
 }
 
 #[test]
 fn database_urls_are_checked() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("x.db");
-    assert!(store::open(&format!("sqlite://{}?synchronous=normal", db.display())).is_ok());
+    assert!(
+        store::open(
+            &format!("sqlite://{}?synchronous=normal", db.display()),
+            "test"
+        )
+        .is_ok()
+    );
     for bad in [
         "mysql://localhost/ldp".to_owned(),
+        "postgres://[oops".to_owned(),
         "ldp.db".to_owned(),
         "sqlite://".to_owned(),
         format!("sqlite://{}?synchronous=off", db.display()),
     ] {
         assert!(
-            matches!(store::open(&bad), Err(StoreError::UnsupportedUrl(_))),
+            matches!(
+                store::open(&bad, "test"),
+                Err(StoreError::UnsupportedUrl(_))
+            ),
             "{bad} was accepted"
         );
     }
     let missing_dir = format!("sqlite://{}/no/such/dir/x.db", dir.path().display());
     assert!(matches!(
-        store::open(&missing_dir),
+        store::open(&missing_dir, "test"),
         Err(StoreError::Database(_))
     ));
 }
@@ -44,7 +112,7 @@ fn database_urls_are_checked() {
 fn a_corrupt_counter_row_is_an_error_not_a_panic() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("c.db");
-    let store = store::open(&format!("sqlite://{}", path.display())).unwrap();
+    let store = store::open(&format!("sqlite://{}", path.display()), "test").unwrap();
     let config =
         ldp_protocol::CampaignConfig::range("c", ldp_protocol::Mechanism::Grr, 1.0, 4).unwrap();
     store.create_campaign(&config, 0).unwrap();

@@ -1,0 +1,412 @@
+//! The PostgreSQL store, for several aggregator nodes sharing one database.
+//!
+//! - **Partial counters per node.** Every node adds its group commits only to its own rows
+//!   `(campaign, epoch, node)`, so nodes never contend for a counter row; reads merge the rows
+//!   of all nodes. Each row is still locked (`SELECT … FOR UPDATE`) before it is rewritten, so
+//!   two processes started with the same node id stay correct, only slower.
+//! - **Exactly once.** A group's batch ids are inserted into a table whose primary key is
+//!   `(campaign, batch_id)`, with `ON CONFLICT DO NOTHING`, in the same transaction as the
+//!   counter rows. When two nodes commit the same id at once, the second insert waits for the
+//!   first transaction and then does nothing, so exactly one of them counts the batch.
+//! - **No deadlocks by construction, retries anyway.** Ids and counter rows are locked in
+//!   sorted order; serialization failures and deadlocks are still retried (at most
+//!   [`MAX_ATTEMPTS`] attempts per group), and counted ([`Store::retries`]).
+//! - A connection pool (r2d2) with a connect timeout and a per-statement timeout; migrations in
+//!   `migrations/postgres/*.sql` are applied on open under an advisory lock, so nodes starting
+//!   together apply them once.
+
+use std::collections::BTreeMap;
+use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use ldp_protocol::CampaignConfig;
+use postgres::error::SqlState;
+use postgres::{NoTls, Transaction};
+use r2d2::{Pool, PooledConnection};
+use r2d2_postgres::PostgresConnectionManager;
+
+use super::{
+    BatchDelta, CommitOutcome, EpochRange, Role, Store, StoreError, StoredCampaign,
+    decode_campaign, decode_snapshot,
+};
+use crate::estimate::Counters;
+
+/// The embedded migrations, applied in order.
+const MIGRATIONS: &[&str] = &[include_str!("../../migrations/postgres/0001_init.sql")];
+
+/// Attempts per group commit when PostgreSQL reports a serialization failure or deadlock.
+pub const MAX_ATTEMPTS: u32 = 5;
+
+/// Longest any statement may run.
+const STATEMENT_TIMEOUT_MS: u64 = 30_000;
+
+/// Key of the advisory lock that serializes migrations between nodes.
+const MIGRATION_LOCK: i64 = 0x006c_6470_5f6d_6967;
+
+type Manager = PostgresConnectionManager<NoTls>;
+
+/// The PostgreSQL store.
+pub struct PostgresStore {
+    pool: Pool<Manager>,
+    node: String,
+    retries: AtomicU64,
+}
+
+impl std::fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresStore")
+            .field("node", &self.node)
+            .finish_non_exhaustive()
+    }
+}
+
+impl From<postgres::Error> for StoreError {
+    fn from(e: postgres::Error) -> Self {
+        Self::Database(e.to_string())
+    }
+}
+
+impl From<r2d2::Error> for StoreError {
+    fn from(e: r2d2::Error) -> Self {
+        Self::Database(e.to_string())
+    }
+}
+
+fn to_i64(value: u64) -> Result<i64, StoreError> {
+    i64::try_from(value).map_err(|_| StoreError::Corrupt(format!("{value} exceeds i64")))
+}
+
+fn to_u64(value: i64) -> Result<u64, StoreError> {
+    u64::try_from(value).map_err(|_| StoreError::Corrupt(format!("negative value {value}")))
+}
+
+fn is_retryable(e: &postgres::Error) -> bool {
+    matches!(
+        e.code(),
+        Some(code) if *code == SqlState::T_R_SERIALIZATION_FAILURE || *code == SqlState::T_R_DEADLOCK_DETECTED
+    )
+}
+
+/// A failure inside a commit attempt: retryable or not.
+enum AttemptError {
+    Postgres(postgres::Error),
+    Store(StoreError),
+}
+
+impl From<postgres::Error> for AttemptError {
+    fn from(e: postgres::Error) -> Self {
+        Self::Postgres(e)
+    }
+}
+
+impl From<StoreError> for AttemptError {
+    fn from(e: StoreError) -> Self {
+        Self::Store(e)
+    }
+}
+
+impl From<crate::AggregateError> for AttemptError {
+    fn from(e: crate::AggregateError) -> Self {
+        Self::Store(e.into())
+    }
+}
+
+impl PostgresStore {
+    /// Connects to `url` (`postgres://user:pass@host:port/db`), applies pending migrations, and
+    /// writes partial counters under `node`.
+    pub fn open(url: &str, node: &str) -> Result<Self, StoreError> {
+        let mut config = postgres::Config::from_str(url)
+            .map_err(|e| StoreError::UnsupportedUrl(format!("{url}: {e}")))?;
+        config
+            .connect_timeout(Duration::from_secs(5))
+            .options(&format!("-c statement_timeout={STATEMENT_TIMEOUT_MS}"))
+            .application_name("ldp-aggregator");
+        let pool = Pool::builder()
+            .max_size(8)
+            .min_idle(Some(1))
+            .connection_timeout(Duration::from_secs(3))
+            .build(PostgresConnectionManager::new(config, NoTls))?;
+        let store = Self {
+            pool,
+            node: node.to_owned(),
+            retries: AtomicU64::new(0),
+        };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    fn conn(&self) -> Result<PooledConnection<Manager>, StoreError> {
+        Ok(self.pool.get()?)
+    }
+
+    fn migrate(&self) -> Result<(), StoreError> {
+        let mut conn = self.conn()?;
+        let mut tx = conn.transaction()?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
+        tx.batch_execute("CREATE TABLE IF NOT EXISTS ldp_schema (version INTEGER PRIMARY KEY)")?;
+        let applied: i32 = tx
+            .query_one("SELECT coalesce(max(version), 0) FROM ldp_schema", &[])?
+            .get(0);
+        let applied = usize::try_from(applied).unwrap_or(usize::MAX);
+        if applied > MIGRATIONS.len() {
+            return Err(StoreError::Database(format!(
+                "database schema version {applied} is newer than this build ({}); upgrade ldp-aggregator",
+                MIGRATIONS.len()
+            )));
+        }
+        for (version, sql) in MIGRATIONS.iter().enumerate().skip(applied) {
+            tx.batch_execute(sql)?;
+            let version = i32::try_from(version + 1).unwrap_or(i32::MAX);
+            tx.execute("INSERT INTO ldp_schema (version) VALUES ($1)", &[&version])?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn commit_attempt(
+        &self,
+        tx: &mut Transaction<'_>,
+        group: &[&BatchDelta],
+    ) -> Result<Vec<CommitOutcome>, AttemptError> {
+        // Lock ids in one global order, so two nodes' groups cannot deadlock.
+        let mut order: Vec<usize> = (0..group.len()).collect();
+        order.sort_by(|&a, &b| {
+            let (a, b) = (group.get(a), group.get(b));
+            a.map(|d| (&d.campaign, d.batch_id))
+                .cmp(&b.map(|d| (&d.campaign, d.batch_id)))
+        });
+        let insert = tx.prepare(
+            "INSERT INTO batch_ids (campaign, batch_id, epoch) VALUES ($1, $2, $3)
+             ON CONFLICT DO NOTHING",
+        )?;
+        let mut outcomes = vec![CommitOutcome::Duplicate; group.len()];
+        for &i in &order {
+            let Some(delta) = group.get(i) else { continue };
+            let inserted = tx.execute(
+                &insert,
+                &[
+                    &delta.campaign,
+                    &&delta.batch_id.0[..],
+                    &to_i64(delta.epoch)?,
+                ],
+            )?;
+            if inserted == 1
+                && let Some(outcome) = outcomes.get_mut(i)
+            {
+                *outcome = CommitOutcome::Counted;
+            }
+        }
+        // Deltas merged per (campaign, epoch), in sorted order (the lock order of the rows).
+        let mut merged: BTreeMap<(&str, u64), Counters> = BTreeMap::new();
+        for (delta, outcome) in group.iter().zip(&outcomes) {
+            if *outcome != CommitOutcome::Counted {
+                continue;
+            }
+            match merged.entry((delta.campaign.as_str(), delta.epoch)) {
+                std::collections::btree_map::Entry::Occupied(mut e) => {
+                    crate::Accumulator::merge(e.get_mut(), &delta.counters)?;
+                }
+                std::collections::btree_map::Entry::Vacant(e) => {
+                    e.insert(delta.counters.clone());
+                }
+            }
+        }
+        let select = tx.prepare(
+            "SELECT cells FROM counters WHERE campaign = $1 AND epoch = $2 AND node = $3 FOR UPDATE",
+        )?;
+        let upsert = tx.prepare(
+            "INSERT INTO counters (campaign, epoch, node, n, cells) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (campaign, epoch, node) DO UPDATE SET n = excluded.n, cells = excluded.cells",
+        )?;
+        for ((campaign, epoch), mut counters) in merged {
+            let epoch = to_i64(epoch)?;
+            if let Some(row) = tx.query_opt(&select, &[&campaign, &epoch, &self.node])? {
+                let bytes: Vec<u8> = row.get(0);
+                counters.merge_snapshot(&decode_snapshot(&bytes)?)?;
+            }
+            let n = to_i64(crate::Accumulator::n(&counters))?;
+            let bytes = counters.to_bytes()?;
+            tx.execute(&upsert, &[&campaign, &epoch, &self.node, &n, &bytes])?;
+        }
+        Ok(outcomes)
+    }
+}
+
+impl Store for PostgresStore {
+    fn create_campaign(
+        &self,
+        config: &CampaignConfig,
+        created_at: u64,
+    ) -> Result<bool, StoreError> {
+        let json = serde_json::to_string(config)
+            .map_err(|e| StoreError::Corrupt(format!("cannot encode campaign: {e}")))?;
+        let digest = format!("{:016x}", config.digest());
+        let mut conn = self.conn()?;
+        let inserted = conn.execute(
+            "INSERT INTO campaigns (id, config, digest, created_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (id) DO NOTHING",
+            &[&config.id().as_str(), &json, &digest, &to_i64(created_at)?],
+        )?;
+        if inserted == 1 {
+            return Ok(true);
+        }
+        let existing: String = conn
+            .query_one(
+                "SELECT digest FROM campaigns WHERE id = $1",
+                &[&config.id().as_str()],
+            )?
+            .get(0);
+        if existing == digest {
+            Ok(false)
+        } else {
+            Err(StoreError::CampaignExists(config.id().as_str().to_owned()))
+        }
+    }
+
+    fn campaigns(&self) -> Result<Vec<StoredCampaign>, StoreError> {
+        let mut conn = self.conn()?;
+        conn.query(
+            "SELECT id, config, digest, created_at FROM campaigns ORDER BY id",
+            &[],
+        )?
+        .iter()
+        .map(|row| decode_campaign(row.get(0), row.get(1), row.get(2), row.get(3)))
+        .collect()
+    }
+
+    fn campaign(&self, id: &str) -> Result<Option<StoredCampaign>, StoreError> {
+        let mut conn = self.conn()?;
+        conn.query_opt(
+            "SELECT config, digest, created_at FROM campaigns WHERE id = $1",
+            &[&id],
+        )?
+        .map(|row| decode_campaign(id, row.get(0), row.get(1), row.get(2)))
+        .transpose()
+    }
+
+    fn commit(&self, group: &[&BatchDelta]) -> Result<Vec<CommitOutcome>, StoreError> {
+        let mut conn = self.conn()?;
+        let mut attempt = 1;
+        loop {
+            let mut tx = conn.transaction()?;
+            let failure = match self.commit_attempt(&mut tx, group) {
+                Ok(outcomes) => match tx.commit() {
+                    Ok(()) => return Ok(outcomes),
+                    Err(e) => AttemptError::Postgres(e),
+                },
+                Err(e) => e,
+            };
+            match failure {
+                AttemptError::Postgres(e) if is_retryable(&e) && attempt < MAX_ATTEMPTS => {
+                    self.retries.fetch_add(1, Ordering::Relaxed);
+                    tracing::debug!(error = %e, attempt, "retrying group commit");
+                    std::thread::sleep(Duration::from_millis(u64::from(attempt) * 2));
+                    attempt += 1;
+                }
+                AttemptError::Postgres(e) => return Err(e.into()),
+                AttemptError::Store(e) => return Err(e),
+            }
+        }
+    }
+
+    fn counters(
+        &self,
+        config: &CampaignConfig,
+        from: u64,
+        to: u64,
+    ) -> Result<Vec<(u64, Counters)>, StoreError> {
+        let mut conn = self.conn()?;
+        let from = i64::try_from(from).unwrap_or(i64::MAX);
+        let to = i64::try_from(to).unwrap_or(i64::MAX);
+        let rows = conn.query(
+            "SELECT epoch, cells FROM counters WHERE campaign = $1 AND epoch BETWEEN $2 AND $3
+             ORDER BY epoch, node",
+            &[&config.id().as_str(), &from, &to],
+        )?;
+        let mut out: Vec<(u64, Counters)> = Vec::new();
+        for row in rows {
+            let epoch = to_u64(row.get(0))?;
+            let bytes: Vec<u8> = row.get(1);
+            let snapshot = decode_snapshot(&bytes)?;
+            match out.last_mut() {
+                Some((last, counters)) if *last == epoch => counters
+                    .merge_snapshot(&snapshot)
+                    .map_err(|e| StoreError::Corrupt(format!("counters of epoch {epoch}: {e}")))?,
+                _ => out.push((
+                    epoch,
+                    Counters::from_snapshot(config, snapshot).map_err(|e| {
+                        StoreError::Corrupt(format!("counters of epoch {epoch}: {e}"))
+                    })?,
+                )),
+            }
+        }
+        Ok(out)
+    }
+
+    fn epoch_range(&self, campaign: &str) -> Result<Option<EpochRange>, StoreError> {
+        let mut conn = self.conn()?;
+        let row = conn.query_one(
+            "SELECT min(epoch), max(epoch) FROM counters WHERE campaign = $1",
+            &[&campaign],
+        )?;
+        let (from, to): (Option<i64>, Option<i64>) = (row.get(0), row.get(1));
+        match (from, to) {
+            (Some(from), Some(to)) => Ok(Some(EpochRange {
+                from: to_u64(from)?,
+                to: to_u64(to)?,
+            })),
+            _ => Ok(None),
+        }
+    }
+
+    fn expire_batch_ids(&self, campaign: &str, before_epoch: u64) -> Result<u64, StoreError> {
+        let mut conn = self.conn()?;
+        let before = i64::try_from(before_epoch).unwrap_or(i64::MAX);
+        Ok(conn.execute(
+            "DELETE FROM batch_ids WHERE campaign = $1 AND epoch < $2",
+            &[&campaign, &before],
+        )?)
+    }
+
+    fn create_token(&self, hash: &[u8; 32], role: Role, created_at: u64) -> Result<(), StoreError> {
+        let mut conn = self.conn()?;
+        conn.execute(
+            "INSERT INTO tokens (hash, role, created_at) VALUES ($1, $2, $3)",
+            &[&&hash[..], &role.name(), &to_i64(created_at)?],
+        )?;
+        Ok(())
+    }
+
+    fn token_role(&self, hash: &[u8; 32]) -> Result<Option<Role>, StoreError> {
+        let mut conn = self.conn()?;
+        let row = conn.query_opt(
+            "SELECT hash, role FROM tokens WHERE hash = $1",
+            &[&&hash[..]],
+        )?;
+        Ok(row.and_then(|row| {
+            let stored: Vec<u8> = row.get(0);
+            let role: String = row.get(1);
+            let equal: bool = subtle::ConstantTimeEq::ct_eq(stored.as_slice(), &hash[..]).into();
+            if equal { Role::from_name(&role) } else { None }
+        }))
+    }
+
+    fn has_admin_token(&self) -> Result<bool, StoreError> {
+        let mut conn = self.conn()?;
+        let count: i64 = conn
+            .query_one("SELECT count(*) FROM tokens WHERE role = 'admin'", &[])?
+            .get(0);
+        Ok(count > 0)
+    }
+
+    fn ping(&self) -> Result<(), StoreError> {
+        let mut conn = self.conn()?;
+        conn.query_one("SELECT 1", &[])?;
+        Ok(())
+    }
+
+    fn retries(&self) -> u64 {
+        self.retries.load(Ordering::Relaxed)
+    }
+}
