@@ -3,16 +3,42 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use ldp_aggregator::estimate::CounterSnapshot;
 
 use ldp_client::upload::{EncodedBatch, RetryPolicy, Uploader};
 use ldp_protocol::{CampaignConfig, Report};
+
+use crate::postgres::TestPostgres;
+
+/// Where a test server keeps its data.
+#[derive(Debug, Clone)]
+pub enum Backend {
+    /// A SQLite file in the server's temporary directory.
+    Sqlite,
+    /// A PostgreSQL database (shared by every server started on it).
+    Postgres(Arc<TestPostgres>),
+}
+
+impl Backend {
+    /// Short name, for messages.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Sqlite => "sqlite",
+            Self::Postgres(_) => "postgres",
+        }
+    }
+}
 
 /// A running aggregator with its own temporary directory and database.
 #[derive(Debug)]
 pub struct TestServer {
     binary: PathBuf,
     dir: tempfile::TempDir,
+    backend: Backend,
+    node: String,
     child: Option<Child>,
     extra: Vec<String>,
     /// Base URL, e.g. `http://127.0.0.1:41234`.
@@ -38,30 +64,55 @@ pub struct Answer {
 
 impl TestServer {
     /// Starts `binary` (an `ldp-aggregator` executable; integration tests pass
-    /// `env!("CARGO_BIN_EXE_ldp-aggregator-under-test")`) with extra `serve` flags.
-    pub fn start(binary: impl Into<PathBuf>, extra: &[&str]) -> Self {
+    /// `env!("CARGO_BIN_EXE_ldp-aggregator-under-test")`) on `backend` with extra `serve`
+    /// flags, and creates an admin and an analyst token.
+    pub fn start(binary: impl Into<PathBuf>, backend: &Backend, extra: &[&str]) -> Self {
+        Self::start_node(binary, backend, "node-1", None, extra)
+    }
+
+    /// Starts another node on `backend` (named `node`), reusing `tokens` (admin, analyst)
+    /// when given.
+    pub fn start_node(
+        binary: impl Into<PathBuf>,
+        backend: &Backend,
+        node: &str,
+        tokens: Option<(String, String)>,
+        extra: &[&str],
+    ) -> Self {
         let dir = tempfile::tempdir().expect("temporary directory");
         let mut server = Self {
             binary: binary.into(),
             dir,
+            backend: backend.clone(),
+            node: node.to_owned(),
             child: None,
             extra: extra.iter().map(|s| (*s).to_owned()).collect(),
             url: String::new(),
             admin: String::new(),
             analyst: String::new(),
         };
-        server.admin = server.token("admin");
-        server.analyst = server.token("analyst");
+        let (admin, analyst) =
+            tokens.unwrap_or_else(|| (server.token("admin"), server.token("analyst")));
+        server.admin = admin;
+        server.analyst = analyst;
         server.launch();
         server
     }
 
-    /// The database URL.
-    pub fn database_url(&self) -> String {
-        format!("sqlite://{}", self.db_path().display())
+    /// The backend.
+    pub fn backend(&self) -> &Backend {
+        &self.backend
     }
 
-    /// The SQLite file.
+    /// The database URL.
+    pub fn database_url(&self) -> String {
+        match &self.backend {
+            Backend::Sqlite => format!("sqlite://{}", self.db_path().display()),
+            Backend::Postgres(pg) => pg.url.clone(),
+        }
+    }
+
+    /// The SQLite file (meaningful for [`Backend::Sqlite`] only).
     pub fn db_path(&self) -> PathBuf {
         self.dir.path().join("ldp.db")
     }
@@ -77,6 +128,7 @@ impl TestServer {
             .args(args)
             .arg("--database")
             .arg(self.database_url())
+            .args(["--node-id", &self.node])
             .env("LDP_LOG", "warn")
             .output()
             .expect("run ldp-aggregator")
@@ -103,6 +155,7 @@ impl TestServer {
             .arg(&address_file)
             .arg("--database")
             .arg(self.database_url())
+            .args(["--node-id", &self.node])
             .args(&self.extra)
             .env("LDP_LOG", "info")
             .stdout(Stdio::null())
@@ -287,18 +340,30 @@ impl TestServer {
         )
     }
 
-    /// Every counter row of the database: (campaign, epoch, n, cells), in key order.
-    pub fn counter_rows(&self) -> Vec<(String, i64, i64, Vec<u8>)> {
-        let conn = rusqlite::Connection::open(self.db_path()).unwrap();
-        let mut stmt = conn
-            .prepare("SELECT campaign, epoch, n, cells FROM counters ORDER BY campaign, epoch")
-            .unwrap();
-        stmt.query_map([], |row| {
-            Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
-        })
-        .unwrap()
-        .map(Result::unwrap)
-        .collect()
+    /// The stored counters through the `Store` interface (any backend): one entry per
+    /// (campaign, epoch), partial rows of several nodes merged, in key order.
+    pub fn counter_rows(&self) -> Vec<(String, u64, CounterSnapshot)> {
+        let store = ldp_aggregator::store::open(&self.database_url(), "test-reader").unwrap();
+        let mut rows = Vec::new();
+        for campaign in store.campaigns().unwrap() {
+            for (epoch, counters) in store.counters(&campaign.config, 0, u64::MAX).unwrap() {
+                rows.push((
+                    campaign.config.id().as_str().to_owned(),
+                    epoch,
+                    counters.snapshot(),
+                ));
+            }
+        }
+        rows
+    }
+
+    /// Reports stored for `campaign`, over every epoch.
+    pub fn stored_n(&self, campaign: &str) -> u64 {
+        self.counter_rows()
+            .iter()
+            .filter(|row| row.0 == campaign)
+            .map(|row| row.2.n)
+            .sum()
     }
 }
 

@@ -12,11 +12,14 @@ use ldp_protocol::{
     Batch, BatchId, CampaignConfig, CampaignSpec, Domain, Mechanism, MechanismKind, Report, wire,
 };
 use ldp_sim::population::Population;
+use ldp_tests::postgres::TestPostgres;
 use ldp_tests::seeded_rng;
-use ldp_tests::server::{TestServer, batches, current_epoch};
+use ldp_tests::server::{Backend, TestServer, batches, current_epoch};
 
-fn start_with(extra: &[&str]) -> TestServer {
-    TestServer::start(env!("CARGO_BIN_EXE_ldp-aggregator-under-test"), extra)
+const BINARY: &str = env!("CARGO_BIN_EXE_ldp-aggregator-under-test");
+
+fn start_with(backend: &Backend, extra: &[&str]) -> TestServer {
+    TestServer::start(BINARY, backend, extra)
 }
 
 fn range_config(id: &str, kind: MechanismKind, eps: f64, k: u32) -> CampaignConfig {
@@ -32,18 +35,12 @@ fn encode_all(config: &CampaignConfig, pop: &Population, label: &str) -> Vec<Rep
         .collect()
 }
 
-fn stored_n(server: &TestServer, campaign: &str) -> i64 {
-    server
-        .counter_rows()
-        .iter()
-        .filter(|row| row.0 == campaign)
-        .map(|row| row.2)
-        .sum()
+fn stored_n(server: &TestServer, campaign: &str) -> u64 {
+    server.stored_n(campaign)
 }
 
-#[test]
-fn estimates_over_http_are_within_five_standard_errors_of_the_truth() {
-    let server = start_with(&[]);
+fn estimates_over_http_are_within_five_standard_errors_of_the_truth(backend: &Backend) {
+    let server = start_with(backend, &[]);
     let uploader = server.uploader();
     let pop = Population::zipf(32, 1.1, 50_000);
     for kind in [MechanismKind::Grr, MechanismKind::Oue, MechanismKind::Olh] {
@@ -78,6 +75,9 @@ fn estimates_over_http_are_within_five_standard_errors_of_the_truth() {
         assert!(top[0]["count"].as_f64() >= top[1]["count"].as_f64());
     }
     // No client address anywhere in the database or its write-ahead log.
+    if let Backend::Sqlite = backend {
+        assert!(server.db_path().exists());
+    }
     for file in ["ldp.db", "ldp.db-wal"] {
         let path = server.dir().join(file);
         if let Ok(bytes) = std::fs::read(&path) {
@@ -93,9 +93,8 @@ fn problem_type(answer: &ldp_tests::server::Answer) -> String {
     answer.json["type"].as_str().unwrap_or_default().to_owned()
 }
 
-#[test]
-fn bad_input_gets_its_documented_problem_and_changes_nothing() {
-    let server = start_with(&[]);
+fn bad_input_gets_its_documented_problem_and_changes_nothing(backend: &Backend) {
+    let server = start_with(backend, &[]);
     let oue = server.create_campaign(&range_config("bad-oue", MechanismKind::Oue, 1.0, 16));
     let grr = server.create_campaign(&range_config("bad-grr", MechanismKind::Grr, 1.0, 16));
     let epoch = current_epoch(&oue);
@@ -408,9 +407,8 @@ fn bad_input_gets_its_documented_problem_and_changes_nothing() {
     assert!(metrics.contains("outcome=\"digest-mismatch\""), "{metrics}");
 }
 
-#[test]
-fn estimates_wait_for_the_minimum_number_of_reports() {
-    let server = start_with(&[]);
+fn estimates_wait_for_the_minimum_number_of_reports(backend: &Backend) {
+    let server = start_with(backend, &[]);
     let mut spec = CampaignSpec::new("min", Mechanism::Grr, 1.0, Domain::Range { k: 4 });
     spec.min_reports = 50;
     let config = server.create_campaign(&CampaignConfig::new(spec).unwrap());
@@ -432,10 +430,9 @@ fn estimates_wait_for_the_minimum_number_of_reports() {
     assert_eq!(server.estimates("min", "").status, 200);
 }
 
-#[test]
-fn trending_reports_the_value_that_rose_and_nothing_in_the_control() {
+fn trending_reports_the_value_that_rose_and_nothing_in_the_control(backend: &Backend) {
     // Late uploads for three epochs, so two past epochs can be filled now.
-    let server = start_with(&["--late-epochs", "3"]);
+    let server = start_with(backend, &["--late-epochs", "3"]);
     let k = 16;
     let risen = 5usize;
     let base = Population::uniform(k, 20_000);
@@ -477,9 +474,8 @@ fn trending_reports_the_value_that_rose_and_nothing_in_the_control() {
     }
 }
 
-#[test]
-fn a_batch_posted_from_eight_connections_at_once_is_counted_once() {
-    let server = start_with(&[]);
+fn a_batch_posted_from_eight_connections_at_once_is_counted_once(backend: &Backend) {
+    let server = start_with(backend, &[]);
     let config = server.create_campaign(&range_config("idem", MechanismKind::Oue, 1.0, 64));
     let reports = encode_all(&config, &Population::uniform(64, 500), "idem");
     let batch = EncodedBatch::new(&config, current_epoch(&config), reports).unwrap();
@@ -509,9 +505,8 @@ fn a_batch_posted_from_eight_connections_at_once_is_counted_once() {
     assert_eq!(stored_n(&server, "idem"), 500);
 }
 
-#[test]
-fn acknowledged_batches_survive_sigkill_and_are_counted_exactly_once() {
-    let mut server = start_with(&[]);
+fn acknowledged_batches_survive_sigkill_and_are_counted_exactly_once(backend: &Backend) {
+    let mut server = start_with(backend, &[]);
     let config = server.create_campaign(&range_config("crash", MechanismKind::Oue, 1.0, 32));
     let epoch = current_epoch(&config);
     let reports = encode_all(&config, &Population::zipf(32, 1.1, 60_000), "crash");
@@ -580,11 +575,13 @@ fn acknowledged_batches_survive_sigkill_and_are_counted_exactly_once() {
     );
     server.restart();
 
-    let conn = rusqlite::Connection::open(server.db_path()).unwrap();
-    let check: String = conn
-        .query_row("PRAGMA integrity_check", [], |row| row.get(0))
-        .unwrap();
-    assert_eq!(check, "ok");
+    if let Backend::Sqlite = backend {
+        let conn = rusqlite::Connection::open(server.db_path()).unwrap();
+        let check: String = conn
+            .query_row("PRAGMA integrity_check", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(check, "ok");
+    }
 
     let acked_reports: usize = acked.iter().map(|&i| all[i].reports).sum();
     let counted = stored_n(&server, "crash") as usize;
@@ -605,9 +602,8 @@ fn acknowledged_batches_survive_sigkill_and_are_counted_exactly_once() {
     assert_eq!(answer.json["n"], total as u64);
 }
 
-#[test]
-fn sigterm_finishes_in_flight_work_and_exits_cleanly() {
-    let mut server = start_with(&[]);
+fn sigterm_finishes_in_flight_work_and_exits_cleanly(backend: &Backend) {
+    let mut server = start_with(backend, &[]);
     let config = server.create_campaign(&range_config("term", MechanismKind::Grr, 1.0, 8));
     let reports = encode_all(&config, &Population::uniform(8, 100), "term");
     for batch in batches(&config, current_epoch(&config), reports, 50) {
@@ -619,9 +615,8 @@ fn sigterm_finishes_in_flight_work_and_exits_cleanly() {
     assert_eq!(stored_n(&server, "term"), 100);
 }
 
-#[test]
-fn admin_commands_and_public_documents() {
-    let server = start_with(&[]);
+fn admin_commands_and_public_documents(backend: &Backend) {
+    let server = start_with(backend, &[]);
     let out = server.admin_command(&["token", "create", "--role", "analyst"]);
     let token = String::from_utf8(out.stdout).unwrap();
     assert_eq!(token.lines().count(), 1);
@@ -690,9 +685,8 @@ fn admin_commands_and_public_documents() {
     assert_eq!(server.get("/readyz", None).status, 200);
 }
 
-#[test]
-fn the_load_generator_counts_what_the_server_counts() {
-    let server = start_with(&[]);
+fn the_load_generator_counts_what_the_server_counts(backend: &Backend) {
+    let server = start_with(backend, &[]);
     let config = server.create_campaign(&range_config("load", MechanismKind::Oue, 1.0, 256));
     let plan = ldp_sim::load::LoadPlan {
         url: server.url.clone(),
@@ -715,7 +709,7 @@ fn the_load_generator_counts_what_the_server_counts() {
 #[test]
 fn slow_clients_cannot_hold_a_connection() {
     use std::io::{Read, Write};
-    let server = start_with(&["--header-timeout-ms", "300"]);
+    let server = start_with(&Backend::Sqlite, &["--header-timeout-ms", "300"]);
     let address = server.url.trim_start_matches("http://");
     let mut stream = std::net::TcpStream::connect(address).unwrap();
     stream
@@ -734,3 +728,40 @@ fn slow_clients_cannot_hold_a_connection() {
         "{waited:?}"
     );
 }
+
+/// Runs each named test body once on SQLite and once on PostgreSQL (skipped, with the reason
+/// printed, where PostgreSQL cannot be had).
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[test]
+                fn $name() {
+                    super::$name(&super::Backend::Sqlite);
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[test]
+                fn $name() {
+                    if let Some(pg) = super::TestPostgres::get(stringify!($name)) {
+                        super::$name(&super::Backend::Postgres(std::sync::Arc::new(pg)));
+                    }
+                }
+            )*
+        }
+    };
+}
+
+on_both_backends!(
+    estimates_over_http_are_within_five_standard_errors_of_the_truth,
+    bad_input_gets_its_documented_problem_and_changes_nothing,
+    estimates_wait_for_the_minimum_number_of_reports,
+    trending_reports_the_value_that_rose_and_nothing_in_the_control,
+    a_batch_posted_from_eight_connections_at_once_is_counted_once,
+    acknowledged_batches_survive_sigkill_and_are_counted_exactly_once,
+    sigterm_finishes_in_flight_work_and_exits_cleanly,
+    admin_commands_and_public_documents,
+    the_load_generator_counts_what_the_server_counts,
+);
