@@ -702,7 +702,7 @@ fn the_load_generator_counts_what_the_server_counts(backend: &Backend) {
     let report = ldp_sim::load::run(&plan, &|_, _| {}).unwrap();
     assert_eq!(report.errors, 0, "{:?}", report.first_error);
     assert!(report.batches > 0);
-    assert_eq!(stored_n(&server, "load") as u64, report.reports);
+    assert_eq!(stored_n(&server, "load"), report.reports);
     assert!(report.p50_ms <= report.p99_ms && report.p99_ms <= report.max_ms);
 }
 
