@@ -393,18 +393,8 @@ async fn expire_batch_ids(state: Arc<AppState>) {
     loop {
         tick.tick().await;
         let state = state.clone();
-        let result = tokio::task::spawn_blocking(move || -> Result<u64, store::StoreError> {
-            let now = unix_now();
-            let mut total = 0;
-            for c in state.store.campaigns()? {
-                let horizon = state
-                    .settings
-                    .batch_id_horizon(now, c.config.epoch_seconds());
-                total += state
-                    .store
-                    .expire_batch_ids(c.config.id().as_str(), horizon)?;
-            }
-            Ok(total)
+        let result = tokio::task::spawn_blocking(move || {
+            crate::server::expire_batch_ids(&*state.store, &state.settings, state.now())
         })
         .await;
         match result {

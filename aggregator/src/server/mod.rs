@@ -14,6 +14,7 @@ pub mod routes;
 use std::collections::HashMap;
 use std::future::Future;
 use std::ops::RangeInclusive;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -101,6 +102,41 @@ pub fn unix_now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
+/// Where the service reads the time.
+#[derive(Debug, Clone, Default)]
+pub enum Clock {
+    /// The system clock.
+    #[default]
+    System,
+    /// A clock that only moves when told to (simulations and tests), Unix seconds.
+    Manual(Arc<AtomicU64>),
+}
+
+impl Clock {
+    /// Unix seconds now.
+    pub fn now(&self) -> u64 {
+        match self {
+            Self::System => unix_now(),
+            Self::Manual(now) => now.load(Ordering::SeqCst),
+        }
+    }
+}
+
+/// Forgets, for every campaign, the batch ids that can no longer be accepted at time `now`
+/// (see [`Settings::batch_id_horizon`]); returns how many.
+pub fn expire_batch_ids(
+    store: &dyn Store,
+    settings: &Settings,
+    now: u64,
+) -> Result<u64, StoreError> {
+    let mut total = 0;
+    for c in store.campaigns()? {
+        let horizon = settings.batch_id_horizon(now, c.config.epoch_seconds());
+        total += store.expire_batch_ids(c.config.id().as_str(), horizon)?;
+    }
+    Ok(total)
+}
+
 /// Everything a request handler needs.
 #[derive(Debug)]
 pub struct AppState {
@@ -112,6 +148,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Settings.
     pub settings: Settings,
+    /// The clock.
+    pub clock: Clock,
     campaigns: RwLock<HashMap<String, Arc<CampaignConfig>>>,
 }
 
@@ -128,8 +166,20 @@ impl AppState {
             committer,
             metrics,
             settings,
+            clock: Clock::System,
             campaigns: RwLock::new(HashMap::new()),
         }
+    }
+
+    /// The same state reading time from `clock`.
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Unix seconds now, by the state's clock.
+    pub fn now(&self) -> u64 {
+        self.clock.now()
     }
 
     /// The campaign `id`, from the cache or the store (campaigns never change once created,

@@ -24,7 +24,7 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use super::auth::require;
 use super::problem::{Problem, ProblemType};
-use super::{AppState, BATCH_CONTENT_TYPE, blocking, store_problem, unix_now};
+use super::{AppState, BATCH_CONTENT_TYPE, blocking, store_problem};
 use crate::Accumulator;
 use crate::error::AggregateError;
 use crate::estimate::{Counters, Estimates};
@@ -129,7 +129,7 @@ pub struct CampaignView {
 
 impl CampaignView {
     fn new(state: &AppState, config: CampaignConfig, created_at: u64) -> Self {
-        let now = unix_now();
+        let now = state.now();
         let accepted = state.settings.accepted_epochs(now, config.epoch_seconds());
         Self {
             id: config.id().as_str().to_owned(),
@@ -184,7 +184,7 @@ async fn create_campaign(
     let config = CampaignConfig::new(spec)
         .map_err(|e| Problem::new(ProblemType::InvalidConfig, e.to_string()))?;
     let store = state.store.clone();
-    let created_at = unix_now();
+    let created_at = state.now();
     let stored = config.clone();
     let created = blocking(move || store.create_campaign(&stored, created_at)).await?;
     let id = config.id().as_str().to_owned();
@@ -345,7 +345,7 @@ async fn post_reports(
     }
     let window = state
         .settings
-        .accepted_epochs(unix_now(), config.epoch_seconds());
+        .accepted_epochs(state.now(), config.epoch_seconds());
     if !window.contains(&batch.epoch) {
         return Err(reject(
             &state,
@@ -547,7 +547,7 @@ async fn estimates(
         (Some(e), None, None) => (e, e),
         (None, from, to) => {
             // Nothing stored yet: the current epoch, so the refusal names a sensible range.
-            let current = unix_now() / config.epoch_seconds();
+            let current = state.now() / config.epoch_seconds();
             (
                 from.or(stored.map(|r| r.from)).unwrap_or(current),
                 to.or(stored.map(|r| r.to)).unwrap_or(current),
@@ -675,7 +675,7 @@ async fn trending_values(
     }
     let latest = match query.epoch {
         Some(e) => e,
-        None => (unix_now() / config.epoch_seconds()).saturating_sub(1),
+        None => (state.now() / config.epoch_seconds()).saturating_sub(1),
     };
     if latest < baseline {
         return Err(bad_query(format!(

@@ -1,0 +1,189 @@
+//! Several aggregator processes on one PostgreSQL database.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use ldp_client::Encoder;
+use ldp_client::upload::{Ack, EncodedBatch, RetryPolicy, Uploader};
+use ldp_protocol::{CampaignConfig, CampaignSpec, Domain, Mechanism, MechanismKind};
+use ldp_sim::population::Population;
+use ldp_tests::postgres::TestPostgres;
+use ldp_tests::seeded_rng;
+use ldp_tests::server::{Backend, TestServer, current_epoch};
+
+const BINARY: &str = env!("CARGO_BIN_EXE_ldp-aggregator-under-test");
+
+fn config(id: &str) -> CampaignConfig {
+    let mut spec = CampaignSpec::new(
+        id,
+        Mechanism::with_defaults(MechanismKind::Oue),
+        1.0,
+        Domain::Range { k: 32 },
+    );
+    spec.min_reports = 10;
+    CampaignConfig::new(spec).unwrap()
+}
+
+/// `count` batches of `size` reports of a Zipf population, encoded with a fixed seed.
+fn encoded_batches(
+    config: &CampaignConfig,
+    count: usize,
+    size: usize,
+    label: &str,
+) -> Vec<EncodedBatch> {
+    let pop = Population::zipf(config.k(), 1.1, (count * size) as u64);
+    let mut encoder = Encoder::with_simulation_rng(config, seeded_rng(label, 0));
+    let reports: Vec<_> = pop
+        .values()
+        .map(|v| encoder.encode_index(v).unwrap())
+        .collect();
+    let epoch = current_epoch(config);
+    reports
+        .chunks(size)
+        .map(|chunk| EncodedBatch::new(config, epoch, chunk.to_vec()).unwrap())
+        .collect()
+}
+
+fn two_nodes(pg: TestPostgres) -> (TestServer, TestServer) {
+    let backend = Backend::Postgres(Arc::new(pg));
+    let a = TestServer::start_node(BINARY, &backend, "node-a", None, &[]);
+    let tokens = Some((a.admin.clone(), a.analyst.clone()));
+    let b = TestServer::start_node(BINARY, &backend, "node-b", tokens, &[]);
+    (a, b)
+}
+
+#[test]
+fn two_nodes_count_each_of_10000_triple_posted_batches_once_and_agree_with_sqlite() {
+    let Some(pg) = TestPostgres::get("two_nodes_count_each_triple_posted_batch_once") else {
+        return;
+    };
+    let (a, b) = two_nodes(pg);
+    let config = a.create_campaign(&config("nodes"));
+    let all = encoded_batches(&config, 10_000, 10, "nodes");
+    let total: usize = all.iter().map(|b| b.reports).sum();
+    let uploaders = [a.uploader(), b.uploader()];
+    let counted = AtomicUsize::new(0);
+    let duplicates = AtomicUsize::new(0);
+    // Three senders per batch, each copy to a different node in turn, all at once.
+    std::thread::scope(|scope| {
+        for copy in 0..3 {
+            let next = Arc::new(AtomicUsize::new(0));
+            for _ in 0..4 {
+                let (all, uploaders, counted, duplicates, next) =
+                    (&all, &uploaders, &counted, &duplicates, next.clone());
+                scope.spawn(move || {
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(batch) = all.get(i) else { break };
+                        match uploaders[(i + copy) % 2].send(batch).unwrap() {
+                            Ack::Counted => counted.fetch_add(1, Ordering::Relaxed),
+                            Ack::Duplicate => duplicates.fetch_add(1, Ordering::Relaxed),
+                        };
+                    }
+                });
+            }
+        }
+    });
+    assert_eq!(counted.into_inner(), 10_000);
+    assert_eq!(duplicates.into_inner(), 20_000);
+    assert_eq!(a.stored_n("nodes"), total as u64);
+    let on_a = a.estimates("nodes", "");
+    let on_b = b.estimates("nodes", "");
+    assert_eq!(on_a.status, 200, "{}", on_a.text);
+    assert_eq!(on_a.json, on_b.json);
+
+    // The same batches, once each, into one SQLite node: identical estimates.
+    let single = TestServer::start(BINARY, &Backend::Sqlite, &[]);
+    single.create_campaign(&config);
+    let uploader = single.uploader();
+    std::thread::scope(|scope| {
+        let next = Arc::new(AtomicUsize::new(0));
+        for _ in 0..4 {
+            let (all, uploader, next) = (&all, &uploader, next.clone());
+            scope.spawn(move || {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(batch) = all.get(i) else { break };
+                    assert_eq!(uploader.send(batch).unwrap(), Ack::Counted);
+                }
+            });
+        }
+    });
+    let on_sqlite = single.estimates("nodes", "");
+    assert_eq!(on_sqlite.json["n"], total as u64);
+    assert_eq!(on_sqlite.json["values"], on_a.json["values"]);
+    let metrics = a.get("/metrics", None).text;
+    assert!(metrics.contains("ldp_store_retries_total"), "{metrics}");
+}
+
+#[test]
+fn a_killed_node_loses_nothing_acknowledged_and_the_other_node_takes_the_resends() {
+    let Some(pg) = TestPostgres::get("a_killed_node_loses_nothing_acknowledged") else {
+        return;
+    };
+    let (mut a, b) = two_nodes(pg);
+    let config = a.create_campaign(&config("failover"));
+    let all = encoded_batches(&config, 3_000, 17, "failover");
+    let total: usize = all.iter().map(|b| b.reports).sum();
+    let once = RetryPolicy {
+        max_attempts: 1,
+        base_delay: Duration::ZERO,
+        max_delay: Duration::ZERO,
+        request_timeout: Duration::from_secs(10),
+    };
+    let acked: Mutex<HashSet<usize>> = Mutex::new(HashSet::new());
+    let next = AtomicUsize::new(0);
+    let pid = a.pid();
+    let delay_ms = 100
+        + std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos() as u64
+            % 300;
+    std::thread::scope(|scope| {
+        for _ in 0..4 {
+            let uploader = Uploader::with_policy(&a.url, once);
+            let (all, acked, next) = (&all, &acked, &next);
+            scope.spawn(move || {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(batch) = all.get(i) else { break };
+                    if uploader.send(batch).is_ok() {
+                        acked.lock().unwrap().insert(i);
+                    }
+                }
+            });
+        }
+        scope.spawn(move || {
+            std::thread::sleep(Duration::from_millis(delay_ms));
+            std::process::Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status()
+                .unwrap();
+        });
+    });
+    a.kill();
+    let acked = acked.into_inner().unwrap();
+    assert!(
+        !acked.is_empty() && acked.len() < all.len(),
+        "the kill missed the load"
+    );
+    let acked_reports: usize = acked.iter().map(|&i| all[i].reports).sum();
+    let counted = b.stored_n("failover") as usize;
+    assert!(
+        acked_reports <= counted && counted <= total,
+        "acknowledged {acked_reports} ≤ counted {counted} ≤ sent {total} fails"
+    );
+    // The client sends what node a did not acknowledge to node b; and, to prove nothing
+    // acknowledged was lost, the acknowledged ones too: all of those are duplicates.
+    let uploader = b.uploader();
+    for (i, batch) in all.iter().enumerate() {
+        let ack = uploader.send(batch).unwrap();
+        if acked.contains(&i) {
+            assert_eq!(ack, Ack::Duplicate, "acknowledged batch {i} was lost");
+        }
+    }
+    assert_eq!(b.stored_n("failover") as usize, total);
+}
