@@ -28,9 +28,14 @@ pub enum Command {
 /// `load` flags.
 #[derive(Debug, Args)]
 pub struct LoadArgs {
-    /// Aggregator base URL.
-    #[arg(long, env = "LDP_URL", default_value = "http://127.0.0.1:8080")]
-    pub url: String,
+    /// Aggregator base URL; repeat it to spread batches over several nodes in turn.
+    #[arg(
+        long = "url",
+        env = "LDP_URL",
+        value_delimiter = ',',
+        default_value = "http://127.0.0.1:8080"
+    )]
+    pub urls: Vec<String>,
     /// Campaign id; created (OUE unless --mechanism) when --admin-token is given and it is missing.
     #[arg(long, default_value = "load")]
     pub campaign: String,
@@ -86,7 +91,8 @@ pub fn main() -> ExitCode {
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 fn run_load(args: LoadArgs) -> Result<(), BoxError> {
-    let uploader = ldp_client::upload::Uploader::new(&args.url);
+    let first = args.urls.first().ok_or("give at least one --url")?.clone();
+    let uploader = ldp_client::upload::Uploader::new(&first);
     let config = match uploader.fetch_campaign(&args.campaign) {
         Ok(config) => config,
         Err(ldp_client::upload::UploadError::Rejected { status: 404, .. }) => {
@@ -111,7 +117,7 @@ fn run_load(args: LoadArgs) -> Result<(), BoxError> {
                 .build()
                 .new_agent();
             let mut response = agent
-                .post(format!("{}/v1/campaigns", args.url.trim_end_matches('/')))
+                .post(format!("{}/v1/campaigns", first.trim_end_matches('/')))
                 .header("authorization", format!("Bearer {token}"))
                 .header("content-type", "application/json")
                 .send(serde_json::to_vec(&config)?.as_slice())?;
@@ -130,7 +136,7 @@ fn run_load(args: LoadArgs) -> Result<(), BoxError> {
         .duration_since(std::time::UNIX_EPOCH)?
         .as_secs();
     let plan = LoadPlan {
-        url: args.url.clone(),
+        urls: args.urls.clone(),
         epoch: now / config.epoch_seconds(),
         config,
         batch_reports: args.batch,
@@ -149,7 +155,7 @@ fn run_load(args: LoadArgs) -> Result<(), BoxError> {
         plan.batch_reports,
         plan.config.params().kind().name(),
         plan.config.k(),
-        plan.url,
+        plan.urls.join(", "),
         plan.concurrency,
         plan.rate
             .map(|r| format!(" at {r:.0} reports/s"))

@@ -22,8 +22,8 @@ use crate::population::Population;
 /// What to send.
 #[derive(Debug, Clone)]
 pub struct LoadPlan {
-    /// Aggregator base URL.
-    pub url: String,
+    /// Aggregator base URLs; batches go to them in turn (several nodes behind no balancer).
+    pub urls: Vec<String>,
     /// Campaign (must exist on the server).
     pub config: CampaignConfig,
     /// Epoch stamped on every batch.
@@ -153,7 +153,11 @@ pub fn run(
     std::thread::scope(|scope| {
         for _ in 0..workers {
             scope.spawn(|| {
-                let uploader = Uploader::with_policy(&plan.url, once);
+                let uploaders: Vec<Uploader> = plan
+                    .urls
+                    .iter()
+                    .map(|url| Uploader::with_policy(url, once))
+                    .collect();
                 let mut mine = Vec::new();
                 loop {
                     let seq = sequence.fetch_add(1, Ordering::Relaxed);
@@ -168,6 +172,10 @@ pub fn run(
                     if !wait.is_zero() {
                         std::thread::sleep(wait);
                     }
+                    let Some(uploader) = uploaders.get(seq as usize % uploaders.len().max(1))
+                    else {
+                        break;
+                    };
                     let sent = if plan.devices.is_some() {
                         // Fresh reports: each batch once, as encoded.
                         let Some(batch) = pool.bodies.get(seq as usize) else {

@@ -12,7 +12,8 @@
 //! - Nothing but counters is stored for reports: no raw report, address, user agent or
 //!   arrival time. Batch ids are kept with their coarse epoch so they can be expired.
 //!
-//! The embedded default is [`sqlite`]; a database URL picks the backend ([`open`]).
+//! The embedded default is [`sqlite`]; [`postgres`] serves several nodes on one database. A
+//! database URL picks the backend ([`open`]); handlers only ever see `dyn Store`.
 
 pub mod postgres;
 pub mod sqlite;

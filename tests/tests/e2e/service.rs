@@ -689,7 +689,7 @@ fn the_load_generator_counts_what_the_server_counts(backend: &Backend) {
     let server = start_with(backend, &[]);
     let config = server.create_campaign(&range_config("load", MechanismKind::Oue, 1.0, 256));
     let plan = ldp_sim::load::LoadPlan {
-        url: server.url.clone(),
+        urls: vec![server.url.clone()],
         epoch: current_epoch(&config),
         config,
         batch_reports: 100,
