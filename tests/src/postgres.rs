@@ -11,7 +11,7 @@
 
 use std::io::Write;
 use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -29,6 +29,7 @@ struct Cluster {
     dir: tempfile::TempDir,
     bin: PathBuf,
     run_as: Option<String>,
+    options: String,
 }
 
 impl Cluster {
@@ -47,16 +48,38 @@ impl Cluster {
     fn data(&self) -> PathBuf {
         self.dir.path().join("data")
     }
-}
 
-impl Drop for Cluster {
-    fn drop(&mut self) {
+    fn start(&self) -> Result<(), String> {
+        let out = self
+            .command("pg_ctl")
+            .arg("-D")
+            .arg(self.data())
+            .arg("-l")
+            .arg(self.dir.path().join("log"))
+            .args(["-o", &self.options, "-w", "start"])
+            .output()
+            .map_err(|e| format!("pg_ctl: {e}"))?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            let log = std::fs::read_to_string(self.dir.path().join("log")).unwrap_or_default();
+            Err(format!("pg_ctl start failed: {log}"))
+        }
+    }
+
+    fn stop(&self) {
         let _ = self
             .command("pg_ctl")
             .arg("-D")
             .arg(self.data())
-            .args(["-m", "immediate", "stop"])
+            .args(["-m", "immediate", "-w", "stop"])
             .output();
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        self.stop();
     }
 }
 
@@ -127,7 +150,19 @@ fn start_cluster() -> Result<TestPostgres, String> {
     } else {
         None
     };
-    let cluster = Cluster { dir, bin, run_as };
+    let port = free_port();
+    // fsync off: these clusters hold test data only; the aggregator's durability does not
+    // depend on it (the tests kill aggregator nodes, not PostgreSQL).
+    let options = format!(
+        "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200",
+        dir.path().display()
+    );
+    let cluster = Cluster {
+        dir,
+        bin,
+        run_as,
+        options,
+    };
     let out = cluster
         .command("initdb")
         .arg("-D")
@@ -149,27 +184,7 @@ fn start_cluster() -> Result<TestPostgres, String> {
             String::from_utf8_lossy(&out.stderr)
         ));
     }
-    let port = free_port();
-    let socket_dir: &Path = cluster.dir.path();
-    // fsync off: these clusters hold test data only; the aggregator's durability does not
-    // depend on it (the tests kill aggregator nodes, not PostgreSQL).
-    let options = format!(
-        "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200",
-        socket_dir.display()
-    );
-    let out = cluster
-        .command("pg_ctl")
-        .arg("-D")
-        .arg(cluster.data())
-        .arg("-l")
-        .arg(cluster.dir.path().join("log"))
-        .args(["-o", &options, "-w", "start"])
-        .output()
-        .map_err(|e| format!("pg_ctl: {e}"))?;
-    if !out.status.success() {
-        let log = std::fs::read_to_string(cluster.dir.path().join("log")).unwrap_or_default();
-        return Err(format!("pg_ctl start failed: {log}"));
-    }
+    cluster.start()?;
     let admin = format!("postgres://ldp@127.0.0.1:{port}/postgres");
     let mut client =
         postgres::Client::connect(&admin, postgres::NoTls).map_err(|e| e.to_string())?;
@@ -231,8 +246,23 @@ impl TestPostgres {
         }
     }
 
-    /// Whether this database lives on a throwaway cluster of this test.
+    /// Whether this database lives on a throwaway cluster of this test (which
+    /// [`TestPostgres::stop_server`] and [`TestPostgres::start_server`] control).
     pub fn is_throwaway(&self) -> bool {
         self.cluster.is_some()
+    }
+
+    /// Stops the throwaway cluster at once (`pg_ctl stop -m immediate`), as an outage.
+    pub fn stop_server(&self) {
+        if let Some(cluster) = &self.cluster {
+            cluster.stop();
+        }
+    }
+
+    /// Starts the throwaway cluster again on the same port.
+    pub fn start_server(&self) {
+        if let Some(cluster) = &self.cluster {
+            cluster.start().expect("restart PostgreSQL");
+        }
     }
 }

@@ -56,6 +56,8 @@ pub struct Answer {
     pub status: u16,
     /// `Content-Type`.
     pub content_type: String,
+    /// `Retry-After`, if sent.
+    pub retry_after: Option<String>,
     /// The body parsed as JSON (`Null` when it is not JSON).
     pub json: serde_json::Value,
     /// The raw body.
@@ -234,11 +236,17 @@ impl TestServer {
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default()
             .to_owned();
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         let text = response.body_mut().read_to_string().unwrap_or_default();
         let json = serde_json::from_str(&text).unwrap_or(serde_json::Value::Null);
         Answer {
             status,
             content_type,
+            retry_after,
             json,
             text,
         }
@@ -296,9 +304,15 @@ impl TestServer {
                     .then(|| value.trim().to_owned())
             })
             .unwrap_or_default();
+        let retry_after = head.lines().find_map(|l| {
+            let (name, value) = l.split_once(':')?;
+            name.eq_ignore_ascii_case("retry-after")
+                .then(|| value.trim().to_owned())
+        });
         Answer {
             status,
             content_type,
+            retry_after,
             json: serde_json::from_str(text).unwrap_or(serde_json::Value::Null),
             text: text.to_owned(),
         }

@@ -187,3 +187,62 @@ fn a_killed_node_loses_nothing_acknowledged_and_the_other_node_takes_the_resends
     }
     assert_eq!(b.stored_n("failover") as usize, total);
 }
+
+#[test]
+fn while_postgres_is_down_readiness_fails_and_ingest_answers_503_then_recovers() {
+    let Some(pg) = TestPostgres::get("while_postgres_is_down") else {
+        return;
+    };
+    if !pg.is_throwaway() {
+        // An outage cannot be staged on a server given by LDP_TEST_POSTGRES_URL.
+        return;
+    }
+    let pg = Arc::new(pg);
+    let backend = Backend::Postgres(pg.clone());
+    let server = TestServer::start_node(BINARY, &backend, "node-a", None, &[]);
+    let config = server.create_campaign(&config("outage"));
+    let batches = encoded_batches(&config, 3, 20, "outage");
+    let uploader = server.uploader();
+    assert_eq!(uploader.send(&batches[0]).unwrap(), Ack::Counted);
+
+    pg.stop_server();
+    let ready = server.get("/readyz", None);
+    assert_eq!(ready.status, 503, "{}", ready.text);
+    assert!(
+        ready.json["type"]
+            .as_str()
+            .unwrap()
+            .ends_with("#unavailable")
+    );
+    let answer = server.post(
+        "/v1/campaigns/outage/reports",
+        "application/x-ldp-batch",
+        &batches[1].bytes,
+        None,
+    );
+    assert_eq!(answer.status, 503, "{}", answer.text);
+    assert!(
+        answer.json["type"]
+            .as_str()
+            .unwrap()
+            .ends_with("#unavailable")
+    );
+    assert_eq!(answer.retry_after.as_deref(), Some("1"));
+
+    pg.start_server();
+    // The client retries the identical bytes once the database is back.
+    let mut recovered = false;
+    for _ in 0..50 {
+        if server.get("/readyz", None).status == 200 {
+            recovered = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(recovered, "readiness did not recover: {}", server.log());
+    assert_eq!(uploader.send(&batches[1]).unwrap(), Ack::Counted);
+    assert_eq!(uploader.send(&batches[2]).unwrap(), Ack::Counted);
+    assert_eq!(uploader.send(&batches[0]).unwrap(), Ack::Duplicate);
+    // Nothing half-written: exactly the three batches.
+    assert_eq!(server.stored_n("outage"), 60);
+}
