@@ -40,6 +40,7 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+pub mod advisor;
 pub mod campaign;
 pub mod error;
 pub mod math;

@@ -8,6 +8,8 @@ use clap::{Args, Parser, Subcommand};
 use ldp_protocol::{CampaignConfig, CampaignSpec, Domain, Mechanism, MechanismKind};
 
 use crate::load::{self, LoadPlan};
+use crate::population::Population;
+use crate::run;
 
 /// Simulate populations through the real ldp-telemetry client and aggregator.
 #[derive(Debug, Parser)]
@@ -21,8 +23,101 @@ pub struct Cli {
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run a population through the real encoders and counters; error against theory.
+    Run(RunArgs),
+    /// Rank the mechanisms for (k, n, ε) and recommend one.
+    Advise(AdviseArgs),
+    /// Encode, fold and estimate throughput per mechanism on this machine.
+    Bench(BenchArgs),
     /// Send encoded batches to a running aggregator and measure throughput and latency.
     Load(LoadArgs),
+}
+
+/// The population flags shared by the simulating subcommands.
+#[derive(Debug, Args)]
+pub struct PopulationArgs {
+    /// Population: zipf:S, uniform, emoji (built in), or file:PATH (CSV value,count or one
+    /// value per line).
+    #[arg(long, default_value = "zipf:1.1")]
+    pub dist: String,
+    /// Domain size (zipf and uniform).
+    #[arg(long, default_value_t = 1024)]
+    pub k: u32,
+    /// Devices (one value each).
+    #[arg(long, default_value_t = 100_000)]
+    pub n: u64,
+    /// Seed of the simulated devices' randomness.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// `run` flags.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Population flags.
+    #[command(flatten)]
+    pub population: PopulationArgs,
+    /// Mechanisms: a comma-separated list of grr, sue, oue, olh, blh, or `all`.
+    #[arg(long, default_value = "all")]
+    pub mechanism: String,
+    /// ε values, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "0.5,1,2,4")]
+    pub eps: Vec<f64>,
+    /// Repetitions per (mechanism, ε).
+    #[arg(long, default_value_t = 10)]
+    pub reps: u32,
+    /// Write the records as a JSON array here.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    /// Write the records as CSV here.
+    #[arg(long)]
+    pub csv: Option<PathBuf>,
+}
+
+/// `advise` flags.
+#[derive(Debug, Args)]
+pub struct AdviseArgs {
+    /// Domain size.
+    #[arg(long)]
+    pub k: u32,
+    /// Reports expected.
+    #[arg(long)]
+    pub n: u64,
+    /// ε per report.
+    #[arg(long)]
+    pub eps: f64,
+    /// Largest acceptable report, in bytes.
+    #[arg(long)]
+    pub max_report_bytes: Option<usize>,
+    /// Confirm the predicted errors by simulation (Zipf(1.1) population, 5 repetitions).
+    #[arg(long)]
+    pub verify: bool,
+    /// Seed for --verify.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+}
+
+/// `bench` flags.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Domain size.
+    #[arg(long, default_value_t = 1024)]
+    pub k: u32,
+    /// Devices per measurement.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub n: u64,
+    /// ε per report.
+    #[arg(long, default_value_t = 1.0)]
+    pub eps: f64,
+    /// Mechanisms: a comma-separated list, or `all`.
+    #[arg(long, default_value = "all")]
+    pub mechanism: String,
+    /// Write the results as JSON here.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
 }
 
 /// `load` flags.
@@ -53,7 +148,7 @@ pub struct LoadArgs {
     pub eps: f64,
     /// Reports per batch.
     #[arg(long, default_value_t = 1000)]
-    pub batch: usize,
+    pub batch_size: usize,
     /// Connections sending at once.
     #[arg(long, default_value_t = 32)]
     pub concurrency: usize,
@@ -67,7 +162,7 @@ pub struct LoadArgs {
     /// each and stop, so estimates are meaningful; without it a small pool is re-sent for
     /// --duration seconds (throughput, not statistics).
     #[arg(long)]
-    pub devices: Option<u64>,
+    pub n: Option<u64>,
     /// Write the result as JSON here.
     #[arg(long)]
     pub json: Option<PathBuf>,
@@ -77,6 +172,9 @@ pub struct LoadArgs {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Run(args) => run_run(args),
+        Command::Advise(args) => run_advise(args),
+        Command::Bench(args) => run_bench(args),
         Command::Load(args) => run_load(args),
     };
     match result {
@@ -90,9 +188,268 @@ pub fn main() -> ExitCode {
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
+fn mechanisms(list: &str) -> Result<Vec<Mechanism>, BoxError> {
+    if list == "all" {
+        return Ok(MechanismKind::ALL
+            .into_iter()
+            .map(Mechanism::with_defaults)
+            .collect());
+    }
+    list.split(',')
+        .map(|name| {
+            MechanismKind::ALL
+                .into_iter()
+                .find(|k| k.name() == name.trim())
+                .map(Mechanism::with_defaults)
+                .ok_or_else(|| {
+                    format!("unknown mechanism {name:?} (grr, sue, oue, olh, blh, all)").into()
+                })
+        })
+        .collect()
+}
+
+fn progress_bar(total: u64, quiet: bool) -> indicatif::ProgressBar {
+    if quiet {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(total);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {msg} (eta {eta})",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar
+}
+
+fn run_run(args: RunArgs) -> Result<(), BoxError> {
+    let p = &args.population;
+    let (population, _labels) = Population::parse(&p.dist, p.k, p.n)?;
+    let mechanisms = mechanisms(&args.mechanism)?;
+    let bar = progress_bar(
+        (mechanisms.len() * args.eps.len()) as u64 * u64::from(args.reps),
+        p.quiet,
+    );
+    let mut records = Vec::new();
+    for mechanism in &mechanisms {
+        for &eps in &args.eps {
+            bar.set_message(format!("{} ε={eps}", mechanism.kind().name()));
+            let (record, _) = run::run(&population, mechanism, eps, args.reps, p.seed, &|| {
+                bar.inc(1)
+            })?;
+            records.push(record);
+        }
+    }
+    bar.finish_and_clear();
+    println!(
+        "{} devices over k = {} ({}), {} repetitions, seed {}, simulation RNG {}",
+        population.n(),
+        population.k(),
+        p.dist,
+        args.reps,
+        p.seed,
+        run::SIMULATION_RNG
+    );
+    println!(
+        "{:<5} {:>5} {:>13} {:>13} {:>7} {:>17} {:>11} {:>13} {:>10} {:>10}",
+        "mech",
+        "ε",
+        "MSE",
+        "theory",
+        "ratio",
+        "ratio 99% CI",
+        "max |err|",
+        "MSE norm-sub",
+        "client ns",
+        "agg ns"
+    );
+    for r in &records {
+        println!(
+            "{:<5} {:>5} {:>13.1} {:>13.1} {:>7.3} {:>17} {:>11.1} {:>13.1} {:>10.1} {:>10.1}",
+            r.mechanism,
+            r.eps,
+            r.mse,
+            r.mse_theory,
+            r.mse_ratio,
+            format!("[{:.3}, {:.3}]", r.mse_ratio_ci99[0], r.mse_ratio_ci99[1]),
+            r.max_abs_error,
+            r.mse_consistent,
+            r.client_ns_per_report,
+            r.aggregator_ns_per_report
+        );
+    }
+    if let Some(path) = &args.json {
+        std::fs::write(path, serde_json::to_vec_pretty(&records)?)?;
+    }
+    if let Some(path) = &args.csv {
+        let mut out = String::from(
+            "mechanism,eps,k,n,reps,mse,mse_theory,mse_ratio,mse_ratio_ci99_low,mse_ratio_ci99_high,max_abs_error,mse_consistent,max_abs_error_consistent,client_ns_per_report,aggregator_ns_per_report,rng\n",
+        );
+        for r in &records {
+            out.push_str(&format!(
+                "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+                r.mechanism,
+                r.eps,
+                r.k,
+                r.n,
+                r.reps,
+                r.mse,
+                r.mse_theory,
+                r.mse_ratio,
+                r.mse_ratio_ci99[0],
+                r.mse_ratio_ci99[1],
+                r.max_abs_error,
+                r.mse_consistent,
+                r.max_abs_error_consistent,
+                r.client_ns_per_report,
+                r.aggregator_ns_per_report,
+                r.rng
+            ));
+        }
+        std::fs::write(path, out)?;
+    }
+    Ok(())
+}
+
+fn run_advise(args: AdviseArgs) -> Result<(), BoxError> {
+    let ranked = ldp_protocol::advisor::rank(args.k, args.n, args.eps, args.max_report_bytes)?;
+    println!(
+        "k = {}, n = {}, ε = {}{}",
+        args.k,
+        args.n,
+        args.eps,
+        args.max_report_bytes
+            .map(|b| format!(", reports ≤ {b} bytes"))
+            .unwrap_or_default()
+    );
+    println!(
+        "{:<4} {:<5} {:>14} {:>13}  server cost",
+        "rank", "mech", "± per count", "report bytes"
+    );
+    for (i, a) in ranked.iter().enumerate() {
+        println!(
+            "{:<4} {:<5} {:>14.1} {:>13}  {}{}",
+            i + 1,
+            a.kind().name(),
+            a.std_error,
+            a.report_bytes,
+            a.server_cost,
+            if a.fits { "" } else { "  (too large)" }
+        );
+    }
+    let (best, reason) = ldp_protocol::advisor::recommend(&ranked, args.k, args.eps)
+        .ok_or("no mechanism accepts these parameters")?;
+    println!("recommendation: {reason}");
+    if args.verify {
+        let population = Population::zipf(args.k, 1.1, args.n);
+        println!("verifying by simulation (Zipf(1.1) population, 5 repetitions):");
+        println!(
+            "{:<5} {:>14} {:>14} {:>7}",
+            "mech", "predicted ±", "measured ±", "ratio"
+        );
+        for a in &ranked {
+            let (record, _) = run::run(&population, &a.mechanism, args.eps, 5, args.seed, &|| {})?;
+            // The prediction is for a count of n/k; the measurement is the RMS over values.
+            println!(
+                "{:<5} {:>14.1} {:>14.1} {:>7.3}",
+                a.kind().name(),
+                record.mse_theory.sqrt(),
+                record.mse.sqrt(),
+                (record.mse / record.mse_theory).sqrt()
+            );
+        }
+        let _ = best;
+    }
+    Ok(())
+}
+
+/// One mechanism's throughput.
+#[derive(Debug, serde::Serialize)]
+struct BenchRecord {
+    mechanism: String,
+    k: u32,
+    eps: f64,
+    n: u64,
+    encode_ns_per_report: f64,
+    fold_ns_per_report: f64,
+    estimate_ms: f64,
+    reports_per_s_one_core: f64,
+    reports_per_s_all_cores: f64,
+    threads: usize,
+    rng: String,
+}
+
+fn run_bench(args: BenchArgs) -> Result<(), BoxError> {
+    let population = Population::zipf(args.k, 1.1, args.n);
+    let values: Vec<u32> = population.values().collect();
+    let threads = rayon::current_num_threads();
+    let one = rayon::ThreadPoolBuilder::new().num_threads(1).build()?;
+    println!(
+        "n = {}, k = {}, ε = {}, simulation RNG {}, {threads} threads",
+        args.n,
+        args.k,
+        args.eps,
+        run::SIMULATION_RNG
+    );
+    println!(
+        "{:<5} {:>10} {:>10} {:>12} {:>16} {:>16}",
+        "mech", "encode ns", "fold ns", "estimate ms", "reports/s 1 core", "reports/s all"
+    );
+    let mut records = Vec::new();
+    for mechanism in mechanisms(&args.mechanism)? {
+        let config = CampaignConfig::range("bench", mechanism.clone(), args.eps, args.k)?;
+        let started = std::time::Instant::now();
+        let (counters, encode_ns, fold_ns) =
+            one.install(|| run::simulate_once(&config, &values, 1, 0))?;
+        let single = started.elapsed().as_secs_f64();
+        let started = std::time::Instant::now();
+        let _ = std::hint::black_box(counters.estimate());
+        let estimate = started.elapsed().as_secs_f64();
+        let started = std::time::Instant::now();
+        let _ = run::simulate_once(&config, &values, 1, 1)?;
+        let all = started.elapsed().as_secs_f64();
+        let n = args.n as f64;
+        let record = BenchRecord {
+            mechanism: mechanism.kind().name().to_owned(),
+            k: args.k,
+            eps: args.eps,
+            n: args.n,
+            encode_ns_per_report: encode_ns as f64 / n,
+            fold_ns_per_report: fold_ns as f64 / n,
+            estimate_ms: estimate * 1e3,
+            reports_per_s_one_core: n / (single + estimate),
+            reports_per_s_all_cores: n / (all + estimate),
+            threads,
+            rng: run::SIMULATION_RNG.to_owned(),
+        };
+        println!(
+            "{:<5} {:>10.1} {:>10.1} {:>12.3} {:>16.0} {:>16.0}",
+            record.mechanism,
+            record.encode_ns_per_report,
+            record.fold_ns_per_report,
+            record.estimate_ms,
+            record.reports_per_s_one_core,
+            record.reports_per_s_all_cores
+        );
+        records.push(record);
+    }
+    if let Some(path) = &args.json {
+        std::fs::write(path, serde_json::to_vec_pretty(&records)?)?;
+    }
+    Ok(())
+}
+
 fn run_load(args: LoadArgs) -> Result<(), BoxError> {
     let first = args.urls.first().ok_or("give at least one --url")?.clone();
-    let uploader = ldp_client::upload::Uploader::new(&first);
+    let uploader = ldp_client::upload::Uploader::with_policy(
+        &first,
+        ldp_client::upload::RetryPolicy {
+            max_attempts: 3,
+            base_delay: Duration::from_millis(200),
+            max_delay: Duration::from_secs(2),
+            request_timeout: Duration::from_secs(10),
+        },
+    );
     let config = match uploader.fetch_campaign(&args.campaign) {
         Ok(config) => config,
         Err(ldp_client::upload::UploadError::Rejected { status: 404, .. }) => {
@@ -139,12 +496,12 @@ fn run_load(args: LoadArgs) -> Result<(), BoxError> {
         urls: args.urls.clone(),
         epoch: now / config.epoch_seconds(),
         config,
-        batch_reports: args.batch,
+        batch_reports: args.batch_size,
         concurrency: args.concurrency,
         duration: Duration::from_secs_f64(args.duration),
         rate: args.rate,
         seed: 1,
-        devices: args.devices,
+        devices: args.n,
     };
     let how_long = match plan.devices {
         Some(n) => format!("{n} fresh reports, once each"),
@@ -170,15 +527,18 @@ fn run_load(args: LoadArgs) -> Result<(), BoxError> {
         );
     })?;
     println!(
-        "acknowledged {} reports in {} batches in {:.1} s: {:.0} reports/s; latency p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; {} errors",
-        report.reports,
-        report.batches,
-        report.seconds,
-        report.reports_per_second,
+        "{:>14} {:>14} {:>14} {:>12} {:>9} {:>9} {:>9}",
+        "sent reports", "acknowledged", "failed", "reports/s", "p50 ms", "p99 ms", "max ms"
+    );
+    println!(
+        "{:>14} {:>14} {:>14} {:>12.0} {:>9.1} {:>9.1} {:>9.1}",
+        report.sent_reports,
+        report.acked_reports,
+        report.failed_reports,
+        report.reports_per_s,
         report.p50_ms,
         report.p99_ms,
-        report.max_ms,
-        report.errors
+        report.max_ms
     );
     if let Some(e) = &report.first_error {
         eprintln!("first error: {e}");

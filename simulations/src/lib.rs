@@ -7,3 +7,4 @@
 pub mod cli;
 pub mod load;
 pub mod population;
+pub mod run;

@@ -47,16 +47,20 @@ pub struct LoadPlan {
 /// What the load achieved.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct LoadReport {
-    /// Batches acknowledged (202).
-    pub batches: u64,
-    /// Reports in them.
-    pub reports: u64,
+    /// Reports sent (in batches that were attempted).
+    pub sent_reports: u64,
+    /// Reports in acknowledged (202) batches.
+    pub acked_reports: u64,
+    /// Reports in batches that failed.
+    pub failed_reports: u64,
+    /// Batches acknowledged.
+    pub acked_batches: u64,
     /// Batches that failed.
-    pub errors: u64,
+    pub failed_batches: u64,
     /// Wall time of the run, seconds.
     pub seconds: f64,
     /// Acknowledged reports per second.
-    pub reports_per_second: f64,
+    pub reports_per_s: f64,
     /// Median latency, milliseconds.
     pub p50_ms: f64,
     /// 99th percentile latency, milliseconds.
@@ -141,6 +145,7 @@ pub fn run(
     let acked_reports = AtomicU64::new(0);
     let acked_batches = AtomicU64::new(0);
     let errors = AtomicU64::new(0);
+    let failed_reports = AtomicU64::new(0);
     let first_error: Mutex<Option<String>> = Mutex::new(None);
     let latencies: Mutex<Vec<Duration>> = Mutex::new(Vec::new());
     let interval = plan
@@ -176,12 +181,16 @@ pub fn run(
                     else {
                         break;
                     };
+                    let size = plan.batch_reports;
                     let sent = if plan.devices.is_some() {
                         // Fresh reports: each batch once, as encoded.
                         let Some(batch) = pool.bodies.get(seq as usize) else {
                             break;
                         };
-                        uploader.send(batch).map(|_| batch.reports)
+                        uploader
+                            .send(batch)
+                            .map(|_| batch.reports)
+                            .map_err(|e| (e, batch.reports))
                     } else {
                         let template = &pool.bodies[(seq as usize) % pool.bodies.len()];
                         let mut batch = template.clone();
@@ -189,7 +198,10 @@ pub fn run(
                         id[..8].copy_from_slice(&run_id.to_le_bytes());
                         id[8..].copy_from_slice(&seq.to_le_bytes());
                         batch.bytes[pool.id_offset..pool.id_offset + 16].copy_from_slice(&id);
-                        uploader.send(&batch).map(|_| batch.reports)
+                        uploader
+                            .send(&batch)
+                            .map(|_| batch.reports)
+                            .map_err(|e| (e, size))
                     };
                     match sent {
                         Ok(reports) => {
@@ -197,8 +209,9 @@ pub fn run(
                             acked_batches.fetch_add(1, Ordering::Relaxed);
                             acked_reports.fetch_add(reports as u64, Ordering::Relaxed);
                         }
-                        Err(e) => {
+                        Err((e, reports)) => {
                             errors.fetch_add(1, Ordering::Relaxed);
+                            failed_reports.fetch_add(reports as u64, Ordering::Relaxed);
                             first_error
                                 .lock()
                                 .unwrap_or_else(|p| p.into_inner())
@@ -229,12 +242,15 @@ pub fn run(
     let mut latencies = latencies.into_inner().unwrap_or_else(|p| p.into_inner());
     latencies.sort();
     let reports = acked_reports.load(Ordering::Relaxed);
+    let failed = failed_reports.load(Ordering::Relaxed);
     Ok(LoadReport {
-        batches: acked_batches.load(Ordering::Relaxed),
-        reports,
-        errors: errors.load(Ordering::Relaxed),
+        sent_reports: reports + failed,
+        acked_reports: reports,
+        failed_reports: failed,
+        acked_batches: acked_batches.load(Ordering::Relaxed),
+        failed_batches: errors.load(Ordering::Relaxed),
         seconds,
-        reports_per_second: reports as f64 / seconds,
+        reports_per_s: reports as f64 / seconds,
         p50_ms: percentile(&latencies, 0.50),
         p99_ms: percentile(&latencies, 0.99),
         max_ms: latencies.last().map_or(0.0, |d| d.as_secs_f64() * 1e3),

@@ -700,9 +700,10 @@ fn the_load_generator_counts_what_the_server_counts(backend: &Backend) {
         devices: None,
     };
     let report = ldp_sim::load::run(&plan, &|_, _| {}).unwrap();
-    assert_eq!(report.errors, 0, "{:?}", report.first_error);
-    assert!(report.batches > 0);
-    assert_eq!(stored_n(&server, "load"), report.reports);
+    assert_eq!(report.failed_reports, 0, "{:?}", report.first_error);
+    assert!(report.acked_batches > 0);
+    assert_eq!(report.sent_reports, report.acked_reports);
+    assert_eq!(stored_n(&server, "load"), report.acked_reports);
     assert!(report.p50_ms <= report.p99_ms && report.p99_ms <= report.max_ms);
 }
 

@@ -1,0 +1,177 @@
+//! Which mechanism to use for k values, n reports and ε: every frequency oracle ranked by its
+//! predicted standard error per count (from the exact integer thresholds a campaign would
+//! use), then report size, then server cost.
+//!
+//! The ranking reproduces DESIGN.md §4's rule of thumb — GRR when k < 3e^ε + 2, otherwise OUE
+//! or OLH — from the formulas rather than by encoding the rule. Errors within
+//! [`TIE_TOLERANCE`] of each other count as a tie, and the smaller report wins it (OLH's
+//! fixed 16 bytes against OUE's k bits).
+
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use crate::campaign::CampaignConfig;
+use crate::error::ConfigError;
+use crate::mechanism::{Mechanism, MechanismKind};
+
+/// Relative difference in standard error treated as a tie.
+pub const TIE_TOLERANCE: f64 = 0.02;
+
+/// One mechanism's predicted cost.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Advice {
+    /// The mechanism, with default parameters for (k, ε).
+    pub mechanism: Mechanism,
+    /// Predicted standard error of a count whose true value is n/k.
+    pub std_error: f64,
+    /// Bytes per encoded report.
+    pub report_bytes: usize,
+    /// Collector work, in words.
+    pub server_cost: &'static str,
+    /// Whether the report fits the size limit asked for.
+    pub fits: bool,
+}
+
+impl Advice {
+    /// The mechanism's kind.
+    pub fn kind(&self) -> MechanismKind {
+        self.mechanism.kind()
+    }
+}
+
+fn server_cost(kind: MechanismKind) -> &'static str {
+    match kind {
+        MechanismKind::Grr => "O(1) per report, O(k) per estimate",
+        MechanismKind::Sue | MechanismKind::Oue => "O(k/64) word operations per report",
+        MechanismKind::Olh | MechanismKind::Blh => {
+            "O(k) hashes per report (O(1) with a seed pool, then O(pool·k) per estimate)"
+        }
+    }
+}
+
+/// Every frequency oracle that accepts (k, ε), best first. A mechanism that cannot take k
+/// (a unary encoding over more than its maximum) is left out.
+pub fn rank(
+    k: u32,
+    n: u64,
+    eps: f64,
+    max_report_bytes: Option<usize>,
+) -> Result<Vec<Advice>, ConfigError> {
+    let mut ranked = Vec::new();
+    let mut first_error = None;
+    for kind in MechanismKind::ALL {
+        let mechanism = Mechanism::with_defaults(kind);
+        let config = match CampaignConfig::range("advice", mechanism, eps, k) {
+            Ok(c) => c,
+            Err(e) => {
+                first_error.get_or_insert(e);
+                continue;
+            }
+        };
+        let params = config.params();
+        let n = n as f64;
+        let std_error = libm::sqrt(params.pure().count_variance(n, n / f64::from(k)));
+        let report_bytes = params.report_bytes();
+        ranked.push(Advice {
+            mechanism: params.resolved(),
+            std_error,
+            report_bytes,
+            server_cost: server_cost(kind),
+            fits: max_report_bytes.is_none_or(|max| report_bytes <= max),
+        });
+    }
+    if ranked.is_empty() {
+        return Err(first_error.unwrap_or(ConfigError::DomainTooSmall(u64::from(k))));
+    }
+    ranked.sort_by(|a, b| {
+        b.fits.cmp(&a.fits).then_with(|| {
+            let tie =
+                (a.std_error - b.std_error).abs() <= TIE_TOLERANCE * a.std_error.min(b.std_error);
+            if tie {
+                a.report_bytes.cmp(&b.report_bytes)
+            } else {
+                a.std_error.total_cmp(&b.std_error)
+            }
+        })
+    });
+    Ok(ranked)
+}
+
+/// The first-ranked mechanism and a one-line reason.
+pub fn recommend(ranked: &[Advice], k: u32, eps: f64) -> Option<(Advice, String)> {
+    let best = ranked.first()?.clone();
+    let name = best.kind().name();
+    let threshold = 3.0 * libm::exp(eps) + 2.0;
+    let mut reason = if !best.fits {
+        format!("{name}: no mechanism fits the report size limit; {name} has the smallest error")
+    } else if best.kind() == MechanismKind::Grr {
+        format!(
+            "{name}: with k = {k} below 3e^ε + 2 ≈ {threshold:.1}, direct randomized response has the lowest error (±{:.0} per count) and {}-byte reports",
+            best.std_error, best.report_bytes
+        )
+    } else {
+        format!(
+            "{name}: k = {k} is above 3e^ε + 2 ≈ {threshold:.1}, so it has the lowest error (±{:.0} per count) with {}-byte reports",
+            best.std_error, best.report_bytes
+        )
+    };
+    if let Some(runner_up) = ranked.get(1)
+        && runner_up.fits
+        && (runner_up.std_error - best.std_error).abs()
+            <= TIE_TOLERANCE * best.std_error.min(runner_up.std_error)
+    {
+        reason.push_str(&format!(
+            "; {} is as accurate but sends {} bytes",
+            runner_up.kind().name(),
+            runner_up.report_bytes
+        ));
+    }
+    Some((best, reason))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_ranking_follows_the_rule_of_thumb() {
+        // (k, ε) away from the boundary k = 3e^ε + 2 on both sides.
+        let cases = [
+            (2u32, 0.5f64),
+            (4, 0.5),
+            (8, 1.0),
+            (16, 2.0),
+            (32, 3.0),
+            (100, 4.0),
+            (12, 0.5),
+            (20, 1.0),
+            (64, 2.0),
+            (1024, 1.0),
+            (1024, 4.0),
+            (1 << 16, 2.0),
+            (300, 4.0),
+        ];
+        for (k, eps) in cases {
+            let ranked = rank(k, 1_000_000, eps, None).unwrap();
+            let best = ranked[0].kind();
+            let grr_wins = f64::from(k) < 3.0 * libm::exp(eps) + 2.0;
+            if grr_wins {
+                assert_eq!(best, MechanismKind::Grr, "k={k} ε={eps}");
+            } else {
+                assert!(
+                    matches!(best, MechanismKind::Oue | MechanismKind::Olh),
+                    "k={k} ε={eps}: {best:?}"
+                );
+            }
+            assert!(recommend(&ranked, k, eps).is_some());
+        }
+    }
+
+    #[test]
+    fn a_report_size_limit_is_honoured() {
+        let ranked = rank(4096, 1_000_000, 1.0, Some(64)).unwrap();
+        assert!(ranked[0].fits && ranked[0].report_bytes <= 64);
+        assert!(!ranked.last().unwrap().fits);
+    }
+}

@@ -1,0 +1,229 @@
+//! Simulated runs: a population through the real encoders and counters, its error against the
+//! variance formulas of `ldp-protocol`.
+//!
+//! Devices are split into shards of [`SHARD`] devices; each shard draws from its own RNG,
+//! seeded from (seed, mechanism, ε, repetition, shard), and shards run in parallel (rayon).
+//! Counters are sums, so merging them in shard order gives the same result however many
+//! threads ran: the same `--seed` gives the same numbers on one core or many.
+//!
+//! The simulator drives the production encoders through `Encoder::with_simulation_rng` with
+//! Xoshiro256++ (fast, not cryptographic); devices use ChaCha20 seeded by the OS.
+
+use std::time::Instant;
+
+use ldp_aggregator::{Accumulator, Counters, Estimates};
+use ldp_client::Encoder;
+use ldp_protocol::{CampaignConfig, ConfigError, Mechanism, Report};
+use rand_core::SeedableRng;
+use rand_xoshiro::Xoshiro256PlusPlus;
+use rayon::prelude::*;
+use statrs::distribution::{ContinuousCDF, StudentsT};
+
+use crate::population::Population;
+
+/// Devices per shard.
+pub const SHARD: usize = 1 << 16;
+
+/// The name of the simulation RNG, printed with results.
+pub const SIMULATION_RNG: &str = "xoshiro256++";
+
+/// One (mechanism, ε) result; the JSON/CSV record (fields documented in `simulations/README.md`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct RunRecord {
+    /// Mechanism name.
+    pub mechanism: String,
+    /// ε per report.
+    pub eps: f64,
+    /// Domain size.
+    pub k: u32,
+    /// Devices.
+    pub n: u64,
+    /// Repetitions.
+    pub reps: u32,
+    /// Empirical mean squared error of the unbiased counts, over values and repetitions.
+    pub mse: f64,
+    /// The same from the variance formula for this population.
+    pub mse_theory: f64,
+    /// `mse / mse_theory`.
+    pub mse_ratio: f64,
+    /// 99% interval of the ratio (Student t over repetitions).
+    pub mse_ratio_ci99: [f64; 2],
+    /// Largest absolute error of an unbiased count.
+    pub max_abs_error: f64,
+    /// MSE of the consistency-processed (Norm-Sub) counts.
+    pub mse_consistent: f64,
+    /// Largest absolute error of a consistency-processed count.
+    pub max_abs_error_consistent: f64,
+    /// Encoding time per report, one core.
+    pub client_ns_per_report: f64,
+    /// Folding plus estimation time per report, one core.
+    pub aggregator_ns_per_report: f64,
+    /// The simulation RNG.
+    pub rng: String,
+}
+
+impl RunRecord {
+    /// Fields that depend on timing, not on the seed.
+    pub const TIMING_FIELDS: [&'static str; 2] =
+        ["client_ns_per_report", "aggregator_ns_per_report"];
+}
+
+/// A seed for one shard from everything that identifies it.
+fn shard_seed(seed: u64, label: &str, eps: f64, rep: u32, shard: usize) -> [u8; 32] {
+    let mut key = Vec::with_capacity(label.len() + 28);
+    key.extend_from_slice(label.as_bytes());
+    key.extend_from_slice(&eps.to_bits().to_le_bytes());
+    key.extend_from_slice(&rep.to_le_bytes());
+    key.extend_from_slice(&(shard as u64).to_le_bytes());
+    let mut out = [0u8; 32];
+    for (i, chunk) in out.chunks_exact_mut(8).enumerate() {
+        let h = twox_hash::XxHash3_64::oneshot_with_seed(seed ^ (i as u64) << 56, &key);
+        chunk.copy_from_slice(&h.to_le_bytes());
+    }
+    out
+}
+
+/// One repetition: every device's report, folded. Returns the counters and the encoding and
+/// folding nanoseconds summed over shards (one core's worth of work).
+pub fn simulate_once(
+    config: &CampaignConfig,
+    values: &[u32],
+    seed: u64,
+    rep: u32,
+) -> Result<(Counters, u128, u128), RunError> {
+    let label = format!("{:?}", config.params().resolved());
+    let shards: Vec<_> = values
+        .par_chunks(SHARD)
+        .enumerate()
+        .map(|(shard, chunk)| {
+            let rng = Xoshiro256PlusPlus::from_seed(shard_seed(
+                seed,
+                &label,
+                config.epsilon(),
+                rep,
+                shard,
+            ));
+            let mut encoder = Encoder::with_simulation_rng(config, rng);
+            let started = Instant::now();
+            let reports: Vec<Report> = chunk
+                .iter()
+                .map(|&v| encoder.encode_index(v))
+                .collect::<Result<_, _>>()?;
+            let encoded = started.elapsed().as_nanos();
+            let started = Instant::now();
+            let mut counters = Counters::new(config);
+            counters.fold_all(&reports)?;
+            Ok((counters, encoded, started.elapsed().as_nanos()))
+        })
+        .collect::<Result<_, RunError>>()?;
+    let mut total = Counters::new(config);
+    let (mut encode_ns, mut fold_ns) = (0, 0);
+    for (counters, e, f) in shards {
+        // Same digest and shape by construction; merge cannot fail.
+        let _ = total.merge(&counters);
+        encode_ns += e;
+        fold_ns += f;
+    }
+    Ok((total, encode_ns, fold_ns))
+}
+
+/// Why a run could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The mechanism does not accept these parameters.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// Encoding failed.
+    #[error(transparent)]
+    Client(#[from] ldp_client::ClientError),
+    /// Folding failed.
+    #[error(transparent)]
+    Aggregate(#[from] ldp_aggregator::AggregateError),
+    /// Nothing to run.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Runs `reps` repetitions of `mechanism` at `eps` over `population`; returns the record and
+/// the estimates of the last repetition. `progress` is called after each repetition.
+pub fn run(
+    population: &Population,
+    mechanism: &Mechanism,
+    eps: f64,
+    reps: u32,
+    seed: u64,
+    progress: &(dyn Fn() + Sync),
+) -> Result<(RunRecord, Estimates), RunError> {
+    if reps == 0 || population.n() == 0 {
+        return Err(RunError::Invalid(
+            "need at least one repetition and one device".into(),
+        ));
+    }
+    let config = CampaignConfig::range("simulation", mechanism.clone(), eps, population.k())?;
+    let values: Vec<u32> = population.values().collect();
+    let truth: Vec<f64> = population.counts().iter().map(|&c| c as f64).collect();
+    let n = population.n() as f64;
+    let k = truth.len() as f64;
+    let pure = config.params().pure();
+    let mse_theory = truth
+        .iter()
+        .map(|&c| pure.count_variance(n, c))
+        .sum::<f64>()
+        / k;
+
+    let mut per_rep = Vec::with_capacity(reps as usize);
+    let (mut max_abs, mut max_abs_consistent, mut sq_consistent) = (0.0f64, 0.0f64, 0.0f64);
+    let (mut encode_ns, mut aggregate_ns) = (0u128, 0u128);
+    let mut last = None;
+    for rep in 0..reps {
+        let (counters, e, f) = simulate_once(&config, &values, seed, rep)?;
+        let started = Instant::now();
+        let estimates = counters.estimate();
+        aggregate_ns += f + started.elapsed().as_nanos();
+        encode_ns += e;
+        let mut sq = 0.0;
+        for (v, &c) in estimates.values.iter().zip(&truth) {
+            let err = v.count - c;
+            sq += err * err;
+            max_abs = max_abs.max(err.abs());
+            let err_c = v.norm_sub_count - c;
+            sq_consistent += err_c * err_c;
+            max_abs_consistent = max_abs_consistent.max(err_c.abs());
+        }
+        per_rep.push(sq / k);
+        last = Some(estimates);
+        progress();
+    }
+    let r = f64::from(reps);
+    let mse = per_rep.iter().sum::<f64>() / r;
+    let ci = if reps > 1 {
+        let var = per_rep.iter().map(|m| (m - mse).powi(2)).sum::<f64>() / (r - 1.0);
+        let t = StudentsT::new(0.0, 1.0, r - 1.0)
+            .map(|d| d.inverse_cdf(0.995))
+            .unwrap_or(f64::INFINITY);
+        let half = t * (var / r).sqrt();
+        [(mse - half) / mse_theory, (mse + half) / mse_theory]
+    } else {
+        [f64::NEG_INFINITY, f64::INFINITY]
+    };
+    let reports = n * r;
+    let record = RunRecord {
+        mechanism: config.params().kind().name().to_owned(),
+        eps,
+        k: population.k(),
+        n: population.n(),
+        reps,
+        mse,
+        mse_theory,
+        mse_ratio: mse / mse_theory,
+        mse_ratio_ci99: ci,
+        max_abs_error: max_abs,
+        mse_consistent: sq_consistent / (k * r),
+        max_abs_error_consistent: max_abs_consistent,
+        client_ns_per_report: encode_ns as f64 / reports,
+        aggregator_ns_per_report: aggregate_ns as f64 / reports,
+        rng: SIMULATION_RNG.to_owned(),
+    };
+    let last = last.ok_or_else(|| RunError::Invalid("no repetition ran".into()))?;
+    Ok((record, last))
+}

@@ -1,0 +1,176 @@
+//! Smoke tests of every `ldp-sim` subcommand with small inputs.
+
+use assert_cmd::Command;
+
+fn ldp_sim() -> Command {
+    Command::cargo_bin("ldp-sim").unwrap()
+}
+
+#[test]
+fn run_writes_the_documented_json_and_csv_fields() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("run.json");
+    let csv = dir.path().join("run.csv");
+    ldp_sim()
+        .args([
+            "run", "--k", "16", "--n", "20000", "--eps", "1,2", "--reps", "3", "--quiet",
+        ])
+        .args(["--mechanism", "grr,oue,olh", "--seed", "7"])
+        .arg("--json")
+        .arg(&json)
+        .arg("--csv")
+        .arg(&csv)
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("xoshiro256++"));
+    let records: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let records = records.as_array().unwrap();
+    assert_eq!(records.len(), 6);
+    for field in [
+        "mechanism",
+        "eps",
+        "k",
+        "n",
+        "reps",
+        "mse",
+        "mse_theory",
+        "mse_ratio",
+        "mse_ratio_ci99",
+        "max_abs_error",
+        "client_ns_per_report",
+        "aggregator_ns_per_report",
+    ] {
+        assert!(records[0].get(field).is_some(), "{field} missing");
+    }
+    assert_eq!(records[0]["mse_ratio_ci99"].as_array().unwrap().len(), 2);
+    let csv = std::fs::read_to_string(&csv).unwrap();
+    assert_eq!(csv.lines().count(), 7);
+    assert!(csv.starts_with("mechanism,eps,k,n,reps,mse,mse_theory,mse_ratio,"));
+}
+
+#[test]
+fn run_is_identical_on_one_thread_and_many() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut outputs = Vec::new();
+    for threads in ["1", "2"] {
+        let path = dir.path().join(format!("{threads}.json"));
+        ldp_sim()
+            .env("RAYON_NUM_THREADS", threads)
+            .args([
+                "run", "--k", "64", "--n", "200000", "--eps", "1", "--reps", "2", "--quiet",
+            ])
+            .args(["--mechanism", "all", "--seed", "11", "--json"])
+            .arg(&path)
+            .assert()
+            .success();
+        let mut records: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        for record in records.as_array_mut().unwrap() {
+            let record = record.as_object_mut().unwrap();
+            record.remove("client_ns_per_report");
+            record.remove("aggregator_ns_per_report");
+        }
+        outputs.push(records);
+    }
+    assert_eq!(outputs[0], outputs[1]);
+}
+
+#[test]
+fn populations_from_files_and_the_builtin_emoji() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("pop.csv");
+    std::fs::write(&file, "value,count\na,10\nb,5\nc,1\n").unwrap();
+    ldp_sim()
+        .args([
+            "run",
+            "--n",
+            "5000",
+            "--eps",
+            "2",
+            "--reps",
+            "2",
+            "--quiet",
+            "--mechanism",
+            "grr",
+        ])
+        .arg("--dist")
+        .arg(format!("file:{}", file.display()))
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("k = 3"));
+    ldp_sim()
+        .args([
+            "run", "--dist", "emoji", "--n", "20000", "--eps", "2", "--reps", "1",
+        ])
+        .args(["--quiet", "--mechanism", "olh"])
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("k = 845"));
+    ldp_sim()
+        .args(["run", "--dist", "pareto", "--quiet"])
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("unknown population"));
+}
+
+#[test]
+fn advise_recommends_and_verifies() {
+    ldp_sim()
+        .args(["advise", "--k", "4", "--n", "10000", "--eps", "2"])
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("recommendation: grr"));
+    ldp_sim()
+        .args([
+            "advise", "--k", "256", "--n", "20000", "--eps", "1", "--verify",
+        ])
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("verifying by simulation"));
+    ldp_sim()
+        .args(["advise", "--k", "1", "--n", "10", "--eps", "1"])
+        .assert()
+        .failure();
+}
+
+#[test]
+fn bench_prints_and_writes_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("bench.json");
+    ldp_sim()
+        .args([
+            "bench",
+            "--k",
+            "64",
+            "--n",
+            "20000",
+            "--mechanism",
+            "grr,oue",
+            "--json",
+        ])
+        .arg(&json)
+        .assert()
+        .success();
+    let records: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert_eq!(records.as_array().unwrap().len(), 2);
+    assert!(records[0]["reports_per_s_one_core"].as_f64().unwrap() > 0.0);
+}
+
+#[test]
+fn load_without_a_server_fails_with_a_clear_error() {
+    ldp_sim()
+        .args([
+            "load",
+            "--url",
+            "http://127.0.0.1:9",
+            "--campaign",
+            "x",
+            "--duration",
+            "1",
+        ])
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("error"));
+}
