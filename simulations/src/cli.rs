@@ -25,6 +25,8 @@ pub struct Cli {
 pub enum Command {
     /// Run a population through the real encoders and counters; error against theory.
     Run(RunArgs),
+    /// Sweep ε (and n, k) and plot MSE against theory, plus a top-20 chart.
+    Grid(GridArgs),
     /// Rank the mechanisms for (k, n, ε) and recommend one.
     Advise(AdviseArgs),
     /// Encode, fold and estimate throughput per mechanism on this machine.
@@ -75,6 +77,44 @@ pub struct RunArgs {
     /// Write the records as CSV here.
     #[arg(long)]
     pub csv: Option<PathBuf>,
+}
+
+/// `grid` flags.
+#[derive(Debug, Args)]
+pub struct GridArgs {
+    /// Population: zipf:S, uniform, emoji, or file:PATH.
+    #[arg(long, default_value = "zipf:1.1")]
+    pub dist: String,
+    /// Domain sizes, comma-separated (zipf and uniform).
+    #[arg(long, value_delimiter = ',', default_value = "1024")]
+    pub k: Vec<u32>,
+    /// Device counts, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "100000")]
+    pub n: Vec<u64>,
+    /// ε values, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "0.25,0.5,1,2,4,8")]
+    pub eps: Vec<f64>,
+    /// Mechanisms: a comma-separated list, or `all`.
+    #[arg(long, default_value = "all")]
+    pub mechanism: String,
+    /// Repetitions per point.
+    #[arg(long, default_value_t = 5)]
+    pub reps: u32,
+    /// Seed.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Directory for the plots and grid.json.
+    #[arg(long, default_value = "ldp-sim-plots")]
+    pub out: PathBuf,
+    /// Mechanism of the top-20 chart.
+    #[arg(long, default_value = "olh")]
+    pub top_mechanism: String,
+    /// ε of the top-20 chart.
+    #[arg(long, default_value_t = 2.0)]
+    pub top_eps: f64,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
 }
 
 /// `advise` flags.
@@ -173,6 +213,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(args) => run_run(args),
+        Command::Grid(args) => run_grid(args),
         Command::Advise(args) => run_advise(args),
         Command::Bench(args) => run_bench(args),
         Command::Load(args) => run_load(args),
@@ -308,6 +349,99 @@ fn run_run(args: RunArgs) -> Result<(), BoxError> {
         }
         std::fs::write(path, out)?;
     }
+    Ok(())
+}
+
+fn run_grid(args: GridArgs) -> Result<(), BoxError> {
+    let mechanisms = mechanisms(&args.mechanism)?;
+    let top_mechanism = self::mechanisms(&args.top_mechanism)?
+        .into_iter()
+        .next()
+        .ok_or("--top-mechanism names no mechanism")?;
+    std::fs::create_dir_all(&args.out).map_err(|e| format!("{}: {e}", args.out.display()))?;
+    let points = (args.k.len() * args.n.len() * mechanisms.len() * args.eps.len()) as u64;
+    let bar = progress_bar(points * u64::from(args.reps), args.quiet);
+    let mut all = Vec::new();
+    let mut written = Vec::new();
+    for &k in &args.k {
+        for &n in &args.n {
+            let (population, labels) = Population::parse(&args.dist, k, n)?;
+            let mut series = Vec::new();
+            for mechanism in &mechanisms {
+                let name = mechanism.kind().name();
+                let (lo, hi) = args
+                    .eps
+                    .iter()
+                    .fold((f64::MAX, f64::MIN), |(lo, hi), &e| (lo.min(e), hi.max(e)));
+                let theory = (0..=60)
+                    .map(|i| lo * (hi / lo).powf(f64::from(i) / 60.0))
+                    .map(|e| run::theory_mse(&population, mechanism, e).map(|m| (e, m)))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let mut measured = Vec::new();
+                for &eps in &args.eps {
+                    bar.set_message(format!("k={} n={n} {name} ε={eps}", population.k()));
+                    let (record, _) =
+                        run::run(&population, mechanism, eps, args.reps, args.seed, &|| {
+                            bar.inc(1)
+                        })?;
+                    measured.push(record);
+                }
+                all.extend(measured.iter().cloned());
+                series.push(crate::plot::MseSeries {
+                    mechanism: name.to_owned(),
+                    theory,
+                    measured,
+                });
+            }
+            let stem = args
+                .out
+                .join(format!("mse_vs_eps_k{}_n{n}", population.k()));
+            crate::plot::mse_vs_eps(
+                &stem,
+                &format!(
+                    "MSE of a count vs ε — {}, k = {}, n = {n}, {} reps",
+                    args.dist,
+                    population.k(),
+                    args.reps
+                ),
+                &series,
+            )?;
+            written.push(stem);
+            let (_, estimates) = run::run(
+                &population,
+                &top_mechanism,
+                args.top_eps,
+                1,
+                args.seed,
+                &|| {},
+            )?;
+            let stem = args.out.join(format!(
+                "top20_{}_eps{}_k{}_n{n}",
+                top_mechanism.kind().name(),
+                args.top_eps,
+                population.k()
+            ));
+            crate::plot::top_values(
+                &stem,
+                &format!(
+                    "Top 20: true counts and {} estimates (ε = {}, n = {n})",
+                    top_mechanism.kind().name(),
+                    args.top_eps
+                ),
+                population.counts(),
+                &labels,
+                &estimates,
+                20,
+            )?;
+            written.push(stem);
+        }
+    }
+    bar.finish_and_clear();
+    std::fs::write(args.out.join("grid.json"), serde_json::to_vec_pretty(&all)?)?;
+    for stem in written {
+        println!("wrote {}.svg and .png", stem.display());
+    }
+    println!("wrote {}", args.out.join("grid.json").display());
     Ok(())
 }
 

@@ -6,5 +6,6 @@
 
 pub mod cli;
 pub mod load;
+pub mod plot;
 pub mod population;
 pub mod run;

@@ -144,6 +144,24 @@ pub enum RunError {
     Invalid(String),
 }
 
+/// The mean over values of the variance of an unbiased count for `population` under
+/// `mechanism` at `eps` (the formula of `ldp-protocol`, with the thresholds a campaign uses).
+pub fn theory_mse(
+    population: &Population,
+    mechanism: &Mechanism,
+    eps: f64,
+) -> Result<f64, RunError> {
+    let config = CampaignConfig::range("simulation", mechanism.clone(), eps, population.k())?;
+    let pure = config.params().pure();
+    let n = population.n() as f64;
+    let total: f64 = population
+        .counts()
+        .iter()
+        .map(|&c| pure.count_variance(n, c as f64))
+        .sum();
+    Ok(total / f64::from(population.k()))
+}
+
 /// Runs `reps` repetitions of `mechanism` at `eps` over `population`; returns the record and
 /// the estimates of the last repetition. `progress` is called after each repetition.
 pub fn run(

@@ -174,3 +174,36 @@ fn load_without_a_server_fails_with_a_clear_error() {
         .failure()
         .stderr(predicates::str::contains("error"));
 }
+
+#[test]
+fn grid_writes_svg_and_png_plots() {
+    let dir = tempfile::tempdir().unwrap();
+    ldp_sim()
+        .args([
+            "grid", "--k", "16", "--n", "5000", "--eps", "1,4", "--reps", "2", "--quiet",
+        ])
+        .args([
+            "--mechanism",
+            "grr,oue",
+            "--top-mechanism",
+            "oue",
+            "--top-eps",
+            "4",
+            "--out",
+        ])
+        .arg(dir.path())
+        .assert()
+        .success();
+    for file in [
+        "mse_vs_eps_k16_n5000.svg",
+        "mse_vs_eps_k16_n5000.png",
+        "top20_oue_eps4_k16_n5000.svg",
+        "top20_oue_eps4_k16_n5000.png",
+        "grid.json",
+    ] {
+        let bytes = std::fs::read(dir.path().join(file)).unwrap();
+        assert!(bytes.len() > 1000, "{file} is nearly empty");
+    }
+    let png = std::fs::read(dir.path().join("mse_vs_eps_k16_n5000.png")).unwrap();
+    assert_eq!(&png[1..4], b"PNG");
+}
