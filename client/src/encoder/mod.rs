@@ -106,6 +106,31 @@ impl<R: RngCore> Encoder<R> {
         Ok(self.config.params().randomize(index, &mut self.rng))
     }
 
+    /// Encodes a value by its index `< k` into `report`, reusing its allocation when it already
+    /// holds a report of this campaign's shape (a unary bit vector of the right length). The
+    /// draws, and so the report, are exactly those of [`Encoder::encode_index`]; this is for
+    /// callers that encode many reports in a loop, such as the simulator.
+    pub fn encode_index_into(
+        &mut self,
+        index: u32,
+        report: &mut Report,
+    ) -> Result<(), ClientError> {
+        let k = self.config.k();
+        if index >= k {
+            return Err(ClientError::IndexOutOfRange { index, k });
+        }
+        match (self.config.params(), report) {
+            (MechanismParams::Sue(p), Report::Sue(r))
+            | (MechanismParams::Oue(p), Report::Oue(r))
+                if r.bits.len() == p.words() =>
+            {
+                unary::encode_into(p, index, &mut self.rng, &mut r.bits);
+            }
+            (params, slot) => *slot = params.randomize(index, &mut self.rng),
+        }
+        Ok(())
+    }
+
     /// Charges one report to `accountant` for `epoch`, then encodes `value`. Nothing is charged
     /// if the value is refused; nothing is encoded if the budget is spent.
     pub fn encode_charged<L: BudgetLedger>(
