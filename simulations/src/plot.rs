@@ -6,10 +6,20 @@ use std::path::Path;
 use std::sync::Once;
 
 use ldp_aggregator::Estimates;
-use plotters::coord::Shift;
+use plotters::coord::{CoordTranslate, Shift};
 use plotters::prelude::*;
 
 use crate::run::RunRecord;
+
+/// Runs one drawing function on an SVG and on a PNG backend: `stem.svg` and `stem.png`.
+macro_rules! svg_and_png {
+    ($stem:expr, $size:expr, $draw:ident($($arg:expr),*)) => {{
+        let svg = $stem.with_extension("svg");
+        $draw(&SVGBackend::new(&svg, $size).into_drawing_area(), $($arg),*)?;
+        let png = $stem.with_extension("png");
+        $draw(&BitMapBackend::new(&png, $size).into_drawing_area(), $($arg),*)?;
+    }};
+}
 
 type PlotResult = Result<(), Box<dyn Error + Send + Sync>>;
 
@@ -47,6 +57,26 @@ pub struct MseSeries {
 
 fn boxed<E: Error + Send + Sync + 'static>(e: E) -> Box<dyn Error + Send + Sync> {
     Box::new(e)
+}
+
+/// Draws the legend (upper right) and writes the picture out.
+fn finish<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    root: &DrawingArea<DB, Shift>,
+) -> PlotResult
+where
+    DB::ErrorType: 'static,
+{
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .label_font(("sans-serif", 14))
+        .border_style(BLACK)
+        .background_style(WHITE.mix(0.85))
+        .draw()
+        .map_err(boxed)?;
+    root.present().map_err(boxed)?;
+    Ok(())
 }
 
 fn draw_mse<DB: DrawingBackend>(
@@ -119,16 +149,7 @@ where
             )
             .map_err(boxed)?;
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .label_font(("sans-serif", 14))
-        .border_style(BLACK)
-        .background_style(WHITE.mix(0.85))
-        .draw()
-        .map_err(boxed)?;
-    root.present().map_err(boxed)?;
-    Ok(())
+    finish(&mut chart, root)
 }
 
 /// MSE against ε per mechanism, log-log: theory as lines, measurements as points with 99%
@@ -243,16 +264,7 @@ where
                 .map(|(j, r)| Circle::new((SegmentValue::CenterOf(j), r.2), 4, red.filled())),
         )
         .map_err(boxed)?;
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .label_font(("sans-serif", 14))
-        .border_style(BLACK)
-        .background_style(WHITE.mix(0.85))
-        .draw()
-        .map_err(boxed)?;
-    root.present().map_err(boxed)?;
-    Ok(())
+    finish(&mut chart, root)
 }
 
 /// The `top` values by true count: true count as bars, the unbiased estimate with its 95%
@@ -266,23 +278,10 @@ pub fn top_values(
     top: usize,
 ) -> PlotResult {
     register_font();
-    let svg = stem.with_extension("svg");
-    draw_top(
-        &SVGBackend::new(&svg, (960, 560)).into_drawing_area(),
-        title,
-        truth,
-        labels,
-        estimates,
-        top,
-    )?;
-    let png = stem.with_extension("png");
-    draw_top(
-        &BitMapBackend::new(&png, (960, 560)).into_drawing_area(),
-        title,
-        truth,
-        labels,
-        estimates,
-        top,
-    )?;
+    svg_and_png!(
+        stem,
+        (960, 560),
+        draw_top(title, truth, labels, estimates, top)
+    );
     Ok(())
 }

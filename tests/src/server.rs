@@ -1,9 +1,11 @@
 //! The harness for service tests: the real `ldp-aggregator` binary on an ephemeral port with a
 //! temporary SQLite database, killed when the test ends.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use ldp_aggregator::estimate::CounterSnapshot;
@@ -394,6 +396,60 @@ pub fn current_epoch(config: &CampaignConfig) -> u64 {
         .unwrap()
         .as_secs();
     now / config.epoch_seconds()
+}
+
+/// Sends `batches` to `url` from four connections, one attempt per batch, while the server
+/// process `pid` is killed with SIGKILL after a random 100–400 ms. Returns the indices of the
+/// batches that were acknowledged; asserts that the kill fell inside the load.
+pub fn send_while_killing(url: &str, batches: &[EncodedBatch], pid: u32) -> HashSet<usize> {
+    let once = RetryPolicy {
+        max_attempts: 1,
+        base_delay: Duration::ZERO,
+        max_delay: Duration::ZERO,
+        request_timeout: Duration::from_secs(10),
+    };
+    let acked = Mutex::new(HashSet::new());
+    let next = AtomicUsize::new(0);
+    let delay_ms = 100
+        + u64::from(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .subsec_nanos(),
+        ) % 300;
+    std::thread::scope(|scope| {
+        for _ in 0..4 {
+            let uploader = Uploader::with_policy(url, once);
+            let (acked, next) = (&acked, &next);
+            scope.spawn(move || {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(batch) = batches.get(i) else { break };
+                    if uploader.send(batch).is_ok() {
+                        acked.lock().unwrap().insert(i);
+                    }
+                }
+            });
+        }
+        scope.spawn(move || {
+            std::thread::sleep(Duration::from_millis(delay_ms));
+            let status = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status()
+                .unwrap();
+            assert!(status.success());
+        });
+    });
+    let acked = acked.into_inner().unwrap();
+    assert!(
+        !acked.is_empty(),
+        "the kill came before any batch was acknowledged"
+    );
+    assert!(
+        acked.len() < batches.len(),
+        "the kill came after the load ended"
+    );
+    acked
 }
 
 /// Splits reports into encoded batches of at most `size` for `epoch`.

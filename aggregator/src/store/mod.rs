@@ -213,6 +213,44 @@ fn decode_campaign(
     })
 }
 
+/// Refuses a database whose schema is newer than this build's `known` migrations.
+fn check_schema_version(applied: usize, known: usize) -> Result<(), StoreError> {
+    if applied > known {
+        return Err(StoreError::Database(format!(
+            "database schema version {applied} is newer than this build ({known}); upgrade ldp-aggregator"
+        )));
+    }
+    Ok(())
+}
+
+/// A stored integer column from a count or epoch.
+fn to_i64(value: u64) -> Result<i64, StoreError> {
+    i64::try_from(value).map_err(|_| StoreError::Corrupt(format!("{value} exceeds i64")))
+}
+
+/// A count or epoch from a stored integer column.
+fn to_u64(value: i64) -> Result<u64, StoreError> {
+    u64::try_from(value).map_err(|_| StoreError::Corrupt(format!("negative value {value}")))
+}
+
+/// The epoch range from a `min(epoch), max(epoch)` row (both NULL when nothing is stored).
+fn epoch_range_of(from: Option<i64>, to: Option<i64>) -> Result<Option<EpochRange>, StoreError> {
+    match (from, to) {
+        (Some(from), Some(to)) => Ok(Some(EpochRange {
+            from: to_u64(from)?,
+            to: to_u64(to)?,
+        })),
+        _ => Ok(None),
+    }
+}
+
+/// The role of a token row found by its hash. The lookup was keyed by the hash of the secret,
+/// which reveals nothing; the final comparison is constant-time all the same.
+fn role_if_equal(stored: &[u8], hash: &[u8; 32], role: &str) -> Option<Role> {
+    let equal: bool = subtle::ConstantTimeEq::ct_eq(stored, &hash[..]).into();
+    if equal { Role::from_name(role) } else { None }
+}
+
 /// A stored counter snapshot.
 fn decode_snapshot(bytes: &[u8]) -> Result<crate::estimate::CounterSnapshot, StoreError> {
     ldp_protocol::wire::decode(bytes).map_err(|e| StoreError::Corrupt(format!("counters: {e}")))

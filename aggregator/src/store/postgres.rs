@@ -28,7 +28,8 @@ use r2d2_postgres::PostgresConnectionManager;
 
 use super::{
     BatchDelta, CommitOutcome, EpochRange, Role, Store, StoreError, StoredCampaign,
-    decode_campaign, decode_snapshot,
+    check_schema_version, decode_campaign, decode_snapshot, epoch_range_of, role_if_equal, to_i64,
+    to_u64,
 };
 use crate::estimate::Counters;
 
@@ -71,14 +72,6 @@ impl From<r2d2::Error> for StoreError {
     fn from(e: r2d2::Error) -> Self {
         Self::Database(e.to_string())
     }
-}
-
-fn to_i64(value: u64) -> Result<i64, StoreError> {
-    i64::try_from(value).map_err(|_| StoreError::Corrupt(format!("{value} exceeds i64")))
-}
-
-fn to_u64(value: i64) -> Result<u64, StoreError> {
-    u64::try_from(value).map_err(|_| StoreError::Corrupt(format!("negative value {value}")))
 }
 
 fn is_retryable(e: &postgres::Error) -> bool {
@@ -149,12 +142,7 @@ impl PostgresStore {
             .query_one("SELECT coalesce(max(version), 0) FROM ldp_schema", &[])?
             .get(0);
         let applied = usize::try_from(applied).unwrap_or(usize::MAX);
-        if applied > MIGRATIONS.len() {
-            return Err(StoreError::Database(format!(
-                "database schema version {applied} is newer than this build ({}); upgrade ldp-aggregator",
-                MIGRATIONS.len()
-            )));
-        }
+        check_schema_version(applied, MIGRATIONS.len())?;
         for (version, sql) in MIGRATIONS.iter().enumerate().skip(applied) {
             tx.batch_execute(sql)?;
             let version = i32::try_from(version + 1).unwrap_or(i32::MAX);
@@ -350,14 +338,7 @@ impl Store for PostgresStore {
             "SELECT min(epoch), max(epoch) FROM counters WHERE campaign = $1",
             &[&campaign],
         )?;
-        let (from, to): (Option<i64>, Option<i64>) = (row.get(0), row.get(1));
-        match (from, to) {
-            (Some(from), Some(to)) => Ok(Some(EpochRange {
-                from: to_u64(from)?,
-                to: to_u64(to)?,
-            })),
-            _ => Ok(None),
-        }
+        epoch_range_of(row.get(0), row.get(1))
     }
 
     fn expire_batch_ids(&self, campaign: &str, before_epoch: u64) -> Result<u64, StoreError> {
@@ -387,8 +368,7 @@ impl Store for PostgresStore {
         Ok(row.and_then(|row| {
             let stored: Vec<u8> = row.get(0);
             let role: String = row.get(1);
-            let equal: bool = subtle::ConstantTimeEq::ct_eq(stored.as_slice(), &hash[..]).into();
-            if equal { Role::from_name(&role) } else { None }
+            role_if_equal(&stored, hash, &role)
         }))
     }
 

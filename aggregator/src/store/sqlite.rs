@@ -17,7 +17,8 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::{
     BatchDelta, CommitOutcome, EpochRange, Role, Store, StoreError, StoredCampaign,
-    decode_campaign, decode_snapshot,
+    check_schema_version, decode_campaign, decode_snapshot, epoch_range_of, role_if_equal, to_i64,
+    to_u64,
 };
 use crate::estimate::Counters;
 
@@ -110,12 +111,7 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let applied: i64 = tx.query_row("PRAGMA user_version", [], |row| row.get(0))?;
     let applied = usize::try_from(applied).unwrap_or(usize::MAX);
-    if applied > MIGRATIONS.len() {
-        return Err(StoreError::Database(format!(
-            "database schema version {applied} is newer than this build ({}); upgrade ldp-aggregator",
-            MIGRATIONS.len()
-        )));
-    }
+    check_schema_version(applied, MIGRATIONS.len())?;
     for (version, sql) in MIGRATIONS.iter().enumerate().skip(applied) {
         tx.execute_batch(sql)?;
         tx.execute_batch(&format!("PRAGMA user_version = {}", version + 1))?;
@@ -128,14 +124,6 @@ fn lock(conn: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
     // A panic while holding the lock cannot leave a transaction open (rusqlite rolls back on
     // drop), so a poisoned connection is still usable.
     conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-fn to_i64(value: u64) -> Result<i64, StoreError> {
-    i64::try_from(value).map_err(|_| StoreError::Corrupt(format!("{value} exceeds i64")))
-}
-
-fn to_u64(value: i64) -> Result<u64, StoreError> {
-    u64::try_from(value).map_err(|_| StoreError::Corrupt(format!("negative value {value}")))
 }
 
 impl SqliteStore {
@@ -306,13 +294,7 @@ impl Store for SqliteStore {
         let (from, to): (Option<i64>, Option<i64>) = conn
             .prepare_cached("SELECT min(epoch), max(epoch) FROM counters WHERE campaign = ?1")?
             .query_row([campaign], |row| Ok((row.get(0)?, row.get(1)?)))?;
-        match (from, to) {
-            (Some(from), Some(to)) => Ok(Some(EpochRange {
-                from: to_u64(from)?,
-                to: to_u64(to)?,
-            })),
-            _ => Ok(None),
-        }
+        epoch_range_of(from, to)
     }
 
     fn expire_batch_ids(&self, campaign: &str, before_epoch: u64) -> Result<u64, StoreError> {
@@ -340,12 +322,7 @@ impl Store for SqliteStore {
             .prepare_cached("SELECT hash, role FROM tokens WHERE hash = ?1")?
             .query_row([&hash[..]], |row| Ok((row.get(0)?, row.get(1)?)))
             .optional()?;
-        Ok(row.and_then(|(stored, role)| {
-            // The index lookup is keyed by the hash of the secret, which reveals nothing;
-            // the final comparison is constant-time all the same.
-            let equal: bool = subtle::ConstantTimeEq::ct_eq(stored.as_slice(), &hash[..]).into();
-            if equal { Role::from_name(&role) } else { None }
-        }))
+        Ok(row.and_then(|(stored, role)| role_if_equal(&stored, hash, &role)))
     }
 
     fn has_admin_token(&self) -> Result<bool, StoreError> {

@@ -1,17 +1,16 @@
 //! Several aggregator processes on one PostgreSQL database.
 
-use std::collections::HashSet;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use ldp_client::Encoder;
-use ldp_client::upload::{Ack, EncodedBatch, RetryPolicy, Uploader};
+use ldp_client::upload::{Ack, EncodedBatch};
 use ldp_protocol::{CampaignConfig, CampaignSpec, Domain, Mechanism, MechanismKind};
 use ldp_sim::population::Population;
 use ldp_tests::postgres::TestPostgres;
 use ldp_tests::seeded_rng;
-use ldp_tests::server::{Backend, TestServer, current_epoch};
+use ldp_tests::server::{Backend, TestServer, current_epoch, send_while_killing};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_ldp-aggregator-under-test");
 
@@ -127,49 +126,8 @@ fn a_killed_node_loses_nothing_acknowledged_and_the_other_node_takes_the_resends
     let config = a.create_campaign(&config("failover"));
     let all = encoded_batches(&config, 3_000, 17, "failover");
     let total: usize = all.iter().map(|b| b.reports).sum();
-    let once = RetryPolicy {
-        max_attempts: 1,
-        base_delay: Duration::ZERO,
-        max_delay: Duration::ZERO,
-        request_timeout: Duration::from_secs(10),
-    };
-    let acked: Mutex<HashSet<usize>> = Mutex::new(HashSet::new());
-    let next = AtomicUsize::new(0);
-    let pid = a.pid();
-    let delay_ms = 100
-        + std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .subsec_nanos() as u64
-            % 300;
-    std::thread::scope(|scope| {
-        for _ in 0..4 {
-            let uploader = Uploader::with_policy(&a.url, once);
-            let (all, acked, next) = (&all, &acked, &next);
-            scope.spawn(move || {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(batch) = all.get(i) else { break };
-                    if uploader.send(batch).is_ok() {
-                        acked.lock().unwrap().insert(i);
-                    }
-                }
-            });
-        }
-        scope.spawn(move || {
-            std::thread::sleep(Duration::from_millis(delay_ms));
-            std::process::Command::new("kill")
-                .args(["-KILL", &pid.to_string()])
-                .status()
-                .unwrap();
-        });
-    });
+    let acked = send_while_killing(&a.url, &all, a.pid());
     a.kill();
-    let acked = acked.into_inner().unwrap();
-    assert!(
-        !acked.is_empty() && acked.len() < all.len(),
-        "the kill missed the load"
-    );
     let acked_reports: usize = acked.iter().map(|&i| all[i].reports).sum();
     let counted = b.stored_n("failover") as usize;
     assert!(

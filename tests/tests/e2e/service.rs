@@ -1,12 +1,11 @@
 //! The real `ldp-aggregator` binary on an ephemeral port with a temporary SQLite database,
 //! spoken to over HTTP with the real client.
 
-use std::collections::HashSet;
-use std::sync::{Arc, Barrier, Mutex};
+use std::sync::{Arc, Barrier};
 use std::time::Duration;
 
 use ldp_client::Encoder;
-use ldp_client::upload::{Ack, EncodedBatch, RetryPolicy, Uploader};
+use ldp_client::upload::{Ack, EncodedBatch};
 use ldp_protocol::report::{GrrReport, UnaryReport};
 use ldp_protocol::{
     Batch, BatchId, CampaignConfig, CampaignSpec, Domain, Mechanism, MechanismKind, Report, wire,
@@ -14,7 +13,7 @@ use ldp_protocol::{
 use ldp_sim::population::Population;
 use ldp_tests::postgres::TestPostgres;
 use ldp_tests::seeded_rng;
-use ldp_tests::server::{Backend, TestServer, batches, current_epoch};
+use ldp_tests::server::{Backend, TestServer, batches, current_epoch, send_while_killing};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_ldp-aggregator-under-test");
 
@@ -521,58 +520,7 @@ fn acknowledged_batches_survive_sigkill_and_are_counted_exactly_once(backend: &B
         size = 20 + (size * 7) % 113;
     }
     let total: usize = all.iter().map(|b| b.reports).sum();
-    let acked: Mutex<HashSet<usize>> = Mutex::new(HashSet::new());
-    let next = Mutex::new(0usize);
-    // One attempt only: a failure leaves the batch unacknowledged.
-    let once = RetryPolicy {
-        max_attempts: 1,
-        base_delay: Duration::ZERO,
-        max_delay: Duration::ZERO,
-        request_timeout: Duration::from_secs(10),
-    };
-    let pid = server.pid();
-    let delay_ms = 150
-        + std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .subsec_nanos() as u64
-            % 300;
-    std::thread::scope(|scope| {
-        for _ in 0..4 {
-            let uploader = Uploader::with_policy(&server.url, once);
-            let (all, acked, next) = (&all, &acked, &next);
-            scope.spawn(move || {
-                loop {
-                    let i = {
-                        let mut next = next.lock().unwrap();
-                        *next += 1;
-                        *next - 1
-                    };
-                    let Some(batch) = all.get(i) else { break };
-                    if uploader.send(batch).is_ok() {
-                        acked.lock().unwrap().insert(i);
-                    }
-                }
-            });
-        }
-        scope.spawn(move || {
-            std::thread::sleep(Duration::from_millis(delay_ms));
-            let status = std::process::Command::new("kill")
-                .args(["-KILL", &pid.to_string()])
-                .status()
-                .unwrap();
-            assert!(status.success());
-        });
-    });
-    let acked = acked.into_inner().unwrap();
-    assert!(
-        !acked.is_empty(),
-        "the kill came before any batch was acknowledged"
-    );
-    assert!(
-        acked.len() < all.len(),
-        "the kill came after the load ended"
-    );
+    let acked = send_while_killing(&server.url, &all, server.pid());
     server.restart();
 
     if let Backend::Sqlite = backend {
