@@ -234,6 +234,16 @@ impl Counters {
             }
             return Ok(());
         }
+        if let MechanismParams::Grr(_) = self.params {
+            // The hot loop without a per-report dispatch on the mechanism.
+            for report in reports {
+                if let Report::Grr(r) = report {
+                    grr::fold(&mut self.cells, r);
+                }
+            }
+            self.n += reports.len() as u64;
+            return Ok(());
+        }
         for report in reports {
             self.fold_checked(report);
         }

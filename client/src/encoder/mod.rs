@@ -120,6 +120,9 @@ impl<R: RngCore> Encoder<R> {
             return Err(ClientError::IndexOutOfRange { index, k });
         }
         match (self.config.params(), report) {
+            (MechanismParams::Grr(p), Report::Grr(r)) => {
+                r.value = grr::randomize_index(p.keep.0, p.k, index, &mut self.rng);
+            }
             (MechanismParams::Sue(p), Report::Sue(r))
             | (MechanismParams::Oue(p), Report::Oue(r))
                 if r.bits.len() == p.words() =>
