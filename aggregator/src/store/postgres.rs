@@ -2,8 +2,9 @@
 //!
 //! - **Partial counters per node.** Every node adds its group commits only to its own rows
 //!   `(campaign, epoch, node)`, so nodes never contend for a counter row; reads merge the rows
-//!   of all nodes. Each row is still locked (`SELECT … FOR UPDATE`) before it is rewritten, so
-//!   two processes started with the same node id stay correct, only slower.
+//!   of all nodes. A row is created with `INSERT … ON CONFLICT DO NOTHING` and otherwise
+//!   locked (`SELECT … FOR UPDATE`) before it is rewritten, so two processes started with the
+//!   same node id stay correct, only slower.
 //! - **Exactly once.** A group's batch ids are inserted into a table whose primary key is
 //!   `(campaign, batch_id)`, with `ON CONFLICT DO NOTHING`, in the same transaction as the
 //!   counter rows. When two nodes commit the same id at once, the second insert waits for the
@@ -200,22 +201,32 @@ impl PostgresStore {
                 }
             }
         }
+        // A new row is inserted whole; an existing one is locked, merged and rewritten. The
+        // insert waits for any concurrent inserter of the same row, so two processes sharing a
+        // node id serialize here instead of overwriting each other.
+        let insert_new = tx.prepare(
+            "INSERT INTO counters (campaign, epoch, node, n, cells) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (campaign, epoch, node) DO NOTHING",
+        )?;
         let select = tx.prepare(
             "SELECT cells FROM counters WHERE campaign = $1 AND epoch = $2 AND node = $3 FOR UPDATE",
         )?;
-        let upsert = tx.prepare(
-            "INSERT INTO counters (campaign, epoch, node, n, cells) VALUES ($1, $2, $3, $4, $5)
-             ON CONFLICT (campaign, epoch, node) DO UPDATE SET n = excluded.n, cells = excluded.cells",
+        let update = tx.prepare(
+            "UPDATE counters SET n = $4, cells = $5 WHERE campaign = $1 AND epoch = $2 AND node = $3",
         )?;
         for ((campaign, epoch), mut counters) in merged {
             let epoch = to_i64(epoch)?;
-            if let Some(row) = tx.query_opt(&select, &[&campaign, &epoch, &self.node])? {
-                let bytes: Vec<u8> = row.get(0);
-                counters.merge_snapshot(&decode_snapshot(&bytes)?)?;
-            }
             let n = to_i64(crate::Accumulator::n(&counters))?;
             let bytes = counters.to_bytes()?;
-            tx.execute(&upsert, &[&campaign, &epoch, &self.node, &n, &bytes])?;
+            if tx.execute(&insert_new, &[&campaign, &epoch, &self.node, &n, &bytes])? == 1 {
+                continue;
+            }
+            let row = tx.query_one(&select, &[&campaign, &epoch, &self.node])?;
+            let stored: Vec<u8> = row.get(0);
+            counters.merge_snapshot(&decode_snapshot(&stored)?)?;
+            let n = to_i64(crate::Accumulator::n(&counters))?;
+            let bytes = counters.to_bytes()?;
+            tx.execute(&update, &[&campaign, &epoch, &self.node, &n, &bytes])?;
         }
         Ok(outcomes)
     }

@@ -127,3 +127,60 @@ fn a_corrupt_counter_row_is_an_error_not_a_panic() {
         Err(StoreError::Corrupt(_))
     ));
 }
+
+#[test]
+fn postgres_processes_sharing_a_node_id_lose_nothing() {
+    use ldp_aggregator::store::{BatchDelta, CommitOutcome};
+    use ldp_aggregator::{Accumulator, Counters};
+    use ldp_protocol::{BatchId, CampaignConfig, Mechanism};
+    let Some(pg) = TestPostgres::get("postgres_processes_sharing_a_node_id_lose_nothing") else {
+        return;
+    };
+    let config = CampaignConfig::range("shared", Mechanism::Grr, 1.0, 4).unwrap();
+    store::open(&pg.url, "same")
+        .unwrap()
+        .create_campaign(&config, 1)
+        .unwrap();
+    // Two stores with one node id commit to the same new (campaign, epoch) row at once,
+    // many times over fresh epochs.
+    let stores = [
+        store::open(&pg.url, "same").unwrap(),
+        store::open(&pg.url, "same").unwrap(),
+    ];
+    let delta = |id: u32, epoch: u64| {
+        let mut counters = Counters::new(&config);
+        counters
+            .fold(&ldp_protocol::Report::Grr(ldp_protocol::GrrReport {
+                value: id % 4,
+            }))
+            .unwrap();
+        let mut batch_id = [0u8; 16];
+        batch_id[..4].copy_from_slice(&id.to_le_bytes());
+        BatchDelta {
+            campaign: "shared".into(),
+            epoch,
+            batch_id: BatchId(batch_id),
+            counters,
+        }
+    };
+    for epoch in 0..40u64 {
+        let barrier = std::sync::Barrier::new(2);
+        std::thread::scope(|scope| {
+            for (i, store) in stores.iter().enumerate() {
+                let barrier = &barrier;
+                let d = delta(epoch as u32 * 2 + i as u32, epoch);
+                scope.spawn(move || {
+                    barrier.wait();
+                    assert_eq!(store.commit(&[&d]).unwrap(), [CommitOutcome::Counted]);
+                });
+            }
+        });
+    }
+    let total: u64 = stores[0]
+        .counters(&config, 0, 100)
+        .unwrap()
+        .iter()
+        .map(|(_, c)| c.n())
+        .sum();
+    assert_eq!(total, 80);
+}
