@@ -330,13 +330,24 @@ fn classify<T>(
 }
 
 /// What a flush sent.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Flushed {
     /// Batches acknowledged.
     pub batches: usize,
     /// Reports in them.
     pub reports: usize,
+    /// Batches the server refused for good (4xx other than 429) and that were dropped:
+    /// resending the same bytes cannot succeed (for example an epoch that is no longer
+    /// accepted, or a campaign whose configuration changed).
+    pub rejected_batches: usize,
+    /// Reports in them.
+    pub rejected_reports: usize,
+    /// The last refusal, when there was one.
+    pub last_rejection: Option<String>,
 }
+
+/// Largest request body the aggregator accepts by default; batches are cut to fit it.
+pub const DEFAULT_BODY_LIMIT: usize = 1 << 20;
 
 /// An app's reporter for one campaign: encode, charge, queue, flush.
 #[derive(Debug)]
@@ -363,13 +374,16 @@ impl<L: BudgetLedger> Reporter<L> {
     pub fn with_ledger(uploader: Uploader, id: &str, ledger: L) -> Result<Self, UploadError> {
         let config = uploader.fetch_campaign(id)?;
         let encoder = Encoder::new(&config)?;
+        // At most 1,000 reports, and few enough that the body stays under the server's limit.
+        let per_report = config.params().report_bytes().max(1);
+        let max_batch = ((DEFAULT_BODY_LIMIT - 4096) / per_report).clamp(1, 1000);
         Ok(Self {
             uploader,
             encoder,
             accountant: Accountant::new(ledger),
             queued: BTreeMap::new(),
             unacknowledged: Vec::new(),
-            max_batch: 1000,
+            max_batch,
         })
     }
 
@@ -401,8 +415,10 @@ impl<L: BudgetLedger> Reporter<L> {
         &self.unacknowledged
     }
 
-    /// Turns queued reports into batches and sends every unacknowledged batch. Stops at the
-    /// first failure, keeping what was not acknowledged for the next flush.
+    /// Turns queued reports into batches and sends every unacknowledged batch. A batch the
+    /// server refuses for good is dropped and counted in [`Flushed`]; at the first retryable
+    /// failure (after the uploader's own retries) the flush stops, keeping what was not
+    /// acknowledged for the next flush.
     pub fn flush(&mut self) -> Result<Flushed, UploadError> {
         let config = self.encoder.config().clone();
         for (epoch, reports) in core::mem::take(&mut self.queued) {
@@ -414,11 +430,32 @@ impl<L: BudgetLedger> Reporter<L> {
             }
         }
         let mut flushed = Flushed::default();
-        while let Some(batch) = self.unacknowledged.first() {
-            self.uploader.send(batch)?;
-            flushed.batches += 1;
-            flushed.reports += batch.reports;
-            self.unacknowledged.remove(0);
+        let mut kept = Vec::new();
+        let mut failure = None;
+        for batch in core::mem::take(&mut self.unacknowledged) {
+            if failure.is_some() {
+                kept.push(batch);
+                continue;
+            }
+            match self.uploader.send(&batch) {
+                Ok(_) => {
+                    flushed.batches += 1;
+                    flushed.reports += batch.reports;
+                }
+                Err(e @ UploadError::Rejected { .. }) => {
+                    flushed.rejected_batches += 1;
+                    flushed.rejected_reports += batch.reports;
+                    flushed.last_rejection = Some(e.to_string());
+                }
+                Err(e) => {
+                    kept.push(batch);
+                    failure = Some(e);
+                }
+            }
+        }
+        self.unacknowledged = kept;
+        if let Some(e) = failure {
+            return Err(e);
         }
         Ok(flushed)
     }

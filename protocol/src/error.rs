@@ -49,8 +49,9 @@ pub enum ConfigError {
         /// Largest g allowed for this domain.
         max: u32,
     },
-    /// The seed pool size is outside `1..=MAX_SEED_POOL`.
-    #[error("seed pool size {0} is out of range: 1 <= pool <= {max}", max = crate::mechanism::local_hash::MAX_SEED_POOL)]
+    /// The seed pool size is outside `1..=MAX_SEED_POOL`, or its table (pool × g) is larger
+    /// than `MAX_POOL_CELLS`.
+    #[error("seed pool size {0} is out of range: 1 <= pool <= {max} and pool × g <= {cells}", max = crate::mechanism::local_hash::MAX_SEED_POOL, cells = crate::mechanism::local_hash::MAX_POOL_CELLS)]
     SeedPoolOutOfRange(u32),
     /// The epoch length is outside the documented range.
     #[error("epoch length {0} s is out of range: {min} <= seconds <= {max}", min = crate::campaign::MIN_EPOCH_SECONDS, max = crate::campaign::MAX_EPOCH_SECONDS)]

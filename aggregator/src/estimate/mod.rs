@@ -150,6 +150,11 @@ impl Counters {
         Ok(())
     }
 
+    /// Approximate memory these counters hold, in bytes (cells and pending bit slices).
+    pub fn approx_bytes(&self) -> usize {
+        self.cells.len() * 8 + self.slices.as_ref().map_or(0, |s| s.approx_bytes())
+    }
+
     /// Digest of the campaign configuration these counters belong to.
     pub fn config_digest(&self) -> u64 {
         self.digest

@@ -35,6 +35,11 @@ impl BitSlices {
         }
     }
 
+    /// Bytes held by the planes.
+    pub(crate) fn approx_bytes(&self) -> usize {
+        self.planes.len() * 8
+    }
+
     /// Adds one report's words; flushes into `counts` first if the planes could overflow.
     #[inline]
     pub(crate) fn add(&mut self, bits: &[u64], counts: &mut [u64]) {

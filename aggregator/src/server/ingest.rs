@@ -8,6 +8,7 @@
 //! group, so the cost of an fsync is shared by hundreds of batches.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -43,7 +44,14 @@ pub enum SubmitError {
 #[derive(Debug, Clone)]
 pub struct Committer {
     queue: SyncSender<Pending>,
+    /// Bytes of counter deltas waiting or being committed, bounded by `max_bytes`: a batch's
+    /// delta holds a counter per value, so large domains must be bounded by memory, not count.
+    queued_bytes: Arc<AtomicUsize>,
+    max_bytes: usize,
 }
+
+/// Most bytes of counter deltas waiting for a commit before ingest answers 503.
+pub const DEFAULT_QUEUE_BYTES: usize = 256 << 20;
 
 impl std::fmt::Debug for Pending {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -63,19 +71,38 @@ impl Committer {
         queue_capacity: usize,
     ) -> std::io::Result<(Self, JoinHandle<()>)> {
         let (queue, receiver) = sync_channel(queue_capacity);
+        let queued_bytes = Arc::new(AtomicUsize::new(0));
+        let in_flight = queued_bytes.clone();
         let thread = std::thread::Builder::new()
             .name("group-commit".into())
-            .spawn(move || run(&*store, &metrics, window, &receiver))?;
-        Ok((Self { queue }, thread))
+            .spawn(move || run(&*store, &metrics, window, &receiver, &in_flight))?;
+        Ok((
+            Self {
+                queue,
+                queued_bytes,
+                max_bytes: DEFAULT_QUEUE_BYTES,
+            },
+            thread,
+        ))
     }
 
     /// Queues `delta` and waits until its group is committed.
     pub async fn submit(&self, delta: BatchDelta) -> Result<CommitOutcome, SubmitError> {
+        let bytes = delta.counters.approx_bytes();
+        let before = self.queued_bytes.fetch_add(bytes, Ordering::SeqCst);
+        if before > 0 && before + bytes > self.max_bytes {
+            self.queued_bytes.fetch_sub(bytes, Ordering::SeqCst);
+            return Err(SubmitError::Overloaded);
+        }
         let (reply, answer) = oneshot::channel();
-        match self.queue.try_send(Pending { delta, reply }) {
-            Ok(()) => {}
-            Err(TrySendError::Full(_)) => return Err(SubmitError::Overloaded),
-            Err(TrySendError::Disconnected(_)) => return Err(SubmitError::Stopped),
+        let refused = match self.queue.try_send(Pending { delta, reply }) {
+            Ok(()) => None,
+            Err(TrySendError::Full(_)) => Some(SubmitError::Overloaded),
+            Err(TrySendError::Disconnected(_)) => Some(SubmitError::Stopped),
+        };
+        if let Some(e) = refused {
+            self.queued_bytes.fetch_sub(bytes, Ordering::SeqCst);
+            return Err(e);
         }
         match answer.await {
             Ok(Ok(outcome)) => Ok(outcome),
@@ -85,7 +112,13 @@ impl Committer {
     }
 }
 
-fn run(store: &dyn Store, metrics: &Metrics, window: Duration, receiver: &Receiver<Pending>) {
+fn run(
+    store: &dyn Store,
+    metrics: &Metrics,
+    window: Duration,
+    receiver: &Receiver<Pending>,
+    queued_bytes: &AtomicUsize,
+) {
     while let Ok(first) = receiver.recv() {
         let mut group = vec![first];
         let deadline = Instant::now() + window;
@@ -96,6 +129,7 @@ fn run(store: &dyn Store, metrics: &Metrics, window: Duration, receiver: &Receiv
                 Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => break,
             }
         }
+        let bytes: usize = group.iter().map(|p| p.delta.counters.approx_bytes()).sum();
         let deltas: Vec<&BatchDelta> = group.iter().map(|p| &p.delta).collect();
         let started = Instant::now();
         let result = store.commit(&deltas);
@@ -103,6 +137,8 @@ fn run(store: &dyn Store, metrics: &Metrics, window: Duration, receiver: &Receiv
             .commit_seconds
             .observe(started.elapsed().as_secs_f64());
         metrics.commit_batches.observe(group.len() as f64);
+        drop(deltas);
+        queued_bytes.fetch_sub(bytes, Ordering::SeqCst);
         match result {
             Ok(outcomes) if outcomes.len() == group.len() => {
                 for (pending, outcome) in group.into_iter().zip(outcomes) {

@@ -283,7 +283,12 @@ async fn observe(State(state): State<Arc<AppState>>, request: Request, next: Nex
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let method = request.method().as_str().to_owned();
+    // A fixed set: any other method token would be a new metric series per request.
+    let method = match request.method().as_str() {
+        m @ ("GET" | "HEAD" | "POST" | "PUT" | "DELETE" | "PATCH" | "OPTIONS") => m,
+        _ => "other",
+    }
+    .to_owned();
     let mut response = next.run(request).await;
     let status = response.status();
     let is_problem = response

@@ -392,7 +392,14 @@ async fn post_reports(
         counters,
     };
     drop(batch);
-    match state.committer.submit(delta).await {
+    // A commit that takes too long is the server's problem, not the client's: answer 503
+    // (retry the same bytes) before the request timeout would answer 408.
+    let wait = state.settings.request_timeout.mul_f64(0.9);
+    let submitted = match tokio::time::timeout(wait, state.committer.submit(delta)).await {
+        Ok(result) => result,
+        Err(_) => Err(super::ingest::SubmitError::Overloaded),
+    };
+    match submitted {
         Ok(outcome) => {
             let status = match outcome {
                 CommitOutcome::Counted => "counted",

@@ -27,6 +27,10 @@ pub const MAX_K: u32 = 1 << 20;
 pub const MAX_HASH_RANGE: u32 = 1 << 16;
 /// Largest seed pool.
 pub const MAX_SEED_POOL: u32 = 1 << 20;
+
+/// Largest seed-pool table (pool × g counters, 8 bytes each: 128 MiB), so that one campaign's
+/// counters cannot exhaust a collector's memory.
+pub const MAX_POOL_CELLS: u64 = 1 << 24;
 /// The recommended seed pool size. Measured with
 /// `cargo run --release -p ldp-sim --example seed_pool` (Zipf(1.1), the aggregator's
 /// heavy-value collision correction on): at n = 10^6, k = 10^4 the MSE of the count estimates
@@ -71,7 +75,8 @@ impl LocalHashParams {
             });
         }
         if let Some(pool) = seed_pool
-            && !(1..=MAX_SEED_POOL).contains(&pool)
+            && (!(1..=MAX_SEED_POOL).contains(&pool)
+                || u64::from(pool) * u64::from(g) > MAX_POOL_CELLS)
         {
             return Err(ConfigError::SeedPoolOutOfRange(pool));
         }

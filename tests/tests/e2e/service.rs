@@ -714,3 +714,27 @@ on_both_backends!(
     admin_commands_and_public_documents,
     the_load_generator_counts_what_the_server_counts,
 );
+
+#[test]
+fn an_app_reporter_records_flushes_and_respects_its_budget() {
+    let server = start_with(&Backend::Sqlite, &[]);
+    let mut spec = CampaignSpec::new("app", Mechanism::Oue, 1.0, Domain::Range { k: 8 });
+    spec.max_reports_per_epoch = 3;
+    spec.min_reports = 10;
+    server.create_campaign(&CampaignConfig::new(spec).unwrap());
+    let mut reporter = ldp_client::upload::Reporter::connect(&server.url, "app").unwrap();
+    for value in ["1", "2", "3"] {
+        reporter.record(value).unwrap();
+    }
+    // The fourth report of the epoch is refused on the device.
+    assert!(reporter.record("4").is_err());
+    let flushed = reporter.flush().unwrap();
+    assert_eq!(
+        (flushed.batches, flushed.reports, flushed.rejected_batches),
+        (1, 3, 0)
+    );
+    assert!(reporter.unacknowledged().is_empty());
+    assert_eq!(stored_n(&server, "app"), 3);
+    // Nothing left to send.
+    assert_eq!(reporter.flush().unwrap().batches, 0);
+}
