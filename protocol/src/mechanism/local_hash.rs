@@ -203,6 +203,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn seed_pool_tables_are_bounded() {
+        // 2^20 seeds × g = 16 is exactly the cap; one more seed or a larger g is refused.
+        assert!(LocalHashParams::new(1.0, 100, 16, Some(1 << 20)).is_ok());
+        assert!(LocalHashParams::new(1.0, 100, 32, Some(1 << 20)).is_err());
+        assert!(LocalHashParams::new(1.0, 100, 16, Some((1 << 20) + 1)).is_err());
+        assert!(LocalHashParams::new(1.0, 100, 1 << 16, Some(256)).is_ok());
+        assert!(LocalHashParams::new(1.0, 100, 1 << 16, Some(257)).is_err());
+    }
+
+    #[test]
     fn specialised_hash_equals_xxh3() {
         let mut seed = 0x0123_4567_89ab_cdefu64;
         for i in 0..100_000u32 {
