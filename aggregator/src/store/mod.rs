@@ -192,6 +192,13 @@ pub fn open(url: &str, node: &str) -> Result<Arc<dyn Store>, StoreError> {
     Err(StoreError::UnsupportedUrl(url.to_owned()))
 }
 
+/// The stored form of a campaign: its JSON and its digest in hex.
+fn campaign_row(config: &CampaignConfig) -> Result<(String, String), StoreError> {
+    let json = serde_json::to_string(config)
+        .map_err(|e| StoreError::Corrupt(format!("cannot encode campaign: {e}")))?;
+    Ok((json, format!("{:016x}", config.digest())))
+}
+
 /// A stored campaign row, checked against its digest.
 fn decode_campaign(
     id: &str,

@@ -28,7 +28,7 @@ use r2d2::{Pool, PooledConnection};
 use r2d2_postgres::PostgresConnectionManager;
 
 use super::{
-    BatchDelta, CommitOutcome, EpochRange, Role, Store, StoreError, StoredCampaign,
+    BatchDelta, CommitOutcome, EpochRange, Role, Store, StoreError, StoredCampaign, campaign_row,
     check_schema_version, decode_campaign, decode_snapshot, epoch_range_of, role_if_equal, to_i64,
     to_u64,
 };
@@ -238,9 +238,7 @@ impl Store for PostgresStore {
         config: &CampaignConfig,
         created_at: u64,
     ) -> Result<bool, StoreError> {
-        let json = serde_json::to_string(config)
-            .map_err(|e| StoreError::Corrupt(format!("cannot encode campaign: {e}")))?;
-        let digest = format!("{:016x}", config.digest());
+        let (json, digest) = campaign_row(config)?;
         let mut conn = self.conn()?;
         let inserted = conn.execute(
             "INSERT INTO campaigns (id, config, digest, created_at) VALUES ($1, $2, $3, $4)

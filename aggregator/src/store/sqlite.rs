@@ -16,7 +16,7 @@ use ldp_protocol::CampaignConfig;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::{
-    BatchDelta, CommitOutcome, EpochRange, Role, Store, StoreError, StoredCampaign,
+    BatchDelta, CommitOutcome, EpochRange, Role, Store, StoreError, StoredCampaign, campaign_row,
     check_schema_version, decode_campaign, decode_snapshot, epoch_range_of, role_if_equal, to_i64,
     to_u64,
 };
@@ -145,9 +145,7 @@ impl Store for SqliteStore {
         config: &CampaignConfig,
         created_at: u64,
     ) -> Result<bool, StoreError> {
-        let json = serde_json::to_string(config)
-            .map_err(|e| StoreError::Corrupt(format!("cannot encode campaign: {e}")))?;
-        let digest = format!("{:016x}", config.digest());
+        let (json, digest) = campaign_row(config)?;
         let mut conn = lock(&self.writer);
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let existing: Option<String> = tx

@@ -667,15 +667,13 @@ fn slow_clients_cannot_hold_a_connection() {
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();
-    let started = std::time::Instant::now();
     let mut buf = Vec::new();
-    // The server closes the connection once the header timeout passes.
-    let _ = stream.read_to_end(&mut buf);
-    let waited = started.elapsed();
-    assert!(
-        waited >= Duration::from_millis(250) && waited < Duration::from_secs(5),
-        "{waited:?}"
-    );
+    // The server closes the connection after its 300 ms header timeout: the read ends with
+    // EOF. Without the timeout (hyper's default is 30 s) our 10 s read timeout fires first
+    // and the read fails.
+    stream
+        .read_to_end(&mut buf)
+        .expect("the server should close a connection whose headers never finish");
 }
 
 /// Runs each named test body once on SQLite and once on PostgreSQL (skipped, with the reason

@@ -9,14 +9,18 @@ use ldp_client::upload::{Ack, EncodedBatch, RetryPolicy, UploadError, Uploader};
 use ldp_protocol::report::GrrReport;
 use ldp_protocol::{CampaignConfig, Mechanism, Report};
 
-/// Serves one scripted response per connection and returns the request bodies it received.
-fn scripted_peer(responses: Vec<String>) -> (String, std::thread::JoinHandle<Vec<Vec<u8>>>) {
+/// What the scripted peer saw: each request's body and the moment it arrived.
+type Seen = Vec<(Vec<u8>, Instant)>;
+
+/// Serves one scripted response per connection and returns what it received.
+fn scripted_peer(responses: Vec<String>) -> (String, std::thread::JoinHandle<Seen>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let handle = std::thread::spawn(move || {
         let mut bodies = Vec::new();
         for response in responses {
             let (stream, _) = listener.accept().unwrap();
+            let arrived = Instant::now();
             let mut reader = BufReader::new(stream.try_clone().unwrap());
             let mut length = 0usize;
             loop {
@@ -31,7 +35,7 @@ fn scripted_peer(responses: Vec<String>) -> (String, std::thread::JoinHandle<Vec
             }
             let mut body = vec![0; length];
             reader.read_exact(&mut body).unwrap();
-            bodies.push(body);
+            bodies.push((body, arrived));
             let mut stream = stream;
             stream.write_all(response.as_bytes()).unwrap();
         }
@@ -74,17 +78,18 @@ fn retries_5xx_and_429_with_identical_bytes_honouring_retry_after() {
         ),
     ]);
     let batch = batch();
-    let started = Instant::now();
     let ack = Uploader::with_policy(&url, policy(5)).send(&batch).unwrap();
     assert_eq!(ack, Ack::Counted);
-    // Retry-After: 1 was honoured (the backoff alone is a few milliseconds).
-    assert!(started.elapsed() >= Duration::from_secs(1));
-    let bodies = peer.join().unwrap();
-    assert_eq!(bodies.len(), 4);
+    let seen = peer.join().unwrap();
+    assert_eq!(seen.len(), 4);
     assert!(
-        bodies.iter().all(|b| *b == batch.bytes),
+        seen.iter().all(|(b, _)| *b == batch.bytes),
         "a retry changed the bytes"
     );
+    // Retry-After: 1 was honoured: the second request came no sooner than a second after the
+    // first (the backoff alone would be a few milliseconds).
+    let gap = seen[1].1 - seen[0].1;
+    assert!(gap >= Duration::from_secs(1), "retried after {gap:?}");
 }
 
 #[test]
