@@ -471,7 +471,7 @@ fn run_advise(args: AdviseArgs) -> Result<(), BoxError> {
             if a.fits { "" } else { "  (too large)" }
         );
     }
-    let (best, reason) = ldp_protocol::advisor::recommend(&ranked, args.k, args.eps)
+    let (_, reason) = ldp_protocol::advisor::recommend(&ranked, args.k, args.eps)
         .ok_or("no mechanism accepts these parameters")?;
     println!("recommendation: {reason}");
     if args.verify {
@@ -492,7 +492,6 @@ fn run_advise(args: AdviseArgs) -> Result<(), BoxError> {
                 (record.mse / record.mse_theory).sqrt()
             );
         }
-        let _ = best;
     }
     Ok(())
 }

@@ -65,12 +65,6 @@ pub struct RunRecord {
     pub rng: String,
 }
 
-impl RunRecord {
-    /// Fields that depend on timing, not on the seed.
-    pub const TIMING_FIELDS: [&'static str; 2] =
-        ["client_ns_per_report", "aggregator_ns_per_report"];
-}
-
 /// A seed for one shard from everything that identifies it.
 fn shard_seed(seed: u64, label: &str, eps: f64, rep: u32, shard: usize) -> [u8; 32] {
     let mut key = Vec::with_capacity(label.len() + 28);

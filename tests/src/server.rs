@@ -24,16 +24,6 @@ pub enum Backend {
     Postgres(Arc<TestPostgres>),
 }
 
-impl Backend {
-    /// Short name, for messages.
-    pub fn name(&self) -> &'static str {
-        match self {
-            Self::Sqlite => "sqlite",
-            Self::Postgres(_) => "postgres",
-        }
-    }
-}
-
 /// A running aggregator with its own temporary directory and database.
 #[derive(Debug)]
 pub struct TestServer {
