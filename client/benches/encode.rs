@@ -20,6 +20,7 @@ fn encode(c: &mut Criterion) {
     let cases = [
         ("grr", Mechanism::Grr, 1.0, 1024),
         ("oue", Mechanism::Oue, 1.0, 1024),
+        ("oue", Mechanism::Oue, 4.0, 1024),
         ("sue", Mechanism::Sue, 1.0, 1024),
         (
             "olh",
@@ -62,5 +63,37 @@ fn encode(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, encode);
+/// Dense (64 lanes per word) and sparse (geometric gaps) unary paths at the same q, to place
+/// `unary::SPARSE_BELOW`.
+fn unary_paths(c: &mut Criterion) {
+    let mut group = c.benchmark_group("unary_paths");
+    group.throughput(Throughput::Elements(1));
+    for eps in [2.0, 2.5, 3.0, 4.0, 6.0] {
+        let config = config(Mechanism::Oue, eps, 1024);
+        let MechanismParams::Oue(params) = config.params() else {
+            continue;
+        };
+        let q = params.one_if_false.probability();
+        let mut rng = ProductionRng::from_os().expect("OS randomness");
+        let mut out = vec![0u64; params.words()];
+        let mut value = 0u32;
+        group.bench_function(format!("dense/q={q:.3},k=1024"), |b| {
+            b.iter(|| {
+                value = (value + 7) % 1024;
+                unary::encode_dense_into(params, black_box(value), &mut rng, &mut out);
+                black_box(&out);
+            })
+        });
+        group.bench_function(format!("sparse/q={q:.3},k=1024"), |b| {
+            b.iter(|| {
+                value = (value + 7) % 1024;
+                unary::encode_sparse_into(params, black_box(value), &mut rng, &mut out);
+                black_box(&out);
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, encode, unary_paths);
 criterion_main!(benches);

@@ -49,6 +49,7 @@ extern crate std;
 pub mod budget;
 pub mod encoder;
 pub mod error;
+pub mod geometric;
 pub mod rng;
 #[cfg(feature = "upload")]
 pub mod upload;

@@ -2,6 +2,8 @@
 //! fixed seeds at α = 1e-6 (a false failure has probability 1e-6 per test; seeds are fixed).
 
 use ldp_client::Encoder;
+use ldp_client::encoder::unary;
+use ldp_protocol::mechanism::{MechanismParams, UnaryParams};
 use ldp_protocol::{CampaignConfig, Mechanism, Report};
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
@@ -54,9 +56,18 @@ fn grr_output_distribution() {
     }
 }
 
+/// The ways to draw a unary report under test: what the encoder picks, and each path forced.
+#[derive(Debug, Clone, Copy)]
+enum UnaryPath {
+    Encoder,
+    Dense,
+    Sparse,
+}
+
 /// Unary encoding: each bit is 1 with p (true value) or q (others); the number of ones in a
 /// report is then Poisson-binomial. Checked per position (marginals) and on the count of ones
-/// (which would expose correlated lanes).
+/// (which would expose correlated lanes or gaps), for both the dense and the sparse path at
+/// dense and sparse parameters.
 #[test]
 fn unary_bits_have_the_specified_marginals_and_independence() {
     let k = 100u32;
@@ -64,60 +75,113 @@ fn unary_bits_have_the_specified_marginals_and_independence() {
     for (mechanism, eps) in [
         (Mechanism::Oue, 1.0),
         (Mechanism::Sue, 4.0),
+        (Mechanism::Oue, 4.0),
         (Mechanism::Oue, 6.0),
     ] {
-        let config = config(mechanism.clone(), eps, k);
-        let pure = config.params().pure();
-        let mut encoder = Encoder::with_simulation_rng(&config, ChaCha20Rng::from_seed([6; 32]));
-        let mut ones = vec![0u64; k as usize];
-        let mut weight = vec![0u64; k as usize + 1];
-        for _ in 0..n {
-            let (Report::Oue(r) | Report::Sue(r)) = encoder.encode_index(7).unwrap() else {
+        for path in [UnaryPath::Encoder, UnaryPath::Dense, UnaryPath::Sparse] {
+            check_unary_distribution(mechanism.clone(), eps, k, n, path);
+        }
+    }
+}
+
+/// The encoder takes the sparse path exactly when q is below `SPARSE_BELOW`.
+#[test]
+fn the_encoder_switches_paths_at_the_documented_threshold() {
+    for (mechanism, eps) in [
+        (Mechanism::Oue, 1.0),
+        (Mechanism::Oue, 4.0),
+        (Mechanism::Sue, 6.0),
+    ] {
+        let config = config(mechanism.clone(), eps, 300);
+        let params = unary_params(&config);
+        let mut encoder = Encoder::with_simulation_rng(&config, ChaCha20Rng::from_seed([8; 32]));
+        let mut rng = ChaCha20Rng::from_seed([8; 32]);
+        let mut out = vec![0u64; params.words()];
+        for _ in 0..100 {
+            let (Report::Oue(r) | Report::Sue(r)) = encoder.encode_index(5).unwrap() else {
                 unreachable!()
             };
-            let mut w = 0;
-            for (v, count) in ones.iter_mut().enumerate() {
-                let bit = (r.bits[v / 64] >> (v % 64)) & 1;
-                *count += bit;
-                w += bit as usize;
+            if params.one_if_false.0 < unary::SPARSE_BELOW {
+                unary::encode_sparse_into(&params, 5, &mut rng, &mut out);
+            } else {
+                unary::encode_dense_into(&params, 5, &mut rng, &mut out);
             }
-            weight[w] += 1;
+            assert_eq!(r.bits, out, "{mechanism:?} eps={eps}");
         }
-        // Marginals: each position is a binomial count; z-test every position at 5σ.
-        for (v, &o) in ones.iter().enumerate() {
-            let p = if v == 7 { pure.p } else { pure.q };
-            let mean = n as f64 * p;
-            let sd = (n as f64 * p * (1.0 - p)).sqrt();
-            assert!(
-                (o as f64 - mean).abs() <= 5.0 * sd,
-                "{mechanism:?} eps={eps} bit {v}: {o} ones, expected {mean:.0} ± {sd:.0}"
-            );
-        }
-        // Weight distribution: Bernoulli(p) + Binomial(k−1, q), pooled into cells ≥ 5 expected.
-        let mut dist = vec![0.0; k as usize + 1];
-        for j in 0..k as usize {
-            let binom = binomial_pmf(k as u64 - 1, pure.q, j as u64);
-            dist[j] += (1.0 - pure.p) * binom;
-            dist[j + 1] += pure.p * binom;
-        }
-        let (mut obs, mut exp) = (Vec::new(), Vec::new());
-        let (mut o_acc, mut e_acc) = (0u64, 0.0);
-        for (o, p) in weight.iter().zip(&dist) {
-            o_acc += o;
-            e_acc += p * n as f64;
-            if e_acc >= 5.0 {
-                obs.push(o_acc);
-                exp.push(e_acc);
-                o_acc = 0;
-                e_acc = 0.0;
-            }
-        }
-        if let (Some(o), Some(e)) = (obs.last_mut(), exp.last_mut()) {
-            *o += o_acc;
-            *e += e_acc;
-        }
-        assert_fits(&obs, &exp, &format!("{mechanism:?} eps={eps} weights"));
     }
+}
+
+fn unary_params(config: &CampaignConfig) -> UnaryParams {
+    match config.params() {
+        MechanismParams::Oue(p) | MechanismParams::Sue(p) => *p,
+        other => panic!("not unary: {other:?}"),
+    }
+}
+
+fn check_unary_distribution(mechanism: Mechanism, eps: f64, k: u32, n: u64, path: UnaryPath) {
+    let config = config(mechanism.clone(), eps, k);
+    let pure = config.params().pure();
+    let params = unary_params(&config);
+    let mut encoder = Encoder::with_simulation_rng(&config, ChaCha20Rng::from_seed([6; 32]));
+    let mut rng = ChaCha20Rng::from_seed([6; 32]);
+    let mut bits = vec![0u64; params.words()];
+    let mut ones = vec![0u64; k as usize];
+    let mut weight = vec![0u64; k as usize + 1];
+    for _ in 0..n {
+        match path {
+            UnaryPath::Encoder => {
+                let (Report::Oue(r) | Report::Sue(r)) = encoder.encode_index(7).unwrap() else {
+                    unreachable!()
+                };
+                bits = r.bits;
+            }
+            UnaryPath::Dense => unary::encode_dense_into(&params, 7, &mut rng, &mut bits),
+            UnaryPath::Sparse => unary::encode_sparse_into(&params, 7, &mut rng, &mut bits),
+        }
+        assert_eq!(bits[bits.len() - 1] >> (k % 64), 0, "padding bits are zero");
+        let mut w = 0;
+        for (v, count) in ones.iter_mut().enumerate() {
+            let bit = (bits[v / 64] >> (v % 64)) & 1;
+            *count += bit;
+            w += bit as usize;
+        }
+        weight[w] += 1;
+    }
+    let mechanism = format!("{mechanism:?} {path:?}");
+    // Marginals: each position is a binomial count; z-test every position at 5σ.
+    for (v, &o) in ones.iter().enumerate() {
+        let p = if v == 7 { pure.p } else { pure.q };
+        let mean = n as f64 * p;
+        let sd = (n as f64 * p * (1.0 - p)).sqrt();
+        assert!(
+            (o as f64 - mean).abs() <= 5.0 * sd,
+            "{mechanism:?} eps={eps} bit {v}: {o} ones, expected {mean:.0} ± {sd:.0}"
+        );
+    }
+    // Weight distribution: Bernoulli(p) + Binomial(k−1, q), pooled into cells ≥ 5 expected.
+    let mut dist = vec![0.0; k as usize + 1];
+    for j in 0..k as usize {
+        let binom = binomial_pmf(k as u64 - 1, pure.q, j as u64);
+        dist[j] += (1.0 - pure.p) * binom;
+        dist[j + 1] += pure.p * binom;
+    }
+    let (mut obs, mut exp) = (Vec::new(), Vec::new());
+    let (mut o_acc, mut e_acc) = (0u64, 0.0);
+    for (o, p) in weight.iter().zip(&dist) {
+        o_acc += o;
+        e_acc += p * n as f64;
+        if e_acc >= 5.0 {
+            obs.push(o_acc);
+            exp.push(e_acc);
+            o_acc = 0;
+            e_acc = 0.0;
+        }
+    }
+    if let (Some(o), Some(e)) = (obs.last_mut(), exp.last_mut()) {
+        *o += o_acc;
+        *e += e_acc;
+    }
+    assert_fits(&obs, &exp, &format!("{mechanism:?} eps={eps} weights"));
 }
 
 fn binomial_pmf(n: u64, p: f64, j: u64) -> f64 {

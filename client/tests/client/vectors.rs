@@ -52,6 +52,10 @@ fn report_cases() -> Vec<(String, CampaignSpec)> {
             70,
         ),
     ));
+    // At ε = 4, OUE's q ≈ 0.018 takes the sparse (geometric-skipping) path.
+    let mut sparse = spec(Mechanism::Oue, 70);
+    sparse.epsilon = 4.0;
+    cases.push(("oue_sparse".into(), sparse));
     cases
 }
 
@@ -105,7 +109,7 @@ fn vectors() -> BTreeMap<String, Value> {
         out.insert(
             format!("report_{name}.json"),
             json!({
-                "description": format!("value 42 encoded with {name} (k = 70, epsilon = 1.5)"),
+                "description": format!("value 42 encoded with {name} (k = 70, epsilon = {})", spec.epsilon),
                 "config": spec,
                 "rng_seed_hex": hex::encode(seed),
                 "input": "42",
