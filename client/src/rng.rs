@@ -73,25 +73,81 @@ pub fn bernoulli<R: RngCore + ?Sized>(rng: &mut R, threshold: u64) -> bool {
 /// the probability, instead of 64.
 #[inline]
 pub fn bernoulli_lanes<R: RngCore + ?Sized>(rng: &mut R, threshold: u64) -> u64 {
-    let mut undecided = u64::MAX;
-    let mut ones = 0u64;
-    let mut bit = 63u32;
-    loop {
-        let r = rng.next_u64();
-        if (threshold >> bit) & 1 == 1 {
-            // Lanes whose bit is 0 are below the threshold: ones.
-            ones |= undecided & !r;
-            undecided &= r;
-        } else {
-            // Lanes whose bit is 1 are above the threshold: zeros.
-            undecided &= !r;
+    finish_lanes(rng, threshold, 63, 0, u64::MAX)
+}
+
+/// Rounds drawn for every word of a block before any lane is checked (see
+/// [`bernoulli_lanes_into`]).
+pub const BLOCK_ROUNDS: usize = 9;
+/// Words of lanes decided together by [`bernoulli_lanes_into`].
+pub const BLOCK_WORDS: usize = 16;
+
+/// Fills `out` with independent 64-lane Bernoulli words, each bit 1 with probability `t / 2^64`,
+/// exactly: the comparison of [`bernoulli_lanes`], arranged for speed.
+///
+/// Words are taken [`BLOCK_WORDS`] at a time. For such a block, `BLOCK_ROUNDS · len` random
+/// words are drawn first, round-major (round j of output word w is random word
+/// `j · len + w`), and the first [`BLOCK_ROUNDS`] bits of every lane are compared without a
+/// branch; the few lanes still undecided (about 12% of output words hold one) then continue
+/// word by word, in output order, as in [`bernoulli_lanes`]. Drawing a round for a word whose
+/// lanes are all decided wastes random bits but changes no probability. The branch-free
+/// rounds draw about 9.3 words per 64 lanes instead of 7.3 but avoid a mispredicted loop exit
+/// per word: with a fast generator (the simulator's) a 1,024-bit report takes about 30% less
+/// time, with ChaCha20 about 6% more (`cargo bench -p ldp-client --bench encode`,
+/// `ldp-sim bench`).
+#[inline]
+pub fn bernoulli_lanes_into<R: RngCore + ?Sized>(rng: &mut R, threshold: u64, out: &mut [u64]) {
+    for block in out.chunks_mut(BLOCK_WORDS) {
+        let len = block.len();
+        let mut random = [0u64; BLOCK_ROUNDS * BLOCK_WORDS];
+        for word in random.iter_mut().take(BLOCK_ROUNDS * len) {
+            *word = rng.next_u64();
         }
-        if undecided == 0 || bit == 0 {
+        let mut ones = [0u64; BLOCK_WORDS];
+        let mut undecided = [u64::MAX; BLOCK_WORDS];
+        for (round, words) in random.chunks_exact(len).take(BLOCK_ROUNDS).enumerate() {
+            let bit = threshold_bit_mask(threshold, 63 - round as u32);
+            for ((one, open), r) in ones.iter_mut().zip(undecided.iter_mut()).zip(words) {
+                // Where the threshold's bit is 1, lanes drawing 0 are below it: ones. Either
+                // way, lanes drawing the threshold's bit stay undecided.
+                *one |= *open & !*r & bit;
+                *open &= !(*r ^ bit);
+            }
+        }
+        for ((slot, one), open) in block.iter_mut().zip(ones).zip(undecided) {
+            *slot = finish_lanes(rng, threshold, 63 - BLOCK_ROUNDS as u32, one, open);
+        }
+    }
+}
+
+/// All ones when bit `bit` of `threshold` is 1, else zero.
+#[inline(always)]
+fn threshold_bit_mask(threshold: u64, bit: u32) -> u64 {
+    0u64.wrapping_sub((threshold >> bit) & 1)
+}
+
+/// Continues the lane comparison from bit `bit` (down to 0) for the `undecided` lanes, one
+/// random word per bit, until every lane is decided.
+#[inline]
+fn finish_lanes<R: RngCore + ?Sized>(
+    rng: &mut R,
+    threshold: u64,
+    mut bit: u32,
+    mut ones: u64,
+    mut undecided: u64,
+) -> u64 {
+    while undecided != 0 {
+        let r = rng.next_u64();
+        let mask = threshold_bit_mask(threshold, bit);
+        ones |= undecided & !r & mask;
+        undecided &= !(r ^ mask);
+        if bit == 0 {
             // Lanes still undecided after 64 bits equal t exactly: not below it, so zeros.
-            return ones;
+            break;
         }
         bit -= 1;
     }
+    ones
 }
 
 #[cfg(test)]
@@ -129,6 +185,67 @@ mod tests {
                 }
                 assert_eq!((got >> lane) & 1 == 1, u < t, "lane {lane}, t {t:#x}");
             }
+        }
+    }
+
+    /// The block version against a per-lane reference that assigns words in the documented
+    /// order: round-major for the first `BLOCK_ROUNDS` bits, then word by word.
+    #[test]
+    fn block_lanes_match_per_lane_comparison() {
+        let mut rng = ChaCha20Rng::from_seed([9; 32]);
+        for case in 0..300 {
+            let len = [1usize, 5, 16, 17, 40][case % 5];
+            // Thresholds with long runs of equal bits keep lanes open past the block rounds.
+            let t = match case % 3 {
+                0 => rng.next_u64(),
+                1 => rng.next_u64() >> (rng.next_u32() % 64),
+                _ => (1u64 << 63) | (rng.next_u64() >> 40),
+            };
+            let words: alloc::vec::Vec<u64> = (0..len * 80).map(|_| rng.next_u64()).collect();
+            let mut got = alloc::vec![0u64; len];
+            let mut source = Words(words.clone(), 0);
+            bernoulli_lanes_into(&mut source, t, &mut got);
+            // Reference: replay the same stream, block by block.
+            let mut next = 0usize;
+            for (b, block) in got.chunks(BLOCK_WORDS).enumerate() {
+                let n = block.len();
+                let block_words = &words[next..next + BLOCK_ROUNDS * n];
+                next += BLOCK_ROUNDS * n;
+                for (w, &value) in block.iter().enumerate() {
+                    // This word's first BLOCK_ROUNDS random words, then its own continuation.
+                    let mut stream: alloc::vec::Vec<u64> =
+                        (0..BLOCK_ROUNDS).map(|j| block_words[j * n + w]).collect();
+                    let mut expected = 0u64;
+                    let mut extra = 0usize;
+                    let mut open = u64::MAX;
+                    for bit in (0..64u32).rev() {
+                        let round = 63 - bit as usize;
+                        if round >= BLOCK_ROUNDS {
+                            if open == 0 {
+                                break;
+                            }
+                            stream.push(words[next + extra]);
+                            extra += 1;
+                        }
+                        let r = stream[round];
+                        let tb = (t >> bit) & 1;
+                        for lane in 0..64 {
+                            if (open >> lane) & 1 == 1 && (r >> lane) & 1 != tb {
+                                open &= !(1 << lane);
+                                if tb == 1 {
+                                    expected |= 1 << lane;
+                                }
+                            }
+                        }
+                    }
+                    next += extra;
+                    assert_eq!(
+                        value, expected,
+                        "case {case}, block {b}, word {w}, t {t:#x}"
+                    );
+                }
+            }
+            assert_eq!(source.1, next, "case {case}: words drawn");
         }
     }
 

@@ -7,17 +7,17 @@
 //! threads ran: the same `--seed` gives the same numbers on one core or many.
 //!
 //! The simulator drives the production encoders through `Encoder::with_simulation_rng` with
-//! Xoshiro256++ (fast, not cryptographic); devices use ChaCha20 seeded by the OS.
+//! WyRand (fast, not cryptographic: a 64-bit state, one add and one multiply per word); devices
+//! use ChaCha20 seeded by the OS.
 
 use std::time::Instant;
 
 use ldp_aggregator::{Accumulator, Counters, Estimates};
 use ldp_client::Encoder;
 use ldp_protocol::{CampaignConfig, ConfigError, Mechanism, Report};
-use rand_core::SeedableRng;
-use rand_xoshiro::Xoshiro256PlusPlus;
 use rayon::prelude::*;
 use statrs::distribution::{ContinuousCDF, StudentsT};
+use wyrand::WyRand;
 
 use crate::population::Population;
 
@@ -28,7 +28,7 @@ pub const SHARD: usize = 1 << 16;
 const BLOCK: usize = 2048;
 
 /// The name of the simulation RNG, printed with results.
-pub const SIMULATION_RNG: &str = "xoshiro256++";
+pub const SIMULATION_RNG: &str = "wyrand";
 
 /// One (mechanism, ε) result; the JSON/CSV record (fields documented in `simulations/README.md`).
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -66,18 +66,13 @@ pub struct RunRecord {
 }
 
 /// A seed for one shard from everything that identifies it.
-fn shard_seed(seed: u64, label: &str, eps: f64, rep: u32, shard: usize) -> [u8; 32] {
+fn shard_seed(seed: u64, label: &str, eps: f64, rep: u32, shard: usize) -> u64 {
     let mut key = Vec::with_capacity(label.len() + 28);
     key.extend_from_slice(label.as_bytes());
     key.extend_from_slice(&eps.to_bits().to_le_bytes());
     key.extend_from_slice(&rep.to_le_bytes());
     key.extend_from_slice(&(shard as u64).to_le_bytes());
-    let mut out = [0u8; 32];
-    for (i, chunk) in out.chunks_exact_mut(8).enumerate() {
-        let h = twox_hash::XxHash3_64::oneshot_with_seed(seed ^ (i as u64) << 56, &key);
-        chunk.copy_from_slice(&h.to_le_bytes());
-    }
-    out
+    twox_hash::XxHash3_64::oneshot_with_seed(seed, &key)
 }
 
 /// One repetition: every device's report, folded. Returns the counters and the encoding and
@@ -93,13 +88,7 @@ pub fn simulate_once(
         .par_chunks(SHARD)
         .enumerate()
         .map(|(shard, chunk)| {
-            let rng = Xoshiro256PlusPlus::from_seed(shard_seed(
-                seed,
-                &label,
-                config.epsilon(),
-                rep,
-                shard,
-            ));
+            let rng = WyRand::new(shard_seed(seed, &label, config.epsilon(), rep, shard));
             let mut encoder = Encoder::with_simulation_rng(config, rng);
             let mut counters = Counters::new(config);
             // Blocks of reports stay in cache; their allocations are reused block to block.

@@ -22,7 +22,7 @@ fn run_writes_the_documented_json_and_csv_fields() {
         .arg(&csv)
         .assert()
         .success()
-        .stdout(predicates::str::contains("xoshiro256++"));
+        .stdout(predicates::str::contains("wyrand"));
     let records: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     let records = records.as_array().unwrap();

@@ -2,8 +2,8 @@
 //! `ldp_protocol::mechanism::unary`.
 //!
 //! Two exact ways to draw the k − 1 bits of the other values, chosen by q:
-//! - **dense** ([`crate::rng::bernoulli_lanes`]): 64 bits at a time, about eight random words
-//!   per 64 bits whatever q is; cost O(k/64) words.
+//! - **dense** ([`crate::rng::bernoulli_lanes_into`]): 64 bits at a time, about nine random
+//!   words per 64 bits whatever q is; cost O(k/64) words.
 //! - **sparse** ([`crate::geometric::gap`]): skip from one 1 to the next with exact geometric
 //!   gaps; cost O(q·k) words and logarithms.
 //!
@@ -19,14 +19,14 @@ use ldp_protocol::{Report, UnaryReport};
 use rand_core::RngCore;
 
 use crate::geometric;
-use crate::rng::{bernoulli, bernoulli_lanes};
+use crate::rng::{bernoulli, bernoulli_lanes_into};
 
 /// The sparse path is used when q is below this many 2^-64ths (q < 1/40; OUE from ε ≈ 3.7).
 ///
 /// Measured at k = 1024 with ChaCha20 (`cargo bench -p ldp-client --bench encode --
-/// unary_paths`): the dense path costs 1.03 µs whatever q is; the sparse path about 34 ns per
-/// one plus a small constant (0.64 µs at q = 0.018, 1.64 µs at q = 0.047), so they cross near
-/// 30 ones per 1,024 bits.
+/// unary_paths`): the dense path costs 1.13 µs whatever q is; the sparse path about 32 ns per
+/// one plus a small constant (0.62 µs at q = 0.018, 1.58 µs at q = 0.047), so they cross near
+/// 33 ones per 1,024 bits.
 pub const SPARSE_BELOW: u64 = u64::MAX / 40;
 
 /// Writes a randomized unary encoding of `index` into `out` (`params.words()` words).
@@ -52,10 +52,7 @@ pub fn encode_dense_into<R: RngCore + ?Sized>(
     rng: &mut R,
     out: &mut [u64],
 ) {
-    let q = params.one_if_false.0;
-    for word in out.iter_mut() {
-        *word = bernoulli_lanes(rng, q);
-    }
+    bernoulli_lanes_into(rng, params.one_if_false.0, out);
     let tail = params.k % 64;
     if tail != 0
         && let Some(last) = out.last_mut()
