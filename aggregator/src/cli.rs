@@ -96,6 +96,9 @@ pub struct ServeArgs {
     /// Write the bound address to this file once listening (for scripts using port 0).
     #[arg(long, env = "LDP_ADDRESS_FILE")]
     pub address_file: Option<PathBuf>,
+    /// Mark dashboard session cookies `Secure` (when a TLS proxy fronts the service).
+    #[arg(long, env = "LDP_SECURE_COOKIES")]
+    pub secure_cookies: bool,
 }
 
 /// `token` subcommands.
@@ -335,6 +338,7 @@ fn run_serve(store: Arc<dyn Store>, args: ServeArgs) -> Result<(), BoxError> {
         clock_skew_seconds: args.clock_skew_seconds,
         late_epochs: args.late_epochs,
         max_batch_reports: args.max_batch_reports,
+        secure_cookies: args.secure_cookies,
         ..Settings::default()
     };
     let mut metrics = Metrics::new();

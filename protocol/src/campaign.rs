@@ -20,8 +20,10 @@ pub const MAX_EPSILON: f64 = 20.0;
 pub const MAX_DESCRIPTION_BYTES: usize = 1024;
 /// Largest dictionary entry, in bytes.
 pub const MAX_DICTIONARY_ENTRY_BYTES: usize = 256;
-/// Shortest epoch: one minute.
-pub const MIN_EPOCH_SECONDS: u64 = 60;
+/// Shortest epoch: two seconds, for demos and tests. An epoch is the finest time the server
+/// ever records about a report, so production campaigns use hours or days (the default is a
+/// day).
+pub const MIN_EPOCH_SECONDS: u64 = 2;
 /// Longest epoch: 366 days.
 pub const MAX_EPOCH_SECONDS: u64 = 366 * 24 * 3600;
 /// Most reports one device may send per campaign and epoch.
@@ -447,10 +449,10 @@ mod tests {
             ),
             (
                 CampaignSpec {
-                    epoch_seconds: 59,
+                    epoch_seconds: 1,
                     ..spec(Mechanism::Grr, 1.0, 4)
                 },
-                ConfigError::EpochLengthOutOfRange(59),
+                ConfigError::EpochLengthOutOfRange(1),
             ),
             (
                 CampaignSpec {

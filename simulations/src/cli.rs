@@ -33,6 +33,38 @@ pub enum Command {
     Bench(BenchArgs),
     /// Send encoded batches to a running aggregator and measure throughput and latency.
     Load(LoadArgs),
+    /// Fill a demo campaign on a running aggregator: the real emoji list, a few short epochs,
+    /// one planted rising emoji (about half a minute); then open its dashboard.
+    Demo(DemoArgs),
+}
+
+/// `demo` flags.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Aggregator base URL.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    pub url: String,
+    /// An admin token (creates the campaign).
+    #[arg(long, env = "LDP_ADMIN_TOKEN")]
+    pub token: String,
+    /// Campaign id (reused when it exists with the same configuration).
+    #[arg(long, default_value = "emoji-demo")]
+    pub campaign: String,
+    /// Epoch length in seconds.
+    #[arg(long, default_value_t = 3)]
+    pub epoch_seconds: u64,
+    /// Epochs of ordinary traffic before the one with the planted emoji.
+    #[arg(long, default_value_t = 7)]
+    pub baseline_epochs: u64,
+    /// Reports per epoch.
+    #[arg(long, default_value_t = 20_000)]
+    pub reports_per_epoch: u64,
+    /// ε per report.
+    #[arg(long, default_value_t = 2.0)]
+    pub eps: f64,
+    /// No progress lines.
+    #[arg(long)]
+    pub quiet: bool,
 }
 
 /// The population flags shared by the simulating subcommands.
@@ -217,6 +249,7 @@ pub fn main() -> ExitCode {
         Command::Advise(args) => run_advise(args),
         Command::Bench(args) => run_bench(args),
         Command::Load(args) => run_load(args),
+        Command::Demo(args) => run_demo(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -602,22 +635,7 @@ fn run_load(args: LoadArgs) -> Result<(), BoxError> {
             );
             spec.description = "load test".into();
             let config = CampaignConfig::new(spec)?;
-            let agent = ureq::Agent::config_builder()
-                .http_status_as_error(false)
-                .build()
-                .new_agent();
-            let mut response = agent
-                .post(format!("{}/v1/campaigns", first.trim_end_matches('/')))
-                .header("authorization", format!("Bearer {token}"))
-                .header("content-type", "application/json")
-                .send(serde_json::to_vec(&config)?.as_slice())?;
-            if !response.status().is_success() {
-                return Err(format!(
-                    "creating the campaign: {}",
-                    response.body_mut().read_to_string().unwrap_or_default()
-                )
-                .into());
-            }
+            crate::demo::create_campaign(&first, token, &config)?;
             uploader.fetch_campaign(&args.campaign)?
         }
         Err(e) => return Err(e.into()),
@@ -679,5 +697,35 @@ fn run_load(args: LoadArgs) -> Result<(), BoxError> {
     if let Some(path) = &args.json {
         std::fs::write(path, serde_json::to_vec_pretty(&report)?)?;
     }
+    Ok(())
+}
+
+fn run_demo(args: DemoArgs) -> Result<(), BoxError> {
+    let plan = crate::demo::DemoPlan {
+        url: args.url.trim_end_matches('/').to_owned(),
+        admin_token: args.token,
+        campaign: args.campaign,
+        epoch_seconds: args.epoch_seconds,
+        baseline_epochs: args.baseline_epochs,
+        reports_per_epoch: args.reports_per_epoch,
+        epsilon: args.eps,
+        ..crate::demo::DemoPlan::default()
+    };
+    let quiet = args.quiet;
+    let progress = |line: &str| {
+        if !quiet {
+            eprintln!("{line}");
+        }
+    };
+    let summary = crate::demo::run(&plan, &progress)?;
+    println!(
+        "{} reports sent to {}; {} rose in epoch {}.",
+        summary.reports, summary.campaign, summary.planted, summary.planted_epoch
+    );
+    println!(
+        "Open {}/dashboard/campaigns/{} and sign in with an analyst token \
+         (ldp-aggregator token create --role analyst).",
+        plan.url, summary.campaign
+    );
     Ok(())
 }

@@ -5,6 +5,7 @@
 //! grids, plots and the mechanism advisor builds on this.)
 
 pub mod cli;
+pub mod demo;
 pub mod load;
 pub mod plot;
 pub mod population;

@@ -6,6 +6,7 @@
 //! [`routes`]; every error is a [`problem::Problem`].
 
 pub mod auth;
+pub mod dashboard;
 pub mod ingest;
 pub mod metrics;
 pub mod problem;
@@ -56,6 +57,9 @@ pub struct Settings {
     pub max_batch_reports: usize,
     /// Longest a graceful shutdown waits for open requests.
     pub shutdown_grace: Duration,
+    /// Mark dashboard session cookies `Secure` (set it when a TLS proxy fronts the service;
+    /// requests with `X-Forwarded-Proto: https` get `Secure` cookies either way).
+    pub secure_cookies: bool,
 }
 
 impl Default for Settings {
@@ -70,6 +74,7 @@ impl Default for Settings {
             late_epochs: 1,
             max_batch_reports: 10_000,
             shutdown_grace: Duration::from_secs(30),
+            secure_cookies: false,
         }
     }
 }
@@ -150,6 +155,8 @@ pub struct AppState {
     pub settings: Settings,
     /// The clock.
     pub clock: Clock,
+    /// Dashboard sessions.
+    pub sessions: dashboard::session::Sessions,
     campaigns: RwLock<HashMap<String, Arc<CampaignConfig>>>,
 }
 
@@ -167,6 +174,7 @@ impl AppState {
             metrics,
             settings,
             clock: Clock::System,
+            sessions: dashboard::session::Sessions::default(),
             campaigns: RwLock::new(HashMap::new()),
         }
     }
@@ -254,6 +262,11 @@ pub fn router(state: Arc<AppState>) -> Router {
     let body_limit = state.settings.body_limit;
     let limit = state.settings.request_timeout;
     routes::routes()
+        .merge(dashboard::routes())
+        .route(
+            "/",
+            axum::routing::get(|| async { axum::response::Redirect::to("/dashboard") }),
+        )
         .fallback(|| async { Problem::new(ProblemType::NotFound, "no such route") })
         .layer(axum::extract::DefaultBodyLimit::disable())
         .layer(tower_http::limit::RequestBodyLimitLayer::new(body_limit))
@@ -291,10 +304,13 @@ async fn observe(State(state): State<Arc<AppState>>, request: Request, next: Nex
     .to_owned();
     let mut response = next.run(request).await;
     let status = response.status();
+    // Problems, and the dashboard's own HTML error pages, pass as they are.
     let is_problem = response
         .headers()
         .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes() == PROBLEM_JSON.as_bytes());
+        .is_some_and(|v| {
+            v.as_bytes() == PROBLEM_JSON.as_bytes() || v.as_bytes().starts_with(b"text/html")
+        });
     if (status.is_client_error() || status.is_server_error()) && !is_problem {
         let kind = ProblemType::for_status(status);
         let detail = match kind {

@@ -1,0 +1,409 @@
+//! The web dashboard under `/dashboard`: server-rendered HTML (maud) with inline SVG charts
+//! (plotters), no JavaScript, nothing from another origin.
+//!
+//! - `GET /dashboard`: every campaign with its reports, current epoch and latest epoch with data.
+//! - `GET /dashboard/campaigns/{id}`: the top values with 95% intervals (raw unbiased estimates,
+//!   or `?view=consistent` for the consistency-processed ones), what is trending, and a chosen
+//!   value's share per epoch (`?value=INDEX`).
+//! - `GET|POST /dashboard/login`, `POST /dashboard/logout`: an analyst (or admin) token opens a
+//!   session ([`session`]); every other dashboard route without one redirects to the login.
+//!
+//! Every dashboard response carries a strict `Content-Security-Policy` (styles from this origin
+//! only, no scripts), `Referrer-Policy: no-referrer` and `X-Frame-Options: DENY`; every string
+//! from a campaign is escaped by maud (HTML) or plotters (SVG).
+
+pub mod charts;
+mod pages;
+pub mod session;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Form, Path, Query, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use ldp_protocol::CampaignConfig;
+use serde::Deserialize;
+
+use super::auth::token_hash;
+use super::problem::{Problem, ProblemType};
+use super::{AppState, blocking};
+use crate::estimate::{Counters, Estimates};
+use crate::store::Role;
+use crate::trending::{DEFAULT_ALPHA, TrendingReport, trending};
+use crate::{Accumulator, ValueEstimate};
+
+/// Values in the top chart.
+pub const TOP: usize = 20;
+/// Epochs in the baseline of the trending table.
+pub const BASELINE_EPOCHS: u64 = 7;
+/// Most epochs drawn in the time series.
+pub const SERIES_EPOCHS: u64 = 30;
+
+const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; \
+                   form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// The dashboard's routes (merged into the service's router).
+pub fn routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/dashboard", get(campaign_list))
+        .route("/dashboard/", get(|| async { Redirect::to("/dashboard") }))
+        .route("/dashboard/login", get(login_form).post(login))
+        .route("/dashboard/logout", post(logout))
+        .route("/dashboard/campaigns/{id}", get(campaign_page))
+        .route("/dashboard/style.css", get(stylesheet))
+        .layer(axum::middleware::from_fn(security_headers))
+}
+
+async fn security_headers(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    response
+}
+
+async fn stylesheet() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
+        include_str!("style.css"),
+    )
+        .into_response()
+}
+
+/// The session id from the request's cookie, if any.
+fn session_cookie(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == session::COOKIE)
+        .map(|(_, value)| value)
+}
+
+/// Whether the request carries a live session.
+fn logged_in(state: &AppState, headers: &HeaderMap) -> bool {
+    session_cookie(headers).is_some_and(|id| state.sessions.check(id, state.now()))
+}
+
+/// Whether the client reached us over TLS (directly or through a proxy that says so).
+fn over_tls(state: &AppState, headers: &HeaderMap) -> bool {
+    state.settings.secure_cookies
+        || headers
+            .get("x-forwarded-proto")
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"https"))
+}
+
+fn to_login() -> Response {
+    Redirect::to("/dashboard/login").into_response()
+}
+
+fn html(status: StatusCode, markup: maud::Markup) -> Response {
+    (status, Html(markup.into_string())).into_response()
+}
+
+async fn login_form(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    if logged_in(&state, &headers) {
+        return Redirect::to("/dashboard").into_response();
+    }
+    html(StatusCode::OK, pages::login(None))
+}
+
+/// The login form's fields.
+#[derive(Debug, Deserialize)]
+pub struct LoginForm {
+    token: String,
+}
+
+async fn login(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    form: Result<Form<LoginForm>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let Ok(Form(form)) = form else {
+        return html(
+            StatusCode::BAD_REQUEST,
+            pages::login(Some("Enter a token to sign in.")),
+        );
+    };
+    let hash = token_hash(form.token.trim());
+    let store = state.store.clone();
+    let role = match blocking(move || store.token_role(&hash)).await {
+        Ok(role) => role,
+        Err(problem) => return error_page(&problem),
+    };
+    if !role.is_some_and(|r| r.grants(Role::Analyst)) {
+        // The same answer for unknown and under-privileged tokens.
+        return html(
+            StatusCode::UNAUTHORIZED,
+            pages::login(Some(
+                "That token was not accepted. Ask an admin for an analyst token \
+                 (`ldp-aggregator token create --role analyst`).",
+            )),
+        );
+    }
+    let id = match state.sessions.open(state.now()) {
+        Ok(id) => id,
+        Err(_) => {
+            return error_page(&Problem::new(
+                ProblemType::Internal,
+                "the operating system's random generator failed",
+            ));
+        }
+    };
+    let secure = if over_tls(&state, &headers) {
+        "; Secure"
+    } else {
+        ""
+    };
+    let cookie = format!(
+        "{}={id}; Path=/dashboard; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
+        session::COOKIE,
+        session::LIFETIME_SECONDS
+    );
+    let mut response = Redirect::to("/dashboard").into_response();
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().insert(header::SET_COOKIE, value);
+    }
+    response
+}
+
+async fn logout(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    if let Some(id) = session_cookie(&headers) {
+        state.sessions.close(id);
+    }
+    let mut response = to_login();
+    let clear = format!(
+        "{}=; Path=/dashboard; HttpOnly; SameSite=Strict; Max-Age=0",
+        session::COOKIE
+    );
+    if let Ok(value) = HeaderValue::from_str(&clear) {
+        response.headers_mut().insert(header::SET_COOKIE, value);
+    }
+    response
+}
+
+fn error_page(problem: &Problem) -> Response {
+    html(
+        problem.kind.status(),
+        pages::error(problem.kind.title(), &problem.detail),
+    )
+}
+
+/// One row of the campaign list.
+#[derive(Debug)]
+pub struct CampaignRow {
+    /// The campaign.
+    pub config: Arc<CampaignConfig>,
+    /// Reports counted over all epochs.
+    pub reports: u64,
+    /// The epoch now.
+    pub current_epoch: u64,
+    /// The latest epoch with reports.
+    pub last_epoch: Option<u64>,
+}
+
+async fn campaign_list(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    if !logged_in(&state, &headers) {
+        return to_login();
+    }
+    let store = state.store.clone();
+    let now = state.now();
+    let rows = blocking(move || {
+        let mut rows = Vec::new();
+        for stored in store.campaigns()? {
+            let config = Arc::new(stored.config);
+            let range = store.epoch_range(config.id().as_str())?;
+            let reports = match range {
+                Some(r) => store
+                    .counters(&config, r.from, r.to)?
+                    .iter()
+                    .map(|(_, c)| c.n())
+                    .sum(),
+                None => 0,
+            };
+            rows.push(CampaignRow {
+                current_epoch: now / config.epoch_seconds(),
+                last_epoch: range.map(|r| r.to),
+                reports,
+                config,
+            });
+        }
+        Ok(rows)
+    })
+    .await;
+    match rows {
+        Ok(rows) => html(StatusCode::OK, pages::campaign_list(&rows)),
+        Err(problem) => error_page(&problem),
+    }
+}
+
+/// The campaign page's options.
+#[derive(Debug, Deserialize)]
+pub struct CampaignQuery {
+    /// `raw` (default) or `consistent`.
+    view: Option<String>,
+    /// Domain index of the value whose time series is drawn (default: the top value).
+    value: Option<u32>,
+}
+
+/// Which estimates the top chart shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    /// Unbiased estimates with 95% intervals.
+    Raw,
+    /// Norm-Sub: non-negative, summing to n (biased; no intervals).
+    Consistent,
+}
+
+/// Everything the campaign page shows.
+#[derive(Debug)]
+pub struct CampaignData {
+    /// The campaign.
+    pub config: Arc<CampaignConfig>,
+    /// The epoch now.
+    pub current_epoch: u64,
+    /// Epochs with reports, if any.
+    pub epochs: Option<(u64, u64)>,
+    /// Reports over those epochs.
+    pub n: u64,
+    /// The estimates over all epochs, when n reaches the campaign's minimum.
+    pub estimates: Option<Estimates>,
+    /// The trending comparison, or why there is none.
+    pub trending: Result<(u64, TrendingReport), String>,
+    /// The value of the time series and its points.
+    pub series: Option<(u32, Vec<charts::SharePoint>)>,
+}
+
+async fn campaign_page(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    query: Result<Query<CampaignQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    // Before anything else: an anonymous visitor learns nothing, not even whether `id` exists.
+    if !logged_in(&state, &headers) {
+        return to_login();
+    }
+    let Ok(Query(query)) = query else {
+        return error_page(&Problem::new(
+            ProblemType::InvalidRequest,
+            "use ?view=raw|consistent and ?value=INDEX",
+        ));
+    };
+    let view = match query.view.as_deref() {
+        None | Some("raw") => View::Raw,
+        Some("consistent") => View::Consistent,
+        Some(other) => {
+            return error_page(&Problem::new(
+                ProblemType::InvalidRequest,
+                format!("unknown view {other:?}: use raw or consistent"),
+            ));
+        }
+    };
+    let config = match state.campaign(&id).await {
+        Ok(config) => config,
+        Err(problem) => return error_page(&problem),
+    };
+    match campaign_data(&state, config, query.value).await {
+        Ok(data) => html(StatusCode::OK, pages::campaign(&data, view)),
+        Err(problem) => error_page(&problem),
+    }
+}
+
+/// Reads the campaign's counters once and derives the page's numbers from them.
+pub async fn campaign_data(
+    state: &AppState,
+    config: Arc<CampaignConfig>,
+    value: Option<u32>,
+) -> Result<CampaignData, Problem> {
+    let current_epoch = state.now() / config.epoch_seconds();
+    let store = state.store.clone();
+    let cfg = config.clone();
+    let rows = blocking(move || match store.epoch_range(cfg.id().as_str())? {
+        Some(range) => store.counters(&cfg, range.from, range.to),
+        None => Ok(Vec::new()),
+    })
+    .await?;
+    let epochs = rows.first().zip(rows.last()).map(|(a, b)| (a.0, b.0));
+    let merge = |pick: &dyn Fn(u64) -> bool| -> Result<Counters, Problem> {
+        let mut merged = Counters::new(&config);
+        for (epoch, counters) in rows.iter().filter(|(e, _)| pick(*e)) {
+            merged.merge(counters).map_err(|e| {
+                tracing::error!(error = %e, epoch, "stored counters do not merge");
+                Problem::new(ProblemType::Internal, "stored counters are inconsistent")
+            })?;
+        }
+        Ok(merged)
+    };
+    let all = merge(&|_| true)?;
+    let n = all.n();
+    let min = config.min_reports();
+    let estimates = (n >= min).then(|| all.estimate());
+
+    // Trending: the latest complete epoch against the BASELINE_EPOCHS before it.
+    let latest = current_epoch.saturating_sub(1);
+    let trending = if latest < BASELINE_EPOCHS {
+        Err("Trending needs more epochs of history.".to_owned())
+    } else {
+        let now = merge(&|e| e == latest)?;
+        let before = merge(&|e| e < latest && e >= latest - BASELINE_EPOCHS)?;
+        if now.n() < min || before.n() < min {
+            Err(format!(
+                "Trending compares epoch {latest} with the {BASELINE_EPOCHS} epochs before it \
+                 and needs at least {min} reports in each; they have {} and {}.",
+                now.n(),
+                before.n()
+            ))
+        } else {
+            trending(&now.estimate(), &before.estimate(), DEFAULT_ALPHA)
+                .map(|report| (latest, report))
+                .map_err(|e| e.to_string())
+        }
+    };
+
+    // The time series of one value: its share per epoch with enough reports.
+    let chosen = value.filter(|v| *v < config.k()).or_else(|| {
+        estimates
+            .as_ref()
+            .and_then(|e| e.top(1).first().map(|v| v.index))
+    });
+    let series = chosen.map(|index| {
+        let from = epochs.map_or(0, |(_, to)| to.saturating_sub(SERIES_EPOCHS - 1));
+        let points = rows
+            .iter()
+            .filter(|(epoch, c)| *epoch >= from && c.n() >= min)
+            .filter_map(|(epoch, counters)| {
+                let estimate = counters.estimate();
+                let v: &ValueEstimate = estimate.values.get(index as usize)?;
+                let scale = 100.0 / estimate.n as f64;
+                Some(charts::SharePoint {
+                    epoch: *epoch,
+                    share: v.count * scale,
+                    ci95: [v.ci95_low * scale, v.ci95_high * scale],
+                })
+            })
+            .collect();
+        (index, points)
+    });
+    Ok(CampaignData {
+        config,
+        current_epoch,
+        epochs,
+        n,
+        estimates,
+        trending,
+        series,
+    })
+}

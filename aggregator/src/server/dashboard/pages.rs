@@ -1,0 +1,343 @@
+//! The dashboard's HTML. maud escapes every interpolated string; the only unescaped content is
+//! the SVG that plotters writes (which escapes its own text).
+
+use maud::{DOCTYPE, Markup, PreEscaped, html};
+
+use super::charts::{self, Bar};
+use super::{CampaignData, CampaignRow, TOP, View};
+
+fn layout(title: &str, signed_in: bool, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · ldp-telemetry" }
+                link rel="stylesheet" href="/dashboard/style.css";
+            }
+            body {
+                header {
+                    a.brand href="/dashboard" { "ldp-telemetry" }
+                    @if signed_in {
+                        form.logout method="post" action="/dashboard/logout" {
+                            button type="submit" { "Sign out" }
+                        }
+                    }
+                }
+                main { (body) }
+            }
+        }
+    }
+}
+
+/// The login form, with an optional error.
+pub fn login(error: Option<&str>) -> Markup {
+    layout(
+        "Sign in",
+        false,
+        html! {
+            h1 { "Sign in" }
+            p { "Paste an analyst token to read the estimates." }
+            @if let Some(error) = error {
+                p.error role="alert" { (error) }
+            }
+            form.login method="post" action="/dashboard/login" {
+                label for="token" { "Token" }
+                input #token type="password" name="token" autocomplete="off" required;
+                button type="submit" { "Sign in" }
+            }
+        },
+    )
+}
+
+/// An error page.
+pub fn error(title: &str, detail: &str) -> Markup {
+    layout(
+        title,
+        true,
+        html! {
+            h1 { (title) }
+            p.error { (detail) }
+            p { a href="/dashboard" { "All campaigns" } }
+        },
+    )
+}
+
+/// Every campaign.
+pub fn campaign_list(rows: &[CampaignRow]) -> Markup {
+    layout(
+        "Campaigns",
+        true,
+        html! {
+            h1 { "Campaigns" }
+            @if rows.is_empty() {
+                div.empty {
+                    p { "No campaigns yet. Create one with an admin token:" }
+                    pre { "ldp-aggregator campaign create --id my-metric --mechanism oue --k 16 --eps 1 \\\n    --description 'What this campaign measures'" }
+                    p { "or fill a demo campaign from the emoji list: " code { "ldp-sim demo --url URL --token ADMIN_TOKEN" } }
+                }
+            } @else {
+                table {
+                    thead { tr {
+                        th { "Campaign" } th { "Description" } th { "Mechanism" }
+                        th.num { "ε" } th.num { "Values" } th.num { "Reports" }
+                        th.num { "Current epoch" } th.num { "Last epoch with reports" }
+                    } }
+                    tbody {
+                        @for row in rows {
+                            @let id = row.config.id().as_str();
+                            tr {
+                                td { a href={ "/dashboard/campaigns/" (id) } { (id) } }
+                                td { (row.config.spec().description) }
+                                td { (row.config.params().kind().name()) }
+                                td.num { (row.config.epsilon()) }
+                                td.num { (row.config.k()) }
+                                td.num { (row.reports) }
+                                td.num { (row.current_epoch) }
+                                td.num {
+                                    @match row.last_epoch {
+                                        Some(e) => (e),
+                                        None => "none yet",
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        },
+    )
+}
+
+/// The privacy parameters in one sentence.
+fn privacy_sentence(data: &CampaignData) -> String {
+    let c = &data.config;
+    let eps = c.epsilon();
+    let per_epoch = c.max_reports_per_epoch();
+    format!(
+        "Each report is ε = {eps} locally private: whatever a device's true value, any report it \
+         sends is at most e^{eps} ≈ {:.2} times as likely under that value as under any other, \
+         so no single report reveals the value. A device sends at most {per_epoch} report{} per \
+         epoch of {}.",
+        eps.exp(),
+        if per_epoch == 1 { "" } else { "s" },
+        duration(c.epoch_seconds())
+    )
+}
+
+fn duration(seconds: u64) -> String {
+    match seconds {
+        s if s % 86_400 == 0 => plural(s / 86_400, "day"),
+        s if s % 3600 == 0 => plural(s / 3600, "hour"),
+        s if s % 60 == 0 => plural(s / 60, "minute"),
+        s => plural(s, "second"),
+    }
+}
+
+fn plural(n: u64, unit: &str) -> String {
+    if n == 1 {
+        format!("1 {unit}")
+    } else {
+        format!("{n} {unit}s")
+    }
+}
+
+fn percent(share: f64) -> String {
+    format!("{share:.2}%")
+}
+
+/// One campaign.
+pub fn campaign(data: &CampaignData, view: View) -> Markup {
+    let config = &data.config;
+    let id = config.id().as_str();
+    let base = format!("/dashboard/campaigns/{id}");
+    layout(
+        id,
+        true,
+        html! {
+            p.crumbs { a href="/dashboard" { "Campaigns" } " / " (id) }
+            h1 { (id) }
+            @if !config.spec().description.is_empty() {
+                p.description { (config.spec().description) }
+            }
+            p.privacy { (privacy_sentence(data)) }
+            p.facts {
+                (config.params().kind().name()) " · " (config.k()) " values · "
+                (data.n) " reports"
+                @if let Some((from, to)) = data.epochs {
+                    " in epochs " (from) "–" (to)
+                }
+                " · current epoch " (data.current_epoch)
+            }
+            @match &data.estimates {
+                None => {
+                    div.empty {
+                        @if data.n == 0 {
+                            p { "No reports yet. Devices upload batches to "
+                                code { "POST /v1/campaigns/" (id) "/reports" } "." }
+                        } @else {
+                            p { (data.n) " reports so far; estimates are shown from "
+                                (config.min_reports()) " on ("
+                                (config.min_reports() - data.n) " more needed)." }
+                        }
+                    }
+                }
+                Some(estimates) => {
+                    (top_section(data, estimates, view, &base))
+                }
+            }
+            (trending_section(data, &base))
+            (series_section(data))
+        },
+    )
+}
+
+fn top_section(
+    data: &CampaignData,
+    estimates: &crate::Estimates,
+    view: View,
+    base: &str,
+) -> Markup {
+    let config = &data.config;
+    let mut top = estimates.values.clone();
+    match view {
+        View::Raw => top.sort_by(|a, b| b.count.total_cmp(&a.count)),
+        View::Consistent => top.sort_by(|a, b| b.norm_sub_count.total_cmp(&a.norm_sub_count)),
+    }
+    top.truncate(TOP);
+    let bars: Vec<Bar> = top
+        .iter()
+        .map(|v| match view {
+            View::Raw => Bar {
+                label: config.label(v.index),
+                count: v.count,
+                ci95: [v.ci95_low, v.ci95_high],
+                detected: v.ci95_low > 0.0,
+            },
+            View::Consistent => Bar {
+                label: config.label(v.index),
+                count: v.norm_sub_count,
+                ci95: [v.norm_sub_count, v.norm_sub_count],
+                detected: v.ci95_low > 0.0,
+            },
+        })
+        .collect();
+    let x_label = match view {
+        View::Raw => "estimated reports (bars) with 95% intervals (whiskers)",
+        View::Consistent => "consistency-processed estimate (non-negative, sums to n)",
+    };
+    let chart = charts::top_values(&bars, x_label);
+    html! {
+        section {
+            h2 { "Top " (top.len()) " values" }
+            nav.switch {
+                @if view == View::Raw {
+                    strong { "Unbiased estimates" } " · "
+                    a href={ (base) "?view=consistent" } { "Consistency-processed" }
+                } @else {
+                    a href=(base) { "Unbiased estimates" } " · "
+                    strong { "Consistency-processed" }
+                }
+            }
+            p.note {
+                @if view == View::Raw {
+                    "Unbiased estimates of how many reports came from each value, with 95% \
+                     intervals. Grey bars are below the detection threshold: their interval \
+                     includes zero, so the value may be absent."
+                } @else {
+                    "Consistency-processed estimates (Norm-Sub): negative estimates are \
+                     clipped to zero and the rest shifted so the total is n. Easier to read, \
+                     but biased, so no intervals are drawn; grey values are below the \
+                     detection threshold of the unbiased estimates."
+                }
+            }
+            @match chart {
+                Ok(svg) => div.chart { (PreEscaped(svg)) },
+                Err(e) => p.error { "The chart could not be drawn: " (e) },
+            }
+            table {
+                thead { tr {
+                    th { "Value" } th.num { "Estimate" } th.num { "95% interval" }
+                    th.num { "Share" } th { "Detected" }
+                } }
+                tbody {
+                    @for v in &top {
+                        tr.faded[v.ci95_low <= 0.0] {
+                            td { a href={ (base) "?value=" (v.index) } { (config.label(v.index)) } }
+                            td.num { (format!("{:.0}", match view { View::Raw => v.count, View::Consistent => v.norm_sub_count })) }
+                            td.num { (format!("{:.0} – {:.0}", v.ci95_low, v.ci95_high)) }
+                            td.num { (percent(100.0 * v.count / estimates.n.max(1) as f64)) }
+                            td { @if v.ci95_low > 0.0 { "yes" } @else { "no" } }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn trending_section(data: &CampaignData, base: &str) -> Markup {
+    let config = &data.config;
+    html! {
+        section.trending {
+            h2 { "Trending" }
+            @match &data.trending {
+                Err(why) => p.empty { (why) },
+                Ok((epoch, report)) => {
+                    p.note {
+                        "Values whose share in epoch " (epoch) " rose above the "
+                        (super::BASELINE_EPOCHS) " epochs before it, at family-wise \
+                         false-positive level " (report.alpha) " (z above "
+                        (format!("{:.2}", report.z_threshold)) ", Bonferroni over "
+                        (report.tested) " values)."
+                    }
+                    @if report.rising.is_empty() {
+                        p.empty { "Nothing rose significantly." }
+                    } @else {
+                        table {
+                            thead { tr {
+                                th { "Value" } th.num { "Share now" } th.num { "95% interval" }
+                                th.num { "Baseline share" } th.num { "z" }
+                            } }
+                            tbody {
+                                @for t in report.rising.iter().take(10) {
+                                    tr {
+                                        td { a href={ (base) "?value=" (t.index) } { (config.label(t.index)) } }
+                                        td.num { (percent(100.0 * t.share_now)) }
+                                        td.num { (percent(100.0 * t.share_now_ci95[0])) " – " (percent(100.0 * t.share_now_ci95[1])) }
+                                        td.num { (percent(100.0 * t.share_baseline)) }
+                                        td.num { (format!("{:.1}", t.z)) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn series_section(data: &CampaignData) -> Markup {
+    let Some((index, points)) = &data.series else {
+        return html! {};
+    };
+    let label = data.config.label(*index);
+    html! {
+        section {
+            h2 { "Share of " (label) " per epoch" }
+            @if points.len() < 2 {
+                p.empty { "The time series needs two or more epochs with at least "
+                    (data.config.min_reports()) " reports each." }
+            } @else {
+                p.note { "Estimated share per epoch; the band is the 95% interval. \
+                          Pick another value in the tables above." }
+                @match charts::share_series(points, &label) {
+                    Ok(svg) => div.chart { (PreEscaped(svg)) },
+                    Err(e) => p.error { "The chart could not be drawn: " (e) },
+                }
+            }
+        }
+    }
+}
