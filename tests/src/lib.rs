@@ -6,6 +6,7 @@
 pub mod postgres;
 pub mod server;
 pub mod store_contract;
+pub mod webdriver;
 
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;

@@ -1,5 +1,6 @@
 //! End-to-end tests across crates: one test binary, one module per concern.
 
+mod browser;
 mod dashboard;
 mod faults;
 mod multinode;

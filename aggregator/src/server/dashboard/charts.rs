@@ -52,15 +52,15 @@ pub fn top_values(bars: &[Bar], x_label: &str) -> Result<String, String> {
             .fold(0.0f64, f64::min);
         let labels: Vec<String> = bars.iter().map(|b| b.label.clone()).collect();
         let label_of = move |v: &SegmentValue<u32>| match v {
-            SegmentValue::CenterOf(i) | SegmentValue::Exact(i) => {
+            SegmentValue::CenterOf(i) if *i < rows => {
                 // Row 0 is at the bottom; the first bar belongs at the top.
-                let rank = rows.saturating_sub(1).saturating_sub(*i) as usize;
+                let rank = (rows - 1 - *i) as usize;
                 labels
                     .get(rank)
                     .map(|l| truncate(l, 28))
                     .unwrap_or_default()
             }
-            SegmentValue::Last => String::new(),
+            _ => String::new(),
         };
         let mut chart = ChartBuilder::on(&root)
             .margin(12)

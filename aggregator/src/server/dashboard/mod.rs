@@ -352,8 +352,10 @@ pub async fn campaign_data(
     let min = config.min_reports();
     let estimates = (n >= min).then(|| all.estimate());
 
-    // Trending: the latest complete epoch against the BASELINE_EPOCHS before it.
-    let latest = current_epoch.saturating_sub(1);
+    // Trending: the latest complete epoch with reports against the BASELINE_EPOCHS before it.
+    let latest = epochs
+        .map_or(current_epoch, |(_, to)| to.min(current_epoch))
+        .min(current_epoch.saturating_sub(1));
     let trending = if latest < BASELINE_EPOCHS {
         Err("Trending needs more epochs of history.".to_owned())
     } else {

@@ -229,7 +229,7 @@ fn top_section(
     };
     let chart = charts::top_values(&bars, x_label);
     html! {
-        section {
+        section.top {
             h2 { "Top " (top.len()) " values" }
             nav.switch {
                 @if view == View::Raw {
