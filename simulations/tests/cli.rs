@@ -175,6 +175,16 @@ fn load_without_a_server_fails_with_a_clear_error() {
         .stderr(predicates::str::contains("error"));
 }
 
+/// `demo` against a server (with the browser) is in `tests/tests/e2e/browser.rs`.
+#[test]
+fn demo_without_a_server_fails_with_a_clear_error() {
+    ldp_sim()
+        .args(["demo", "--url", "http://127.0.0.1:9", "--token", "ldp_x"])
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("http://127.0.0.1:9"));
+}
+
 #[test]
 fn grid_writes_svg_and_png_plots() {
     let dir = tempfile::tempdir().unwrap();
