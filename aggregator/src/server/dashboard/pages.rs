@@ -200,12 +200,15 @@ fn top_section(
     base: &str,
 ) -> Markup {
     let config = &data.config;
-    let mut top = estimates.values.clone();
-    match view {
-        View::Raw => top.sort_by(|a, b| b.count.total_cmp(&a.count)),
-        View::Consistent => top.sort_by(|a, b| b.norm_sub_count.total_cmp(&a.norm_sub_count)),
-    }
-    top.truncate(TOP);
+    let top = match view {
+        View::Raw => estimates.top(TOP),
+        View::Consistent => {
+            let mut top = estimates.values.clone();
+            top.sort_by(|a, b| b.norm_sub_count.total_cmp(&a.norm_sub_count));
+            top.truncate(TOP);
+            top
+        }
+    };
     let bars: Vec<Bar> = top
         .iter()
         .map(|v| match view {
