@@ -73,7 +73,7 @@ impl<L: BudgetLedger> Accountant<L> {
             });
         }
         self.ledger.record(campaign, epoch, 1);
-        let per_report = config.params().likelihood_ratio().epsilon_upper_bound();
+        let per_report = config.params().epsilon_upper_bound();
         let reports = spent + 1;
         Ok(Charge {
             reports_in_epoch: reports,

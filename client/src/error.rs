@@ -20,6 +20,13 @@ pub enum ClientError {
     /// A string that is not a decimal index, for a campaign over a range domain.
     #[error("{0:?} is not an index of this campaign's range domain")]
     NotInRange(String),
+    /// The campaign's mechanism needs another encoder (RAPPOR needs a device secret:
+    /// `RapporEncoder`).
+    #[error("campaign mechanism {0} needs its own encoder (RapporEncoder for rappor)")]
+    WrongEncoder(&'static str),
+    /// The device secret could not be read or written.
+    #[error("device secret store: {0}")]
+    SecretStore(String),
     /// The privacy budget for this campaign and epoch is spent.
     #[error(transparent)]
     Budget(#[from] BudgetError),

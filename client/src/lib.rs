@@ -4,8 +4,9 @@
 //! ε-local differential privacy, so the collector never sees the truth.
 //!
 //! What it is: encoders for every mechanism of `ldp-protocol`, OS-seeded ChaCha20 randomness,
-//! and a privacy-budget accountant. `no_std` + `alloc` (the default `std` feature adds only
-//! conveniences). What it is not: an estimator. The optional `upload` feature adds a small blocking uploader
+//! a privacy-budget accountant, and RAPPOR's memoized encoder with its device-secret store
+//! (module `memo`). `no_std` + `alloc` (the default `std` feature adds only conveniences).
+//! What it is not: an estimator. The optional `upload` feature adds a small blocking uploader
 //! (module `upload`); there is never an async runtime.
 //!
 //! ```
@@ -50,11 +51,14 @@ pub mod budget;
 pub mod encoder;
 pub mod error;
 pub mod geometric;
+pub mod memo;
 pub mod rng;
 #[cfg(feature = "upload")]
 pub mod upload;
 
 pub use budget::{Accountant, BudgetLedger, Charge, InMemoryLedger};
+pub use encoder::rappor::RapporEncoder;
 pub use encoder::{Encoder, Randomizer};
 pub use error::{BudgetError, ClientError};
+pub use memo::{DeviceSecret, InMemorySecretStore, SecretStore};
 pub use rng::ProductionRng;

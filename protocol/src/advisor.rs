@@ -47,6 +47,9 @@ fn server_cost(kind: MechanismKind) -> &'static str {
         MechanismKind::Olh | MechanismKind::Blh => {
             "O(k) hashes per report (O(1) with a seed pool, then O(pool·k) per estimate)"
         }
+        MechanismKind::Rappor => {
+            "O(m/64) word operations per report, a regression over the candidates per estimate"
+        }
     }
 }
 

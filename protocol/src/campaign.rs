@@ -87,7 +87,7 @@ impl core::fmt::Display for CampaignId {
 
 /// The set of values a campaign estimates.
 ///
-/// JSON: `{"range": {"k": 16}}` or `{"dictionary": {"values": ["😂", "❤"]}}`.
+/// JSON: `{"range": {"k": 16}}`, `{"dictionary": {"values": ["😂", "❤"]}}` or `"open"`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Domain {
@@ -102,17 +102,21 @@ pub enum Domain {
         /// The candidates, in index order.
         values: Vec<String>,
     },
+    /// Any string: no dictionary, candidates are given when estimates are asked for (RAPPOR
+    /// only). k = 0.
+    Open,
 }
 
 /// The label of the `other` bucket of a dictionary domain.
 pub const OTHER_LABEL: &str = "(other)";
 
 impl Domain {
-    /// Number of values k (including the `other` bucket of a dictionary).
+    /// Number of values k (including the `other` bucket of a dictionary; 0 when open).
     pub fn size(&self) -> u64 {
         match self {
             Self::Range { k } => u64::from(*k),
             Self::Dictionary { values } => values.len() as u64 + 1,
+            Self::Open => 0,
         }
     }
 }
@@ -192,7 +196,14 @@ impl CampaignConfig {
             return Err(ConfigError::InvalidEpsilon(spec.epsilon));
         }
         let k = spec.domain.size();
-        if k < 2 {
+        let string_mechanism = matches!(spec.mechanism, Mechanism::Rappor(_));
+        if spec.domain == Domain::Open {
+            if !string_mechanism {
+                return Err(ConfigError::OpenDomainUnsupported(
+                    spec.mechanism.kind().name(),
+                ));
+            }
+        } else if k < 2 {
             return Err(ConfigError::DomainTooSmall(k));
         }
         let k32 = u32::try_from(k).map_err(|_| ConfigError::DomainTooLarge {
@@ -268,7 +279,7 @@ impl CampaignConfig {
         self.spec.epsilon
     }
 
-    /// Domain size k.
+    /// Domain size k (0 for an open domain).
     pub fn k(&self) -> u32 {
         self.params.k()
     }
@@ -314,6 +325,23 @@ impl CampaignConfig {
                     .unwrap_or(values.len() as u32),
             ),
             Domain::Range { k } => value.parse::<u32>().ok().filter(|i| i < k),
+            Domain::Open => None,
+        }
+    }
+
+    /// Whether the domain is open: estimates need candidates.
+    pub fn is_open(&self) -> bool {
+        self.spec.domain == Domain::Open
+    }
+
+    /// The strings estimates are made for when none are asked for: the dictionary (without
+    /// the `other` bucket), the decimal indices of a range, nothing for an open domain.
+    pub fn default_candidates(&self) -> Vec<String> {
+        use alloc::string::ToString;
+        match &self.spec.domain {
+            Domain::Dictionary { values } => values.clone(),
+            Domain::Range { k } => (0..*k).map(|i| i.to_string()).collect(),
+            Domain::Open => Vec::new(),
         }
     }
 
@@ -321,7 +349,7 @@ impl CampaignConfig {
     pub fn other_index(&self) -> Option<u32> {
         match &self.spec.domain {
             Domain::Dictionary { values } => Some(values.len() as u32),
-            Domain::Range { .. } => None,
+            Domain::Range { .. } | Domain::Open => None,
         }
     }
 
@@ -333,7 +361,7 @@ impl CampaignConfig {
                 .get(i as usize)
                 .cloned()
                 .unwrap_or_else(|| OTHER_LABEL.into()),
-            Domain::Range { .. } => i.to_string(),
+            Domain::Range { .. } | Domain::Open => i.to_string(),
         }
     }
 }

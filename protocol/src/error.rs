@@ -62,6 +62,20 @@ pub enum ConfigError {
     /// The minimum number of reports before estimates are released is too small.
     #[error("min reports {0} is below the floor of {min}", min = crate::campaign::MIN_REPORTS_FLOOR)]
     MinReportsTooSmall(u64),
+    /// RAPPOR settings that cannot work.
+    #[error("invalid RAPPOR settings: {0}")]
+    InvalidRappor(&'static str),
+    /// The ε of the integer thresholds a setting would use exceeds the ε it is allowed.
+    #[error("these settings give epsilon {computed:.6}, above the configured {configured}")]
+    EpsilonExceeded {
+        /// ε computed from the thresholds (rounded up).
+        computed: f64,
+        /// ε configured.
+        configured: f64,
+    },
+    /// The domain is open (no dictionary) but the mechanism needs a fixed domain.
+    #[error("{0} needs a fixed domain (range or dictionary); open domains need rappor")]
+    OpenDomainUnsupported(&'static str),
 }
 
 /// Why bytes could not be decoded, or a value could not be encoded.

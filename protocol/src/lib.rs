@@ -17,7 +17,7 @@
 //! assert!((pure.p - 0.5).abs() < 1e-9);
 //! assert!((pure.q - 1.0 / (1f64.exp() + 1.0)).abs() < 1e-9);
 //! // Effective ε never exceeds the configured ε.
-//! assert!(config.params().likelihood_ratio().epsilon_upper_bound() <= 1.0 + 1e-9);
+//! assert!(config.params().epsilon_upper_bound() <= 1.0 + 1e-9);
 //!
 //! // The config travels as bytes and comes back validated.
 //! let bytes = wire::encode(&config)?;
@@ -52,4 +52,6 @@ pub use campaign::{CampaignConfig, CampaignId, CampaignSpec, Domain};
 pub use error::{ConfigError, ReportError, WireError};
 pub use math::{LikelihoodRatio, PureParams, Threshold};
 pub use mechanism::{Mechanism, MechanismKind, MechanismParams};
-pub use report::{Batch, BatchId, FORMAT_VERSION, GrrReport, LocalHashReport, Report, UnaryReport};
+pub use report::{
+    Batch, BatchId, FORMAT_VERSION, GrrReport, LocalHashReport, RapporReport, Report, UnaryReport,
+};

@@ -19,7 +19,7 @@ pub const TWO_POW_64: f64 = 18_446_744_073_709_551_616.0;
 
 /// Relative safety margin applied when rounding a probability to a threshold: 2^-40, far above
 /// the few ulps of error in `exp` and a division, far below any statistical effect.
-const MARGIN: f64 = 1.0 / 1_099_511_627_776.0;
+pub(crate) const MARGIN: f64 = 1.0 / 1_099_511_627_776.0;
 
 /// A probability represented exactly as `t / 2^64`: a uniform `u64` below `t` is a success.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

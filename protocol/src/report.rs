@@ -27,6 +27,8 @@ pub enum Report {
     Olh(LocalHashReport),
     /// Binary local hashing.
     Blh(LocalHashReport),
+    /// RAPPOR.
+    Rappor(RapporReport),
 }
 
 /// A GRR report: the (possibly randomized) index.
@@ -53,6 +55,17 @@ pub struct LocalHashReport {
     pub value: u32,
 }
 
+/// A RAPPOR report: the device's cohort and the instantaneous randomized response of its
+/// Bloom filter, m bits in `ceil(m/64)` words, padding bits zero.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct RapporReport {
+    /// Cohort `< cohorts`.
+    pub cohort: u32,
+    /// Bit i of the filter is bit `i % 64` of `bits[i / 64]`.
+    #[serde(deserialize_with = "crate::wire::bounded_vec")]
+    pub bits: Vec<u64>,
+}
+
 impl Report {
     /// The mechanism family of this report.
     pub const fn kind(&self) -> MechanismKind {
@@ -62,6 +75,7 @@ impl Report {
             Self::Oue(_) => MechanismKind::Oue,
             Self::Olh(_) => MechanismKind::Olh,
             Self::Blh(_) => MechanismKind::Blh,
+            Self::Rappor(_) => MechanismKind::Rappor,
         }
     }
 
@@ -86,6 +100,10 @@ impl Report {
                     }),
                     _ => Ok(()),
                 }
+            }
+            (MechanismParams::Rappor(p), Report::Rappor(r)) => {
+                check_index(r.cohort, p.cohorts)?;
+                check_bits(&r.bits, p.words(), p.bloom_bits)
             }
             _ => Err(wrong()),
         }

@@ -7,6 +7,7 @@
 
 pub mod grr;
 pub mod local_hash;
+pub mod rappor;
 pub mod unary;
 
 use ldp_protocol::mechanism::MechanismParams;
@@ -41,6 +42,10 @@ pub struct Counters {
     cells: Vec<u64>,
     /// Pending bit-sliced unary counts (unary mechanisms only).
     slices: Option<unary::BitSlices>,
+    /// Pending bit-sliced counts per cohort (RAPPOR only).
+    cohort_slices: Vec<unary::BitSlices>,
+    /// The domain's values as strings, decoded against by [`Counters::estimate`] (RAPPOR).
+    candidates: Vec<String>,
 }
 
 /// The serializable state of [`Counters`]: campaign digest, n, and the counter cells.
@@ -68,6 +73,11 @@ impl Counters {
                 None => (vec![0; p.k as usize], None),
             },
             MechanismParams::Grr(p) => (vec![0; p.k as usize], None),
+            MechanismParams::Rappor(p) => (vec![0; p.cells()], None),
+        };
+        let (cohort_slices, candidates) = match &params {
+            MechanismParams::Rappor(p) => (rappor::new_slices(p), config.default_candidates()),
+            _ => (Vec::new(), Vec::new()),
         };
         Self {
             campaign: config.id().as_str().to_owned(),
@@ -76,6 +86,8 @@ impl Counters {
             n: 0,
             cells,
             slices,
+            cohort_slices,
+            candidates,
         }
     }
 
@@ -152,7 +164,13 @@ impl Counters {
 
     /// Approximate memory these counters hold, in bytes (cells and pending bit slices).
     pub fn approx_bytes(&self) -> usize {
-        self.cells.len() * 8 + self.slices.as_ref().map_or(0, |s| s.approx_bytes())
+        self.cells.len() * 8
+            + self.slices.as_ref().map_or(0, |s| s.approx_bytes())
+            + self
+                .cohort_slices
+                .iter()
+                .map(unary::BitSlices::approx_bytes)
+                .sum::<usize>()
     }
 
     /// Digest of the campaign configuration these counters belong to.
@@ -169,6 +187,9 @@ impl Counters {
         let mut cells = self.cells.clone();
         if let Some(slices) = &self.slices {
             slices.add_to(&mut cells);
+        }
+        if let MechanismParams::Rappor(p) = &self.params {
+            rappor::add_slices_to(&self.cohort_slices, p, &mut cells);
         }
         cells
     }
@@ -191,6 +212,9 @@ impl Counters {
                 } else {
                     local_hash::fold_support(&mut self.cells, p, r);
                 }
+            }
+            (MechanismParams::Rappor(p), Report::Rappor(r)) => {
+                rappor::fold(&mut self.cells, &mut self.cohort_slices, p, r);
             }
             // Unreachable after `check`; counting nothing is the safe answer.
             _ => return,
@@ -268,9 +292,43 @@ impl Counters {
         }
     }
 
+    /// RAPPOR: decodes the counters against `candidates` at family-wise level `alpha`
+    /// (module [`rappor`]). Other mechanisms estimate every value of their domain with
+    /// [`Counters::estimate`] and refuse.
+    pub fn decode(
+        &self,
+        candidates: &[String],
+        alpha: f64,
+    ) -> Result<rappor::RapporDecoding, AggregateError> {
+        match &self.params {
+            MechanismParams::Rappor(p) => {
+                rappor::decode(p, &self.flushed_cells(), candidates, alpha)
+            }
+            other => Err(AggregateError::InvalidArgument(format!(
+                "{} estimates every value of its domain; candidate lists are for rappor",
+                other.kind()
+            ))),
+        }
+    }
+
+    /// RAPPOR: the debiased per-cohort, per-bit counts (`None` for other mechanisms).
+    pub fn rappor_bits(&self) -> Option<Vec<rappor::BitEstimate>> {
+        match &self.params {
+            MechanismParams::Rappor(p) => Some(rappor::bit_estimates(p, &self.flushed_cells())),
+            _ => None,
+        }
+    }
+
     /// Unbiased estimates of every value's count, with standard errors, 95% intervals, and the
     /// Norm-Sub consistent counts beside them.
+    ///
+    /// RAPPOR decodes against the campaign's own values (the dictionary, or a range's decimal
+    /// indices; an open domain has none): a value the fit did not select has count 0, and a
+    /// dictionary's `other` bucket gets the reports left over.
     pub fn estimate(&self) -> Estimates {
+        if let MechanismParams::Rappor(p) = &self.params {
+            return self.estimate_rappor(p);
+        }
         let pure = self.params.pure();
         let n = self.n as f64;
         let counts: Vec<f64> = self
@@ -295,6 +353,57 @@ impl Counters {
                     ci95_high: count + Z_95 * std_error,
                     norm_sub_count,
                 }
+            })
+            .collect();
+        Estimates {
+            mechanism: self.params.kind(),
+            n: self.n,
+            values,
+        }
+    }
+}
+
+impl Counters {
+    fn estimate_rappor(&self, params: &ldp_protocol::mechanism::RapporParams) -> Estimates {
+        let candidates = &self.candidates;
+        let decoding = rappor::decode(
+            params,
+            &self.flushed_cells(),
+            candidates,
+            rappor::DEFAULT_ALPHA,
+        )
+        .unwrap_or_else(|_| rappor::RapporDecoding::empty(self.n, rappor::DEFAULT_ALPHA));
+        let n = self.n as f64;
+        let mut counts: Vec<(f64, f64)> = decoding
+            .candidates
+            .iter()
+            .map(|c| (c.count, c.std_error))
+            .collect();
+        if params.k as usize > candidates.len() {
+            // The `other` bucket of a dictionary: everything the candidates do not explain.
+            // Its standard error is bounded by the sum of the selected ones' (conservative).
+            let explained: f64 = counts.iter().map(|c| c.0).sum();
+            let se: f64 = decoding
+                .candidates
+                .iter()
+                .filter(|c| c.selected)
+                .map(|c| c.std_error)
+                .sum();
+            counts.push((n - explained, se));
+        }
+        let raw: Vec<f64> = counts.iter().map(|c| c.0).collect();
+        let consistent = norm_sub(&raw, n);
+        let values = counts
+            .into_iter()
+            .zip(consistent)
+            .enumerate()
+            .map(|(i, ((count, std_error), norm_sub_count))| ValueEstimate {
+                index: i as u32,
+                count,
+                std_error,
+                ci95_low: count - Z_95 * std_error,
+                ci95_high: count + Z_95 * std_error,
+                norm_sub_count,
             })
             .collect();
         Estimates {
@@ -372,7 +481,7 @@ mod kind_name {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<MechanismKind, D::Error> {
         let name = String::deserialize(d)?;
-        MechanismKind::ALL
+        MechanismKind::EVERY
             .into_iter()
             .find(|k| k.name() == name)
             .ok_or_else(|| serde::de::Error::custom(format!("unknown mechanism {name:?}")))

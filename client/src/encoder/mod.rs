@@ -7,6 +7,7 @@
 
 pub mod grr;
 pub mod local_hash;
+pub mod rappor;
 pub mod unary;
 
 use alloc::string::ToString;
@@ -35,8 +36,35 @@ impl Randomizer for MechanismParams {
             }
             MechanismParams::Olh(p) => Report::Olh(local_hash::encode(p, index, rng)),
             MechanismParams::Blh(p) => Report::Blh(local_hash::encode(p, index, rng)),
+            // A RAPPOR index stands for the string of its decimal digits, reported by a
+            // device seen once (everything drawn from `rng`). Devices use `RapporEncoder`.
+            MechanismParams::Rappor(p) => {
+                let mut digits = itoa_buffer();
+                let text = decimal(index, &mut digits);
+                Report::Rappor(rappor::encode_once(p, text, rng))
+            }
         }
     }
+}
+
+fn itoa_buffer() -> [u8; 10] {
+    [0; 10]
+}
+
+/// The decimal digits of `value` in `buffer`.
+fn decimal(mut value: u32, buffer: &mut [u8; 10]) -> &[u8] {
+    let mut start = buffer.len();
+    loop {
+        start -= 1;
+        if let Some(digit) = buffer.get_mut(start) {
+            *digit = b'0' + (value % 10) as u8;
+        }
+        value /= 10;
+        if value == 0 || start == 0 {
+            break;
+        }
+    }
+    buffer.get(start..).unwrap_or_default()
 }
 
 /// Encodes values of one campaign into randomized reports.
@@ -64,7 +92,12 @@ pub struct Encoder<R = ProductionRng> {
 
 impl Encoder<ProductionRng> {
     /// An encoder for `config` drawing from ChaCha20 seeded by the operating system.
+    /// RAPPOR campaigns are refused: their reports need a device secret
+    /// ([`rappor::RapporEncoder`]).
     pub fn new(config: &CampaignConfig) -> Result<Self, ClientError> {
+        if let MechanismParams::Rappor(_) = config.params() {
+            return Err(ClientError::WrongEncoder(config.params().kind().name()));
+        }
         Ok(Self {
             config: config.clone(),
             rng: ProductionRng::from_os()?,

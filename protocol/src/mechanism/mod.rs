@@ -6,12 +6,14 @@
 
 pub mod grr;
 pub mod local_hash;
+pub mod rappor;
 pub mod unary;
 
 use serde::{Deserialize, Serialize};
 
 pub use grr::GrrParams;
 pub use local_hash::LocalHashParams;
+pub use rappor::{RapporParams, RapporSpec};
 pub use unary::UnaryParams;
 
 use crate::error::ConfigError;
@@ -20,8 +22,9 @@ use crate::math::{LikelihoodRatio, PureParams};
 /// The mechanism an operator asks for, as written in a campaign configuration.
 ///
 /// JSON: `"grr"`, `"sue"`, `"oue"`, `{"olh": {"g": null, "seed_pool": null}}`,
-/// `{"blh": {"seed_pool": 1024}}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// `{"blh": {"seed_pool": 1024}}`,
+/// `{"rappor": {"bloom_bits": 128, "hashes": 2, "cohorts": 64, "epsilon_permanent": 4}}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Mechanism {
     /// Generalized randomized response (k-RR, direct encoding).
@@ -45,6 +48,9 @@ pub enum Mechanism {
         #[serde(default)]
         seed_pool: Option<u32>,
     },
+    /// RAPPOR: Bloom filter, memoized permanent and instantaneous randomized response, cohorts.
+    /// Open domains (candidates given at query time) allowed.
+    Rappor(RapporSpec),
 }
 
 /// The mechanism families, without parameters: names for errors, logs and tables.
@@ -60,11 +66,23 @@ pub enum MechanismKind {
     Olh,
     /// Binary local hashing.
     Blh,
+    /// RAPPOR (Bloom filter, permanent + instantaneous randomized response, cohorts).
+    Rappor,
 }
 
 impl MechanismKind {
-    /// Every kind, in a stable order.
+    /// Every frequency oracle over a fixed domain (a pure protocol), in a stable order: the
+    /// kinds that [`Mechanism::with_defaults`] builds and the advisor ranks.
     pub const ALL: [MechanismKind; 5] = [Self::Grr, Self::Sue, Self::Oue, Self::Olh, Self::Blh];
+    /// Every kind, the pure oracles then the string mechanisms.
+    pub const EVERY: [MechanismKind; 6] = [
+        Self::Grr,
+        Self::Sue,
+        Self::Oue,
+        Self::Olh,
+        Self::Blh,
+        Self::Rappor,
+    ];
 
     /// The lowercase name used in configs, CLIs and tables.
     pub const fn name(self) -> &'static str {
@@ -74,6 +92,7 @@ impl MechanismKind {
             Self::Oue => "oue",
             Self::Olh => "olh",
             Self::Blh => "blh",
+            Self::Rappor => "rappor",
         }
     }
 }
@@ -93,10 +112,12 @@ impl Mechanism {
             Self::Oue => MechanismKind::Oue,
             Self::Olh { .. } => MechanismKind::Olh,
             Self::Blh { .. } => MechanismKind::Blh,
+            Self::Rappor(_) => MechanismKind::Rappor,
         }
     }
 
-    /// A mechanism of `kind` with default parameters.
+    /// A mechanism of `kind` with default parameters. RAPPOR's defaults are the paper's
+    /// (m = 128, h = 2, 64 cohorts, ε∞ = 4, IRR derived from the campaign's ε).
     pub const fn with_defaults(kind: MechanismKind) -> Self {
         match kind {
             MechanismKind::Grr => Self::Grr,
@@ -107,6 +128,15 @@ impl Mechanism {
                 seed_pool: None,
             },
             MechanismKind::Blh => Self::Blh { seed_pool: None },
+            MechanismKind::Rappor => Self::Rappor(RapporSpec {
+                bloom_bits: 128,
+                hashes: 2,
+                cohorts: 64,
+                f: None,
+                epsilon_permanent: Some(4.0),
+                p: None,
+                q: None,
+            }),
         }
     }
 }
@@ -124,10 +154,13 @@ pub enum MechanismParams {
     Olh(LocalHashParams),
     /// Binary local hashing.
     Blh(LocalHashParams),
+    /// RAPPOR.
+    Rappor(RapporParams),
 }
 
 impl MechanismParams {
-    /// Validates `mechanism` for ε and a domain of `k` values and derives its thresholds.
+    /// Validates `mechanism` for ε and a domain of `k` values (0: an open domain, which only
+    /// RAPPOR accepts) and derives its thresholds.
     pub fn new(mechanism: &Mechanism, epsilon: f64, k: u32) -> Result<Self, ConfigError> {
         Ok(match mechanism {
             Mechanism::Grr => Self::Grr(GrrParams::new(epsilon, k)?),
@@ -140,6 +173,7 @@ impl MechanismParams {
             Mechanism::Blh { seed_pool } => {
                 Self::Blh(LocalHashParams::new(epsilon, k, 2, *seed_pool)?)
             }
+            Mechanism::Rappor(spec) => Self::Rappor(RapporParams::new(spec, epsilon, k)?),
         })
     }
 
@@ -151,6 +185,7 @@ impl MechanismParams {
             Self::Oue(_) => MechanismKind::Oue,
             Self::Olh(_) => MechanismKind::Olh,
             Self::Blh(_) => MechanismKind::Blh,
+            Self::Rappor(_) => MechanismKind::Rappor,
         }
     }
 
@@ -167,33 +202,52 @@ impl MechanismParams {
             Self::Blh(lh) => Mechanism::Blh {
                 seed_pool: lh.seed_pool,
             },
+            Self::Rappor(r) => Mechanism::Rappor(r.spec()),
         }
     }
 
-    /// Domain size k.
+    /// Domain size k (0 for an open domain).
     pub const fn k(&self) -> u32 {
         match self {
             Self::Grr(p) => p.k,
             Self::Sue(p) | Self::Oue(p) => p.k,
             Self::Olh(p) | Self::Blh(p) => p.k,
+            Self::Rappor(p) => p.k,
         }
     }
 
-    /// The exact (p, q) of the pure protocol, from the thresholds actually used.
+    /// The exact (p, q) of the pure protocol, from the thresholds actually used. For RAPPOR,
+    /// which is not a pure protocol over the domain, the per-bit `(q*, p*)`: the probability
+    /// that a reported Bloom bit is 1 when the true bit is 1, and when it is 0.
     pub fn pure(&self) -> PureParams {
         match self {
             Self::Grr(p) => p.pure(),
             Self::Sue(p) | Self::Oue(p) => p.pure(),
             Self::Olh(p) | Self::Blh(p) => p.pure(),
+            Self::Rappor(p) => p.pure(),
         }
     }
 
-    /// The worst-case likelihood ratio of the thresholds actually used.
-    pub fn likelihood_ratio(&self) -> LikelihoodRatio {
+    /// The worst-case likelihood ratio of one report, from the thresholds actually used, as
+    /// exact integers. `None` for RAPPOR, whose ratio is a power of h (see
+    /// [`RapporParams::bit_probabilities_exact`]).
+    pub fn likelihood_ratio(&self) -> Option<LikelihoodRatio> {
         match self {
-            Self::Grr(p) => p.likelihood_ratio(),
-            Self::Sue(p) | Self::Oue(p) => p.likelihood_ratio(),
-            Self::Olh(p) | Self::Blh(p) => p.likelihood_ratio(),
+            Self::Grr(p) => Some(p.likelihood_ratio()),
+            Self::Sue(p) | Self::Oue(p) => Some(p.likelihood_ratio()),
+            Self::Olh(p) | Self::Blh(p) => Some(p.likelihood_ratio()),
+            Self::Rappor(_) => None,
+        }
+    }
+
+    /// The effective ε of one report, from the thresholds actually used, rounded up: what a
+    /// privacy-budget accountant charges.
+    pub fn epsilon_upper_bound(&self) -> f64 {
+        match self {
+            Self::Rappor(p) => p.epsilon_one_upper_bound(),
+            _ => self
+                .likelihood_ratio()
+                .map_or(f64::INFINITY, |r| r.epsilon_upper_bound()),
         }
     }
 
@@ -203,6 +257,7 @@ impl MechanismParams {
             Self::Grr(_) => 4 + 4,
             Self::Sue(p) | Self::Oue(p) => 4 + 8 + 8 * p.words(),
             Self::Olh(_) | Self::Blh(_) => 4 + 8 + 4,
+            Self::Rappor(p) => 4 + 4 + 8 + 8 * p.words(),
         }
     }
 }

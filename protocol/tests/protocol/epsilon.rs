@@ -51,7 +51,7 @@ fn effective_epsilon_never_exceeds_configured() {
                     Domain::Range { k },
                 ))
                 .unwrap();
-                let ratio = config.params().likelihood_ratio();
+                let ratio = config.params().likelihood_ratio().unwrap();
                 assert!(
                     ratio_at_most(&ratio, exp_lower_bound(eps)),
                     "{kind} k={k} eps={eps}: effective epsilon exceeds configured"
@@ -83,4 +83,115 @@ fn the_exact_check_catches_a_generous_threshold() {
         denominator: ((1u128 << 64) - u128::from(generous), 1),
     };
     assert!(!ratio_at_most(&ratio, exp_lower_bound(eps)));
+}
+
+/// Exact check: (num/den)^power ≤ mantissa · 2^exponent.
+fn power_ratio_at_most(num: &BigUint, den: &BigUint, power: u32, bound: (u64, i32)) -> bool {
+    let (mantissa, exponent) = bound;
+    let lhs = num.pow(power);
+    let rhs = den.pow(power) * BigUint::from(mantissa);
+    if exponent >= 0 {
+        lhs <= rhs << exponent as usize
+    } else {
+        lhs << (-exponent) as usize <= rhs
+    }
+}
+
+fn splitmix(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+fn unit(state: &mut u64) -> f64 {
+    (splitmix(state) >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// RAPPOR's ε∞ = 2h·ln((1 − f/2)/(f/2)) and ε₁ = h·ln(q*(1 − p*)/(p*(1 − q*))), computed from
+/// the integer thresholds in exact arithmetic, never exceed the targets: 1,000 random
+/// parameter sets, half with the IRR derived from ε₁, half with p and q given.
+#[test]
+fn rappor_epsilons_never_exceed_their_targets() {
+    use ldp_protocol::mechanism::{RapporParams, RapporSpec};
+    let mut state = 2014;
+    let mut checked = 0;
+    while checked < 1000 {
+        let hashes = 1 + (splitmix(&mut state) % 8) as u32;
+        let eps_inf = 0.05 + 15.0 * unit(&mut state);
+        let derived = checked % 2 == 0;
+        let (p, q) = if derived {
+            (None, None)
+        } else {
+            let p = 0.49 * unit(&mut state);
+            (
+                Some(p),
+                Some(p + (1.0 - p) * (0.01 + 0.99 * unit(&mut state))),
+            )
+        };
+        let eps_one = if derived {
+            0.01 + eps_inf * unit(&mut state)
+        } else {
+            20.0
+        };
+        let spec = RapporSpec {
+            bloom_bits: 128,
+            hashes,
+            cohorts: 64,
+            f: None,
+            epsilon_permanent: Some(eps_inf),
+            p,
+            q,
+        };
+        let params = match RapporParams::new(&spec, eps_one, 0) {
+            Ok(params) => params,
+            // Explicit (p, q) may exceed ε₁ = 20 for large h; the refusal is the right answer.
+            Err(_) if !derived => continue,
+            Err(e) => panic!("{spec:?} eps1={eps_one}: {e}"),
+        };
+        let t = BigUint::from(params.flip_half.0);
+        let two64 = BigUint::from(1u8) << 64;
+        assert!(
+            power_ratio_at_most(&(two64 - &t), &t, 2 * hashes, exp_lower_bound(eps_inf)),
+            "{spec:?}: epsilon_inf exceeds its target"
+        );
+        let (q_star, p_star) = params.bit_probabilities_exact();
+        let two128 = BigUint::from(1u8) << 128;
+        let num = BigUint::from(q_star) * (&two128 - BigUint::from(p_star));
+        let den = BigUint::from(p_star) * (&two128 - BigUint::from(q_star));
+        assert!(
+            power_ratio_at_most(&num, &den, hashes, exp_lower_bound(eps_one)),
+            "{spec:?} eps1={eps_one}: epsilon_1 exceeds its target"
+        );
+        // Not needlessly conservative when derived.
+        if derived && params.p.0 > 0 {
+            assert!(params.epsilon_one_upper_bound() > eps_one - 1e-6);
+        }
+        assert!(params.epsilon_permanent_upper_bound() > eps_inf - 1e-6);
+        checked += 1;
+    }
+}
+
+/// The RAPPOR check can fail: one more unit on q's threshold at the target breaks it.
+#[test]
+fn the_rappor_check_catches_a_generous_irr() {
+    use ldp_protocol::mechanism::{RapporParams, RapporSpec};
+    let spec = RapporSpec {
+        bloom_bits: 128,
+        hashes: 2,
+        cohorts: 64,
+        f: None,
+        epsilon_permanent: Some(4.0),
+        p: None,
+        q: None,
+    };
+    let mut params = RapporParams::new(&spec, 1.0, 0).unwrap();
+    // Make q a relative 1e-6 more generous.
+    params.q = ldp_protocol::Threshold(params.q.0 + params.q.0 / 1_000_000);
+    let (q_star, p_star) = params.bit_probabilities_exact();
+    let two128 = BigUint::from(1u8) << 128;
+    let num = BigUint::from(q_star) * (&two128 - BigUint::from(p_star));
+    let den = BigUint::from(p_star) * (&two128 - BigUint::from(q_star));
+    assert!(!power_ratio_at_most(&num, &den, 2, exp_lower_bound(1.0)));
 }

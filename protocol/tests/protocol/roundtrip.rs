@@ -19,6 +19,17 @@ pub fn mechanism() -> impl Strategy<Value = Mechanism> {
         )
             .prop_map(|(g, seed_pool)| Mechanism::Olh { g, seed_pool }),
         proptest::option::of(1u32..5000).prop_map(|seed_pool| Mechanism::Blh { seed_pool }),
+        (1u32..300, 1u32..4, 1u32..100, 0.5f64..8.0).prop_map(|(m, h, cohorts, eps_inf)| {
+            Mechanism::Rappor(ldp_protocol::mechanism::RapporSpec {
+                bloom_bits: m.max(h),
+                hashes: h,
+                cohorts,
+                f: None,
+                epsilon_permanent: Some(eps_inf),
+                p: None,
+                q: None,
+            })
+        }),
     ]
 }
 
@@ -30,6 +41,7 @@ pub fn domain() -> impl Strategy<Value = Domain> {
                 values: set.into_iter().collect(),
             }
         }),
+        Just(Domain::Open),
     ]
 }
 
@@ -49,6 +61,11 @@ pub fn config() -> impl Strategy<Value = CampaignConfig> {
         .prop_filter_map(
             "seed-pool table within MAX_POOL_CELLS",
             |(id, description, mechanism, epsilon, domain, epoch, per_epoch, min)| {
+                let domain = match (&mechanism, domain) {
+                    (Mechanism::Rappor(_), domain) => domain,
+                    (_, Domain::Open) => Domain::Range { k: 16 },
+                    (_, domain) => domain,
+                };
                 CampaignConfig::new(CampaignSpec {
                     id,
                     description,
@@ -95,6 +112,16 @@ pub fn report_for(params: &MechanismParams, raw: (u64, u32, Vec<u64>)) -> Report
             } else {
                 Report::Blh(r)
             }
+        }
+        MechanismParams::Rappor(p) => {
+            let mut bits: Vec<u64> = (0..p.words()).map(|i| words[i % words.len()]).collect();
+            if p.bloom_bits % 64 != 0 {
+                *bits.last_mut().unwrap() &= (1 << (p.bloom_bits % 64)) - 1;
+            }
+            Report::Rappor(ldp_protocol::RapporReport {
+                cohort: value % p.cohorts,
+                bits,
+            })
         }
     }
 }

@@ -1,0 +1,472 @@
+//! RAPPOR counters and decoding against candidates given at query time.
+//!
+//! **Counters.** Per cohort: how many reports set each of the m bits, and how many reports
+//! the cohort sent — `cohorts × (m + 1)` cells, folded through one bit-sliced counter per
+//! cohort (see `unary`), mergeable and serializable like every accumulator.
+//!
+//! **Decoding** (Erlingsson et al. 2014, §4; Google's `decode.R`):
+//! 1. Per cohort j and bit i, the debiased count of reports whose *true* Bloom bit is set,
+//!    `t̂_ij = (c_ij − p*·N_j)/(q* − p*)`, unbiased, with variance
+//!    `N_j·r(1−r)/(q* − p*)²` where r is the reported-1 rate, plus `N_j·π(1−π)` for which
+//!    devices the cohort happened to draw (π = t̂_ij/N_j clamped to [0, 1]) ([`bit_estimates`]).
+//! 2. The candidates' design matrix: column v has `N_j/N` at every (j, i) where candidate v
+//!    sets bit i in cohort j, so `t_ij ≈ Σ_v X_ij,v · x_v` for counts x_v.
+//! 3. Selection: non-negative weighted least squares (weights 1/variance), solved by cyclic
+//!    coordinate descent over the sparse columns; the candidates with a positive coefficient
+//!    are selected (at most 80% of the rows, the largest first).
+//! 4. Estimates: weighted least squares on the selected candidates, solved with `nalgebra`'s
+//!    Cholesky factorization; standard errors from the inverse of `XᵀWX`.
+//! 5. Detection: a one-sided z-test per candidate at the Bonferroni level α/M over all M
+//!    candidates given. Candidates not selected have count 0 and are not detected.
+//!
+//! The share of the reports explained by detected candidates is reported beside them.
+
+use std::collections::HashSet;
+
+use ldp_protocol::mechanism::RapporParams;
+use ldp_protocol::mechanism::rappor::bloom_bit;
+use ldp_protocol::{RapporReport, campaign::MAX_DICTIONARY_ENTRY_BYTES};
+use nalgebra::{DMatrix, DVector};
+use serde::{Deserialize, Serialize};
+use statrs::distribution::{ContinuousCDF, Normal};
+
+use super::Z_95;
+use super::unary::BitSlices;
+use crate::error::AggregateError;
+
+/// Most candidates one decoding accepts.
+pub const MAX_CANDIDATES: usize = 100_000;
+/// Largest candidate string, in bytes (the dictionary limit, a bit more generous).
+pub const MAX_CANDIDATE_BYTES: usize = 4 * MAX_DICTIONARY_ENTRY_BYTES;
+/// Family-wise significance level used when none is given.
+pub const DEFAULT_ALPHA: f64 = 0.05;
+/// Coordinate-descent sweeps at most.
+const MAX_SWEEPS: usize = 1000;
+/// Selected candidates may be at most this share of the rows.
+const MAX_SELECTED_SHARE: f64 = 0.8;
+
+/// One bit-sliced counter per cohort.
+pub(crate) fn new_slices(params: &RapporParams) -> Vec<BitSlices> {
+    (0..params.cohorts)
+        .map(|_| BitSlices::new(params.words()))
+        .collect()
+}
+
+/// Counts one report that `Report::check` accepted.
+#[inline]
+pub(crate) fn fold(
+    cells: &mut [u64],
+    slices: &mut [BitSlices],
+    params: &RapporParams,
+    report: &RapporReport,
+) {
+    let stride = params.bloom_bits as usize + 1;
+    let start = report.cohort as usize * stride;
+    let (Some(slice), Some(cohort_cells)) = (
+        slices.get_mut(report.cohort as usize),
+        cells.get_mut(start..start + stride),
+    ) else {
+        return;
+    };
+    let (bits, total) = cohort_cells.split_at_mut(stride - 1);
+    slice.add(&report.bits, bits);
+    if let Some(total) = total.first_mut() {
+        *total += 1;
+    }
+}
+
+/// Adds every cohort's pending bit-sliced counts into `cells`.
+pub(crate) fn add_slices_to(slices: &[BitSlices], params: &RapporParams, cells: &mut [u64]) {
+    let stride = params.bloom_bits as usize + 1;
+    for (slice, cohort_cells) in slices.iter().zip(cells.chunks_exact_mut(stride)) {
+        let m = stride - 1;
+        slice.add_to(cohort_cells.get_mut(..m).unwrap_or_default());
+    }
+}
+
+/// The debiased count of reports whose true Bloom bit is set, for one cohort and bit.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct BitEstimate {
+    /// Cohort.
+    pub cohort: u32,
+    /// Bit index.
+    pub bit: u32,
+    /// Reports in the cohort, N_j.
+    pub reports: u64,
+    /// Unbiased estimate `t̂_ij` of the reports whose true bit is set.
+    pub count: f64,
+    /// Variance of `t̂_ij` from the randomization alone: `N_j·r(1−r)/(q*−p*)²`.
+    pub variance: f64,
+}
+
+/// The per-cohort, per-bit estimates from flushed cells (empty cohorts included, N_j = 0).
+pub fn bit_estimates(params: &RapporParams, cells: &[u64]) -> Vec<BitEstimate> {
+    let (q_star, p_star) = params.bit_probabilities();
+    let d = q_star - p_star;
+    let stride = params.bloom_bits as usize + 1;
+    let mut out = Vec::with_capacity(params.cohorts as usize * params.bloom_bits as usize);
+    for (j, cohort_cells) in cells.chunks_exact(stride).enumerate() {
+        let n_j = cohort_cells.last().copied().unwrap_or(0);
+        let n = n_j as f64;
+        for (i, &c) in cohort_cells.iter().take(stride - 1).enumerate() {
+            let count = (c as f64 - p_star * n) / d;
+            let truth = if n > 0.0 {
+                (count / n).clamp(0.0, 1.0)
+            } else {
+                0.0
+            };
+            let r = truth * q_star + (1.0 - truth) * p_star;
+            out.push(BitEstimate {
+                cohort: j as u32,
+                bit: i as u32,
+                reports: n_j,
+                count,
+                variance: n * r * (1.0 - r) / (d * d),
+            });
+        }
+    }
+    out
+}
+
+/// The decoder's answer for one candidate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CandidateEstimate {
+    /// The candidate string.
+    pub value: String,
+    /// Estimated count (0 when not selected; may be negative when selected).
+    pub count: f64,
+    /// Standard error of `count` (for a candidate not selected: the standard error its count
+    /// would have alone).
+    pub std_error: f64,
+    /// Lower end of the 95% normal interval.
+    pub ci95_low: f64,
+    /// Upper end of the 95% normal interval.
+    pub ci95_high: f64,
+    /// `count / std_error`.
+    pub z: f64,
+    /// Whether the non-negative fit selected it.
+    pub selected: bool,
+    /// Whether it passed the Bonferroni-corrected test: present in the population.
+    pub detected: bool,
+}
+
+/// Estimates for a list of candidates.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RapporDecoding {
+    /// Reports counted.
+    pub n: u64,
+    /// Family-wise significance level of the detection test.
+    pub alpha: f64,
+    /// The one-sided z a candidate must exceed: Φ⁻¹(1 − α/M) for M candidates.
+    pub z_threshold: f64,
+    /// Candidates detected.
+    pub detected: usize,
+    /// Share of all reports explained by detected candidates (Σ counts / n).
+    pub explained_share: f64,
+    /// One entry per candidate, in the order given.
+    pub candidates: Vec<CandidateEstimate>,
+}
+
+impl RapporDecoding {
+    /// The detected candidates, largest count first.
+    pub fn detected(&self) -> Vec<&CandidateEstimate> {
+        let mut detected: Vec<_> = self.candidates.iter().filter(|c| c.detected).collect();
+        detected.sort_by(|a, b| b.count.total_cmp(&a.count));
+        detected
+    }
+
+    /// A decoding with no candidates.
+    pub(crate) fn empty(n: u64, alpha: f64) -> Self {
+        Self {
+            n,
+            alpha,
+            z_threshold: f64::INFINITY,
+            detected: 0,
+            explained_share: 0.0,
+            candidates: Vec::new(),
+        }
+    }
+}
+
+/// Checks a candidate list: non-empty strings, no duplicates, within the limits.
+pub fn check_candidates(candidates: &[String]) -> Result<(), AggregateError> {
+    if candidates.len() > MAX_CANDIDATES {
+        return Err(AggregateError::InvalidArgument(format!(
+            "{} candidates; at most {MAX_CANDIDATES} are accepted",
+            candidates.len()
+        )));
+    }
+    let mut seen = HashSet::with_capacity(candidates.len());
+    for (i, c) in candidates.iter().enumerate() {
+        if c.is_empty() || c.len() > MAX_CANDIDATE_BYTES {
+            return Err(AggregateError::InvalidArgument(format!(
+                "candidate {i} must be 1 to {MAX_CANDIDATE_BYTES} bytes"
+            )));
+        }
+        if !seen.insert(c.as_str()) {
+            return Err(AggregateError::InvalidArgument(format!(
+                "candidate {c:?} appears more than once"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// A weighted row of the regression: one (cohort, bit) with reports.
+struct Row {
+    y: f64,
+    weight: f64,
+}
+
+/// Decodes flushed `cells` against `candidates` at family-wise level `alpha`.
+pub fn decode(
+    params: &RapporParams,
+    cells: &[u64],
+    candidates: &[String],
+    alpha: f64,
+) -> Result<RapporDecoding, AggregateError> {
+    check_candidates(candidates)?;
+    if !(alpha > 0.0 && alpha < 1.0) {
+        return Err(AggregateError::InvalidArgument(format!(
+            "alpha must be in (0, 1); got {alpha}"
+        )));
+    }
+    let m = params.bloom_bits as usize;
+    let bits = bit_estimates(params, cells);
+    let n: u64 = bits
+        .iter()
+        .step_by(m.max(1))
+        .map(|b| b.reports)
+        .sum::<u64>();
+    if n == 0 || candidates.is_empty() {
+        let mut empty = RapporDecoding::empty(n, alpha);
+        empty.candidates = candidates
+            .iter()
+            .map(|value| not_selected(value, f64::INFINITY))
+            .collect();
+        return Ok(empty);
+    }
+    let total = n as f64;
+    let (q_star, p_star) = params.bit_probabilities();
+    let d = q_star - p_star;
+
+    // Rows: every (cohort, bit) of a cohort with reports; `row_of[j]` is the first row of
+    // cohort j, or None.
+    let mut rows = Vec::with_capacity(bits.len());
+    let mut row_of = vec![None; params.cohorts as usize];
+    let mut scale = vec![0.0; params.cohorts as usize];
+    for b in &bits {
+        if b.reports == 0 {
+            continue;
+        }
+        let n_j = b.reports as f64;
+        if b.bit == 0 {
+            if let Some(slot) = row_of.get_mut(b.cohort as usize) {
+                *slot = Some(rows.len());
+            }
+            if let Some(slot) = scale.get_mut(b.cohort as usize) {
+                *slot = n_j / total;
+            }
+        }
+        let pi = (b.count / n_j).clamp(0.0, 1.0);
+        // Randomization plus the cohort's draw of devices; never below one report's worth.
+        let variance = (b.variance + n_j * pi * (1.0 - pi)).max(1.0 / (d * d));
+        rows.push(Row {
+            y: b.count,
+            weight: 1.0 / variance,
+        });
+    }
+
+    // Sparse columns: (row, entry) pairs; a candidate's h bits in a cohort, deduplicated.
+    let columns: Vec<Vec<(u32, f64)>> = candidates
+        .iter()
+        .map(|value| {
+            let mut column = Vec::with_capacity(params.cohorts as usize * params.hashes as usize);
+            for (j, (first, &a)) in row_of.iter().zip(&scale).enumerate() {
+                let Some(first) = first else { continue };
+                let start = column.len();
+                for index in 0..params.hashes {
+                    let bit = bloom_bit(value.as_bytes(), j as u32, index, params.bloom_bits);
+                    let row = (*first + bit as usize) as u32;
+                    let cohort_entries = column.get(start..).unwrap_or_default();
+                    if !cohort_entries.iter().any(|(r, _)| *r == row) {
+                        column.push((row, a));
+                    }
+                }
+            }
+            column
+        })
+        .collect();
+    let diag: Vec<f64> = columns
+        .iter()
+        .map(|col| col.iter().map(|(r, a)| weight(&rows, *r) * a * a).sum())
+        .collect();
+
+    let x = nonnegative_fit(&rows, &columns, &diag);
+
+    // Selection: positive coefficients, the largest first, at most 80% of the rows.
+    let mut selected: Vec<(usize, f64)> = x
+        .iter()
+        .enumerate()
+        .filter(|(_, xv)| **xv > 0.0)
+        .map(|(v, xv)| (v, *xv))
+        .collect();
+    selected.sort_by(|a, b| b.1.total_cmp(&a.1));
+    selected.truncate((MAX_SELECTED_SHARE * rows.len() as f64) as usize);
+    let mut selected: Vec<usize> = selected.into_iter().map(|(v, _)| v).collect();
+    selected.sort_unstable();
+
+    let fit = weighted_least_squares(&rows, &columns, &selected);
+    let z_threshold = Normal::standard().inverse_cdf(1.0 - alpha / candidates.len() as f64);
+    let mut out: Vec<CandidateEstimate> = candidates
+        .iter()
+        .zip(&diag)
+        .map(|(value, h)| not_selected(value, 1.0 / h.sqrt()))
+        .collect();
+    let mut explained = 0.0;
+    let mut detected = 0;
+    if let Some((beta, se)) = fit {
+        for ((&v, &count), &std_error) in selected.iter().zip(beta.iter()).zip(se.iter()) {
+            let z = count / std_error;
+            let is_detected = z > z_threshold;
+            if is_detected {
+                explained += count;
+                detected += 1;
+            }
+            let Some(slot) = out.get_mut(v) else {
+                continue;
+            };
+            *slot = CandidateEstimate {
+                value: core::mem::take(&mut slot.value),
+                count,
+                std_error,
+                ci95_low: count - Z_95 * std_error,
+                ci95_high: count + Z_95 * std_error,
+                z,
+                selected: true,
+                detected: is_detected,
+            };
+        }
+    }
+    Ok(RapporDecoding {
+        n,
+        alpha,
+        z_threshold,
+        detected,
+        explained_share: explained / total,
+        candidates: out,
+    })
+}
+
+fn weight(rows: &[Row], r: u32) -> f64 {
+    rows.get(r as usize).map_or(0.0, |row| row.weight)
+}
+
+fn not_selected(value: &str, std_error: f64) -> CandidateEstimate {
+    CandidateEstimate {
+        value: value.to_owned(),
+        count: 0.0,
+        std_error,
+        ci95_low: -Z_95 * std_error,
+        ci95_high: Z_95 * std_error,
+        z: 0.0,
+        selected: false,
+        detected: false,
+    }
+}
+
+/// Non-negative weighted least squares by cyclic coordinate descent over sparse columns:
+/// each step minimizes the objective exactly in one coordinate and clips at 0, so the
+/// objective never rises; it stops when no coordinate moves by more than 10⁻⁶ of its own
+/// standard error.
+fn nonnegative_fit(rows: &[Row], columns: &[Vec<(u32, f64)>], diag: &[f64]) -> Vec<f64> {
+    let mut x = vec![0.0; columns.len()];
+    let mut residual: Vec<f64> = rows.iter().map(|r| r.y).collect();
+    for _ in 0..MAX_SWEEPS {
+        let mut largest_move = 0.0f64;
+        for ((column, &h), xv) in columns.iter().zip(diag).zip(x.iter_mut()) {
+            if h <= 0.0 {
+                continue;
+            }
+            let gradient: f64 = column
+                .iter()
+                .map(|(r, a)| {
+                    weight(rows, *r) * a * residual.get(*r as usize).copied().unwrap_or(0.0)
+                })
+                .sum();
+            let next = (*xv + gradient / h).max(0.0);
+            let step = next - *xv;
+            if step != 0.0 {
+                for (r, a) in column {
+                    if let Some(res) = residual.get_mut(*r as usize) {
+                        *res -= a * step;
+                    }
+                }
+                *xv = next;
+                largest_move = largest_move.max(step.abs() * h.sqrt());
+            }
+        }
+        if largest_move < 1e-6 {
+            break;
+        }
+    }
+    x
+}
+
+/// Weighted least squares on the `selected` columns: estimates and standard errors, or None
+/// when nothing is selected or `XᵀWX` is singular.
+fn weighted_least_squares(
+    rows: &[Row],
+    columns: &[Vec<(u32, f64)>],
+    selected: &[usize],
+) -> Option<(Vec<f64>, Vec<f64>)> {
+    let s = selected.len();
+    if s == 0 {
+        return None;
+    }
+    // Row → (position in `selected`, entry), to accumulate XᵀWX over shared rows only.
+    let mut by_row: Vec<Vec<(usize, f64)>> = vec![Vec::new(); rows.len()];
+    for (pos, &v) in selected.iter().enumerate() {
+        for (r, a) in columns.get(v).map_or(&[][..], Vec::as_slice) {
+            if let Some(entries) = by_row.get_mut(*r as usize) {
+                entries.push((pos, *a));
+            }
+        }
+    }
+    let mut gram = DMatrix::<f64>::zeros(s, s);
+    let mut rhs = DVector::<f64>::zeros(s);
+    for (row, entries) in rows.iter().zip(&by_row) {
+        for &(u, a_u) in entries {
+            if let Some(b) = rhs.get_mut(u) {
+                *b += row.weight * a_u * row.y;
+            }
+            for &(v, a_v) in entries {
+                if let Some(g) = gram.get_mut((u, v)) {
+                    *g += row.weight * a_u * a_v;
+                }
+            }
+        }
+    }
+    let cholesky = gram.cholesky()?;
+    let beta = cholesky.solve(&rhs);
+    let se = cholesky
+        .inverse()
+        .diagonal()
+        .iter()
+        .map(|v| v.max(0.0).sqrt())
+        .collect();
+    Some((beta.iter().copied().collect(), se))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn candidate_lists_are_checked() {
+        assert!(check_candidates(&["a".into(), "b".into()]).is_ok());
+        assert!(check_candidates(&["a".into(), "a".into()]).is_err());
+        assert!(check_candidates(&["".into()]).is_err());
+        assert!(check_candidates(&["x".repeat(MAX_CANDIDATE_BYTES + 1)]).is_err());
+    }
+}

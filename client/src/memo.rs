@@ -1,0 +1,169 @@
+//! The device secret behind RAPPOR's memoization, and where it is kept.
+//!
+//! RAPPOR's permanent randomized response must stay the same for as long as a device reports
+//! the same value, or averaging its reports would reveal the value. The encoder derives it
+//! from one 32-byte [`DeviceSecret`] with a PRF (module `encoder::rappor`), so the secret is
+//! the only state to keep. A [`SecretStore`] loads it, creating it from the operating
+//! system's randomness on first use: [`InMemorySecretStore`] for tests and short-lived
+//! processes, [`FileSecretStore`] (with `std`) for apps, written atomically.
+//!
+//! Losing the secret gives the device new PRRs (weaker longitudinal protection for values it
+//! reported before); it never corrupts reports.
+
+use rand_core::{RngCore, SeedableRng};
+
+use crate::error::ClientError;
+
+/// A device's 32-byte secret key for the PRF. Its `Debug` output never shows the bytes.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DeviceSecret([u8; 32]);
+
+impl DeviceSecret {
+    /// Length in bytes.
+    pub const LEN: usize = 32;
+
+    /// A secret from its bytes (for a store's own format).
+    pub const fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+
+    /// A fresh secret from the operating system's randomness.
+    pub fn generate() -> Result<Self, ClientError> {
+        let mut rng =
+            rand_chacha::ChaCha20Rng::try_from_os_rng().map_err(|_| ClientError::Randomness)?;
+        let mut bytes = [0; 32];
+        rng.fill_bytes(&mut bytes);
+        Ok(Self(bytes))
+    }
+
+    /// The key bytes.
+    pub const fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+}
+
+impl core::fmt::Debug for DeviceSecret {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("DeviceSecret(..)")
+    }
+}
+
+/// Where a device keeps its secret.
+pub trait SecretStore {
+    /// The stored secret, or a new one (stored before it is returned) if there is none.
+    fn load_or_create(&mut self) -> Result<DeviceSecret, ClientError>;
+}
+
+/// A secret that lives as long as the store: each new store is a new device.
+#[derive(Debug, Clone, Default)]
+pub struct InMemorySecretStore {
+    secret: Option<DeviceSecret>,
+}
+
+impl InMemorySecretStore {
+    /// A store holding `secret`.
+    pub fn with_secret(secret: DeviceSecret) -> Self {
+        Self {
+            secret: Some(secret),
+        }
+    }
+}
+
+impl SecretStore for InMemorySecretStore {
+    fn load_or_create(&mut self) -> Result<DeviceSecret, ClientError> {
+        if let Some(secret) = &self.secret {
+            return Ok(secret.clone());
+        }
+        let secret = DeviceSecret::generate()?;
+        self.secret = Some(secret.clone());
+        Ok(secret)
+    }
+}
+
+#[cfg(feature = "std")]
+pub use file::FileSecretStore;
+
+#[cfg(feature = "std")]
+mod file {
+    use std::fs;
+    use std::io::Write;
+    use std::path::{Path, PathBuf};
+
+    use alloc::format;
+
+    use super::{DeviceSecret, SecretStore};
+    use crate::error::ClientError;
+
+    /// The secret in a file of exactly 32 bytes, created with mode 0600 (on Unix) and written
+    /// atomically: a temporary file in the same directory, synced, then renamed over the path
+    /// and the directory synced. A crash leaves either no file or the whole secret.
+    #[derive(Debug, Clone)]
+    pub struct FileSecretStore {
+        path: PathBuf,
+    }
+
+    impl FileSecretStore {
+        /// A store at `path` (the file is created on first use).
+        pub fn new(path: impl Into<PathBuf>) -> Self {
+            Self { path: path.into() }
+        }
+
+        /// The file's path.
+        pub fn path(&self) -> &Path {
+            &self.path
+        }
+
+        fn error(&self, what: &str, e: impl core::fmt::Display) -> ClientError {
+            ClientError::SecretStore(format!("{what} {}: {e}", self.path.display()))
+        }
+
+        fn write_new(&self, secret: &DeviceSecret) -> Result<(), ClientError> {
+            let dir = match self.path.parent() {
+                Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+                _ => PathBuf::from("."),
+            };
+            let mut tmp = self.path.clone().into_os_string();
+            tmp.push(format!(".tmp-{}", std::process::id()));
+            let tmp = PathBuf::from(tmp);
+            let mut options = fs::OpenOptions::new();
+            options.write(true).create(true).truncate(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            let mut file = options
+                .open(&tmp)
+                .map_err(|e| self.error("cannot create", e))?;
+            file.write_all(secret.as_bytes())
+                .and_then(|()| file.sync_all())
+                .map_err(|e| self.error("cannot write", e))?;
+            drop(file);
+            fs::rename(&tmp, &self.path).map_err(|e| self.error("cannot rename into", e))?;
+            // Make the rename durable; some platforms cannot open a directory, which is fine.
+            if let Ok(dir) = fs::File::open(&dir) {
+                let _ = dir.sync_all();
+            }
+            Ok(())
+        }
+    }
+
+    impl SecretStore for FileSecretStore {
+        fn load_or_create(&mut self) -> Result<DeviceSecret, ClientError> {
+            match fs::read(&self.path) {
+                Ok(bytes) => {
+                    let bytes: [u8; 32] = bytes.as_slice().try_into().map_err(|_| {
+                        self.error(
+                            "is not a device secret (expected exactly 32 bytes):",
+                            format!("{} bytes", bytes.len()),
+                        )
+                    })?;
+                    Ok(DeviceSecret::from_bytes(bytes))
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    let secret = DeviceSecret::generate()?;
+                    self.write_new(&secret)?;
+                    Ok(secret)
+                }
+                Err(e) => Err(self.error("cannot read", e)),
+            }
+        }
+    }
+}
