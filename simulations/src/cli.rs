@@ -94,9 +94,13 @@ pub struct RunArgs {
     /// Population flags.
     #[command(flatten)]
     pub population: PopulationArgs,
-    /// Mechanisms: a comma-separated list of grr, sue, oue, olh, blh, or `all`.
+    /// Mechanisms: a comma-separated list of grr, sue, oue, olh, blh, or `all`; or `rappor`
+    /// (alone: strings, detection and per-value errors; ε is ε₁).
     #[arg(long, default_value = "all")]
     pub mechanism: String,
+    /// RAPPOR settings.
+    #[command(flatten)]
+    pub rappor: RapporArgs,
     /// ε values, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "0.5,1,2,4")]
     pub eps: Vec<f64>,
@@ -109,6 +113,38 @@ pub struct RunArgs {
     /// Write the records as CSV here.
     #[arg(long)]
     pub csv: Option<PathBuf>,
+}
+
+/// RAPPOR flags of `run`.
+#[derive(Debug, Args)]
+pub struct RapporArgs {
+    /// Bloom filter bits m.
+    #[arg(long, default_value_t = 128)]
+    pub bloom_bits: u32,
+    /// Hash functions h.
+    #[arg(long, default_value_t = 2)]
+    pub hashes: u32,
+    /// Cohorts.
+    #[arg(long, default_value_t = 64)]
+    pub cohorts: u32,
+    /// ε∞ of the permanent response (f is derived from it).
+    #[arg(long, default_value_t = 4.0)]
+    pub eps_permanent: f64,
+    /// IRR p (with --irr-q; otherwise derived from ε as ε₁, q = 1 − p).
+    #[arg(long, requires = "irr_q")]
+    pub irr_p: Option<f64>,
+    /// IRR q (with --irr-p).
+    #[arg(long, requires = "irr_p")]
+    pub irr_q: Option<f64>,
+    /// Candidate strings held by no device, added to the candidate list.
+    #[arg(long, default_value_t = 0)]
+    pub absent: usize,
+    /// Family-wise significance level of detection.
+    #[arg(long, default_value_t = 0.05)]
+    pub alpha: f64,
+    /// Per-value rows printed (most frequent first, then the absent candidates detected).
+    #[arg(long, default_value_t = 25)]
+    pub show: usize,
 }
 
 /// `grid` flags.
@@ -297,6 +333,12 @@ fn progress_bar(total: u64, quiet: bool) -> indicatif::ProgressBar {
 }
 
 fn run_run(args: RunArgs) -> Result<(), BoxError> {
+    if args.mechanism.split(',').any(|m| m.trim() == "rappor") {
+        if args.mechanism.trim() != "rappor" {
+            return Err("rappor runs alone: --mechanism rappor".into());
+        }
+        return run_rappor(&args);
+    }
     let p = &args.population;
     let (population, _labels) = Population::parse(&p.dist, p.k, p.n)?;
     let mechanisms = mechanisms(&args.mechanism)?;
@@ -381,6 +423,120 @@ fn run_run(args: RunArgs) -> Result<(), BoxError> {
             ));
         }
         std::fs::write(path, out)?;
+    }
+    Ok(())
+}
+
+fn run_rappor(args: &RunArgs) -> Result<(), BoxError> {
+    let p = &args.population;
+    let r = &args.rappor;
+    let (population, labels) = Population::parse(&p.dist, p.k, p.n)?;
+    let spec = ldp_protocol::mechanism::RapporSpec {
+        bloom_bits: r.bloom_bits,
+        hashes: r.hashes,
+        cohorts: r.cohorts,
+        f: None,
+        epsilon_permanent: Some(r.eps_permanent),
+        p: r.irr_p,
+        q: r.irr_q,
+    };
+    let bar = progress_bar(args.eps.len() as u64 * u64::from(args.reps), p.quiet);
+    let mut records = Vec::new();
+    println!(
+        "rappor: {} devices, {} values ({}), {} absent candidates, m = {}, h = {}, {} cohorts, α = {}, {} repetitions, seed {}, simulation RNG {}",
+        population.n(),
+        population.k(),
+        p.dist,
+        r.absent,
+        r.bloom_bits,
+        r.hashes,
+        r.cohorts,
+        r.alpha,
+        args.reps,
+        p.seed,
+        run::SIMULATION_RNG
+    );
+    for &eps in &args.eps {
+        bar.set_message(format!("rappor ε₁ ≤ {eps}"));
+        let settings = crate::rappor::RapporRun {
+            spec: spec.clone(),
+            eps,
+            absent: r.absent,
+            alpha: r.alpha,
+            reps: args.reps,
+            seed: p.seed,
+        };
+        let (record, _) = crate::rappor::run(&population, &labels, &settings, &|| bar.inc(1))?;
+        records.push(record);
+    }
+    bar.finish_and_clear();
+    println!(
+        "{:>6} {:>6} {:>7} {:>9} {:>9} {:>10} {:>11} {:>11} {:>10} {:>10} {:>9} {:>10}",
+        "ε₁",
+        "ε∞",
+        "recall",
+        "top-20",
+        "precision",
+        "false runs",
+        "within 5se",
+        "RMSE det.",
+        "explained",
+        "client ns",
+        "fold ns",
+        "decode ms"
+    );
+    for rec in &records {
+        println!(
+            "{:>6.3} {:>6.3} {:>7.3} {:>9.3} {:>9.3} {:>10} {:>11.3} {:>11.1} {:>10.3} {:>10.1} {:>9.1} {:>10.1}",
+            rec.eps_one,
+            rec.eps_permanent,
+            rec.recall,
+            rec.recall_top20,
+            rec.precision,
+            format!("{}/{}", rec.runs_with_false_detection, rec.reps),
+            rec.detected_within_5se,
+            rec.rmse_detected,
+            rec.explained_share,
+            rec.client_ns_per_report,
+            rec.fold_ns_per_report,
+            rec.decode_ms
+        );
+    }
+    if let Some(last) = records.last() {
+        println!();
+        println!("last repetition, ε₁ = {:.3}: per value", last.eps_one);
+        println!(
+            "{:<24} {:>10} {:>12} {:>10} {:>8} {:>9}",
+            "value", "truth", "estimate", "std err", "z err", "detected"
+        );
+        let shown = last
+            .values
+            .iter()
+            .filter(|v| v.truth > 0)
+            .take(r.show)
+            .chain(last.values.iter().filter(|v| v.truth == 0 && v.detected));
+        for v in shown {
+            let z = if v.std_error > 0.0 && v.std_error.is_finite() {
+                (v.estimate - v.truth as f64) / v.std_error
+            } else {
+                0.0
+            };
+            println!(
+                "{:<24} {:>10} {:>12.1} {:>10.1} {:>8.2} {:>9}",
+                v.value,
+                v.truth,
+                v.estimate,
+                v.std_error,
+                z,
+                if v.detected { "yes" } else { "no" }
+            );
+        }
+    }
+    if let Some(path) = &args.json {
+        std::fs::write(path, serde_json::to_vec_pretty(&records)?)?;
+    }
+    if args.csv.is_some() {
+        return Err("--csv is not available for rappor runs; use --json".into());
     }
     Ok(())
 }

@@ -9,4 +9,5 @@ pub mod demo;
 pub mod load;
 pub mod plot;
 pub mod population;
+pub mod rappor;
 pub mod run;

@@ -66,7 +66,7 @@ pub struct RunRecord {
 }
 
 /// A seed for one shard from everything that identifies it.
-fn shard_seed(seed: u64, label: &str, eps: f64, rep: u32, shard: usize) -> u64 {
+pub(crate) fn shard_seed(seed: u64, label: &str, eps: f64, rep: u32, shard: usize) -> u64 {
     let mut key = Vec::with_capacity(label.len() + 28);
     key.extend_from_slice(label.as_bytes());
     key.extend_from_slice(&eps.to_bits().to_le_bytes());

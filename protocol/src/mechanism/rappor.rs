@@ -269,12 +269,24 @@ fn symmetric_irr(flip_half: Threshold, h: f64, target: f64) -> (f64, f64) {
 }
 
 /// The Bloom bit set by hash function `index` for `value` in `cohort`: xxh3-64 of the value's
-/// bytes, seeded with `cohort · 2^32 + index`, reduced to `[0, m)` by multiply-shift.
+/// bytes, seeded with [`hash_seed`]`(cohort, index)`, reduced to `[0, m)` by multiply-shift.
 #[inline]
 pub fn bloom_bit(value: &[u8], cohort: u32, index: u32, bloom_bits: u32) -> u32 {
-    let seed = (u64::from(cohort) << 32) | u64::from(index);
-    let hash = XxHash3_64::oneshot_with_seed(seed, value);
+    let hash = XxHash3_64::oneshot_with_seed(hash_seed(cohort, index), value);
     ((u128::from(hash) * u128::from(bloom_bits)) >> 64) as u32
+}
+
+/// The xxh3 seed of hash function `index` in `cohort`: `cohort · 2^32 + index` through the
+/// SplitMix64 finalizer. Unmixed seeds that differ in their low bits would collide: xxh3 folds
+/// a short input and its seed together before mixing, so "103" under seed s and "104" under
+/// seed s + 1 would hash alike, and two strings could share every Bloom bit.
+#[inline]
+pub const fn hash_seed(cohort: u32, index: u32) -> u64 {
+    let mut z = ((cohort as u64) << 32) | index as u64;
+    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
 }
 
 /// The Bloom filter of `value` in `cohort`, as ⌈m/64⌉ words (bit i in word i/64).
@@ -389,6 +401,24 @@ mod tests {
         for spec in bad {
             assert!(RapporParams::new(&spec, 2.0, 0).is_err(), "{spec:?}");
         }
+    }
+
+    #[test]
+    fn no_two_short_strings_share_their_bloom_bits_in_every_cohort() {
+        // With unmixed seeds, "103" and "104" shared both bits in all 64 cohorts.
+        let params = RapporParams::new(&spec(), 2.0, 0).unwrap();
+        let filters: Vec<Vec<u64>> = (0..2000u32)
+            .map(|v| {
+                let text = alloc::format!("{v}");
+                (0..8)
+                    .flat_map(|c| bloom_filter(&params, text.as_bytes(), c))
+                    .collect()
+            })
+            .collect();
+        let mut sorted = filters.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(sorted.len(), filters.len());
     }
 
     #[test]

@@ -1,0 +1,320 @@
+//! RAPPOR runs: a population of strings through the real RAPPOR encoder and decoder, with
+//! detection recall and precision and the error of every value's estimate.
+//!
+//! Each simulated device reports once, so its report is drawn with
+//! `ldp_client::encoder::rappor::encode_once` (cohort, PRR and IRR from the simulation RNG):
+//! exactly the distribution of a production device's first report, without the PRF. The
+//! candidate list is the population's values plus `absent` strings no device holds; the
+//! decoder is `Counters::decode`, as the service runs it.
+
+use std::time::Instant;
+
+use ldp_aggregator::estimate::rappor::RapporDecoding;
+use ldp_aggregator::{Accumulator, Counters};
+use ldp_client::encoder::rappor::encode_once_into;
+use ldp_protocol::mechanism::{MechanismParams, RapporSpec};
+use ldp_protocol::{CampaignConfig, CampaignSpec, Domain, Mechanism, RapporReport, Report};
+use rayon::prelude::*;
+use wyrand::WyRand;
+
+use crate::population::Population;
+use crate::run::{RunError, SHARD, shard_seed};
+
+/// Reports encoded, then folded, at a time.
+const BLOCK: usize = 2048;
+
+/// The settings of a RAPPOR run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RapporRun {
+    /// Mechanism settings (m, h, cohorts, f or ε∞, p and q or derived).
+    pub spec: RapporSpec,
+    /// ε₁, the campaign's ε.
+    pub eps: f64,
+    /// Strings no device holds, added to the candidates.
+    pub absent: usize,
+    /// Family-wise level of the detection test.
+    pub alpha: f64,
+    /// Repetitions.
+    pub reps: u32,
+    /// Seed.
+    pub seed: u64,
+}
+
+/// One value's result in the last repetition.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ValueResult {
+    /// The value.
+    pub value: String,
+    /// Devices holding it (0 for an absent candidate).
+    pub truth: u64,
+    /// Estimated count (0 when not selected).
+    pub estimate: f64,
+    /// Standard error of the estimate.
+    pub std_error: f64,
+    /// Whether it was detected.
+    pub detected: bool,
+}
+
+/// A RAPPOR run's summary (the JSON record).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct RapporRecord {
+    /// ε₁ per report (the campaign's ε), from the thresholds used.
+    pub eps_one: f64,
+    /// ε∞ of the permanent response, from the thresholds used.
+    pub eps_permanent: f64,
+    /// Bloom filter bits.
+    pub bloom_bits: u32,
+    /// Hash functions.
+    pub hashes: u32,
+    /// Cohorts.
+    pub cohorts: u32,
+    /// Devices.
+    pub n: u64,
+    /// Values held by at least one device.
+    pub present: usize,
+    /// Candidates held by no device.
+    pub absent: usize,
+    /// Repetitions.
+    pub reps: u32,
+    /// Mean share of the present values detected.
+    pub recall: f64,
+    /// Share of the 20 most frequent values detected, mean over repetitions.
+    pub recall_top20: f64,
+    /// Repetitions in which all 20 most frequent values were detected.
+    pub runs_with_top20_detected: u32,
+    /// Mean share of detections that are present values.
+    pub precision: f64,
+    /// Repetitions in which any absent candidate was detected.
+    pub runs_with_false_detection: u32,
+    /// Share of detected values whose estimate lies within 5 standard errors of the truth.
+    pub detected_within_5se: f64,
+    /// Root mean squared error of the detected values' estimates.
+    pub rmse_detected: f64,
+    /// Mean share of the reports explained by detected values.
+    pub explained_share: f64,
+    /// Encoding time per report, one core.
+    pub client_ns_per_report: f64,
+    /// Folding time per report, one core.
+    pub fold_ns_per_report: f64,
+    /// Decoding time per repetition.
+    pub decode_ms: f64,
+    /// Every candidate's result in the last repetition, most frequent first.
+    pub values: Vec<ValueResult>,
+}
+
+/// The campaign a run simulates (open domain).
+pub fn campaign(spec: &RapporSpec, eps: f64) -> Result<CampaignConfig, RunError> {
+    Ok(CampaignConfig::new(CampaignSpec::new(
+        "simulation",
+        Mechanism::Rappor(spec.clone()),
+        eps,
+        Domain::Open,
+    ))?)
+}
+
+/// One repetition: every device's report, folded. Returns the counters and the encoding and
+/// folding nanoseconds summed over shards.
+pub fn simulate_once(
+    config: &CampaignConfig,
+    labels: &[String],
+    population: &Population,
+    seed: u64,
+    rep: u32,
+) -> Result<(Counters, u128, u128), RunError> {
+    let MechanismParams::Rappor(params) = config.params() else {
+        return Err(RunError::Invalid("not a RAPPOR campaign".into()));
+    };
+    let values: Vec<u32> = population.values().collect();
+    let shards: Vec<_> = values
+        .par_chunks(SHARD)
+        .enumerate()
+        .map(|(shard, chunk)| {
+            let mut rng = WyRand::new(shard_seed(seed, "rappor", config.epsilon(), rep, shard));
+            let mut counters = Counters::new(config);
+            let mut reports: Vec<Report> = (0..BLOCK)
+                .map(|_| {
+                    Report::Rappor(RapporReport {
+                        cohort: 0,
+                        bits: vec![0; params.words()],
+                    })
+                })
+                .collect();
+            let mut scratch = vec![0; params.words()];
+            let (mut encoded, mut folded) = (0u128, 0u128);
+            for block in chunk.chunks(BLOCK) {
+                let started = Instant::now();
+                for (&v, slot) in block.iter().zip(reports.iter_mut()) {
+                    let label = labels.get(v as usize).map_or("", String::as_str);
+                    if let Report::Rappor(r) = slot {
+                        encode_once_into(params, label.as_bytes(), &mut rng, r, &mut scratch);
+                    }
+                }
+                encoded += started.elapsed().as_nanos();
+                let started = Instant::now();
+                counters.fold_all(reports.get(..block.len()).unwrap_or_default())?;
+                folded += started.elapsed().as_nanos();
+            }
+            Ok((counters, encoded, folded))
+        })
+        .collect::<Result<_, RunError>>()?;
+    let mut total = Counters::new(config);
+    let (mut encode_ns, mut fold_ns) = (0, 0);
+    for (counters, e, f) in shards {
+        total.merge(&counters)?;
+        encode_ns += e;
+        fold_ns += f;
+    }
+    Ok((total, encode_ns, fold_ns))
+}
+
+/// The candidates of a run: the population's labels, then `absent` strings no device holds.
+pub fn candidates(labels: &[String], absent: usize) -> Vec<String> {
+    let mut out = labels.to_vec();
+    let mut i = 0;
+    while out.len() < labels.len() + absent {
+        let candidate = format!("absent-{i}");
+        if !labels.contains(&candidate) {
+            out.push(candidate);
+        }
+        i += 1;
+    }
+    out
+}
+
+/// Runs `run.reps` repetitions and summarizes detection and error. `progress` is called
+/// after each repetition. Also returns the last repetition's decoding.
+pub fn run(
+    population: &Population,
+    labels: &[String],
+    run: &RapporRun,
+    progress: &(dyn Fn() + Sync),
+) -> Result<(RapporRecord, RapporDecoding), RunError> {
+    if run.reps == 0 || population.n() == 0 {
+        return Err(RunError::Invalid(
+            "nothing to run: reps and n must be > 0".into(),
+        ));
+    }
+    if labels.len() != population.k() as usize {
+        return Err(RunError::Invalid("one label per population value".into()));
+    }
+    let config = campaign(&run.spec, run.eps)?;
+    let MechanismParams::Rappor(params) = config.params() else {
+        return Err(RunError::Invalid("not a RAPPOR campaign".into()));
+    };
+    let candidates = candidates(labels, run.absent);
+    let truth: Vec<u64> = population
+        .counts()
+        .iter()
+        .copied()
+        .chain(std::iter::repeat_n(0, run.absent))
+        .collect();
+    let present = truth.iter().filter(|&&c| c > 0).count();
+    let mut top20: Vec<usize> = (0..population.k() as usize).collect();
+    top20.sort_by(|&a, &b| truth[b].cmp(&truth[a]).then(a.cmp(&b)));
+    top20.truncate(20.min(present));
+
+    let (mut recall, mut recall_top20, mut precision, mut explained) = (0.0, 0.0, 0.0, 0.0);
+    let mut top_all = 0u32;
+    let (mut false_runs, mut detected_total, mut within, mut squared) = (0u32, 0u64, 0u64, 0.0);
+    let (mut encode_ns, mut fold_ns, mut decode_ns) = (0u128, 0u128, 0u128);
+    let mut last = None;
+    for rep in 0..run.reps {
+        let (counters, e, f) = simulate_once(&config, labels, population, run.seed, rep)?;
+        encode_ns += e;
+        fold_ns += f;
+        let started = Instant::now();
+        let decoding = counters.decode(&candidates, run.alpha)?;
+        decode_ns += started.elapsed().as_nanos();
+        let detected: Vec<usize> = decoding
+            .candidates
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.detected)
+            .map(|(i, _)| i)
+            .collect();
+        let true_detections = detected.iter().filter(|&&i| truth[i] > 0).count();
+        recall += true_detections as f64 / present.max(1) as f64;
+        let top_detected = top20
+            .iter()
+            .filter(|&&i| decoding.candidates[i].detected)
+            .count();
+        recall_top20 += top_detected as f64 / top20.len().max(1) as f64;
+        if top_detected == top20.len() {
+            top_all += 1;
+        }
+        precision += if detected.is_empty() {
+            1.0
+        } else {
+            true_detections as f64 / detected.len() as f64
+        };
+        if detected.iter().any(|&i| truth[i] == 0) {
+            false_runs += 1;
+        }
+        for &i in &detected {
+            let c = &decoding.candidates[i];
+            let error = c.count - truth[i] as f64;
+            squared += error * error;
+            detected_total += 1;
+            if error.abs() <= 5.0 * c.std_error {
+                within += 1;
+            }
+        }
+        explained += decoding.explained_share;
+        last = Some(decoding);
+        progress();
+    }
+    let Some(last) = last else {
+        return Err(RunError::Invalid("no repetitions".into()));
+    };
+    let reps = f64::from(run.reps);
+    let n = population.n() as f64 * reps;
+    let mut values: Vec<ValueResult> = last
+        .candidates
+        .iter()
+        .zip(&truth)
+        .map(|(c, &t)| ValueResult {
+            value: c.value.clone(),
+            truth: t,
+            estimate: c.count,
+            std_error: c.std_error,
+            detected: c.detected,
+        })
+        .collect();
+    values.sort_by(|a, b| {
+        b.truth
+            .cmp(&a.truth)
+            .then(b.estimate.total_cmp(&a.estimate))
+    });
+    let record = RapporRecord {
+        eps_one: params.epsilon_one_upper_bound(),
+        eps_permanent: params.epsilon_permanent_upper_bound(),
+        bloom_bits: params.bloom_bits,
+        hashes: params.hashes,
+        cohorts: params.cohorts,
+        n: population.n(),
+        present,
+        absent: run.absent,
+        reps: run.reps,
+        recall: recall / reps,
+        recall_top20: recall_top20 / reps,
+        runs_with_top20_detected: top_all,
+        precision: precision / reps,
+        runs_with_false_detection: false_runs,
+        detected_within_5se: if detected_total == 0 {
+            1.0
+        } else {
+            within as f64 / detected_total as f64
+        },
+        rmse_detected: if detected_total == 0 {
+            0.0
+        } else {
+            (squared / detected_total as f64).sqrt()
+        },
+        explained_share: explained / reps,
+        client_ns_per_report: encode_ns as f64 / n,
+        fold_ns_per_report: fold_ns as f64 / n,
+        decode_ms: decode_ns as f64 / reps / 1e6,
+        values,
+    };
+    Ok((record, last))
+}
