@@ -81,5 +81,75 @@ fn seed_pool(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, fold, seed_pool);
+fn rappor_config(cohorts: u32) -> CampaignConfig {
+    CampaignConfig::new(ldp_protocol::CampaignSpec::new(
+        "bench",
+        Mechanism::Rappor(ldp_protocol::mechanism::RapporSpec {
+            bloom_bits: 128,
+            hashes: 2,
+            cohorts,
+            f: None,
+            epsilon_permanent: Some(4.0),
+            p: Some(0.25),
+            q: Some(0.75),
+        }),
+        1.9,
+        ldp_protocol::Domain::Open,
+    ))
+    .expect("valid config")
+}
+
+fn rappor_reports(config: &CampaignConfig, n: usize) -> Vec<Report> {
+    let ldp_protocol::MechanismParams::Rappor(params) = config.params() else {
+        unreachable!("a RAPPOR campaign")
+    };
+    let mut rng = ChaCha20Rng::from_seed([4; 32]);
+    (0..n)
+        .map(|i| {
+            // Zipf-like strings: value i % 1000 divided down, so small values are common.
+            let value = format!("value-{}", (i % 1000) / (1 + i % 7));
+            Report::Rappor(ldp_client::encoder::rappor::encode_once(
+                params,
+                value.as_bytes(),
+                &mut rng,
+            ))
+        })
+        .collect()
+}
+
+/// RAPPOR (m = 128, h = 2, 64 cohorts): fold reports; decode 10^4 candidates after 10^6.
+fn rappor(c: &mut Criterion) {
+    let config = rappor_config(64);
+    let mut group = c.benchmark_group("rappor");
+    let batch = rappor_reports(&config, 100_000);
+    group.throughput(Throughput::Elements(batch.len() as u64));
+    group.bench_function("fold/m=128,h=2,cohorts=64", |b| {
+        b.iter(|| {
+            let mut counters = Counters::new(&config);
+            counters.fold_all(black_box(&batch)).expect("valid reports");
+            black_box(counters.n())
+        })
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group("rappor_decode");
+    group.sample_size(10);
+    let mut counters = Counters::new(&config);
+    for _ in 0..10 {
+        counters.fold_all(&batch).expect("valid reports");
+    }
+    let mut candidates: Vec<String> = (0..1000).map(|v| format!("value-{v}")).collect();
+    candidates.extend((0..9000).map(|v| format!("absent-{v}")));
+    group.bench_function("decode/n=1e6,candidates=1e4", |b| {
+        b.iter(|| {
+            let decoding = counters
+                .decode(black_box(&candidates), 0.05)
+                .expect("valid candidates");
+            black_box(decoding.detected)
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, fold, seed_pool, rappor);
 criterion_main!(benches);

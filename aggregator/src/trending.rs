@@ -74,6 +74,12 @@ pub fn trending(
             "the two periods belong to different campaigns".into(),
         ));
     }
+    if now.values.is_empty() {
+        // An open domain: no values, and Φ⁻¹(1 − α/0) would be undefined.
+        return Err(AggregateError::InvalidArgument(
+            "there are no values to test (an open domain has none)".into(),
+        ));
+    }
     if now.n == 0 || baseline.n == 0 {
         return Err(AggregateError::InvalidArgument(
             "both periods need reports".into(),
@@ -110,4 +116,50 @@ pub fn trending(
         n_baseline: baseline.n,
         rising,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use ldp_protocol::MechanismKind;
+
+    use super::*;
+    use crate::estimate::ValueEstimate;
+
+    fn estimates(n: u64, values: Vec<ValueEstimate>) -> Estimates {
+        Estimates {
+            mechanism: MechanismKind::Rappor,
+            n,
+            values,
+        }
+    }
+
+    fn value(index: u32, count: f64, std_error: f64) -> ValueEstimate {
+        ValueEstimate {
+            index,
+            count,
+            std_error,
+            ci95_low: count - Z_95 * std_error,
+            ci95_high: count + Z_95 * std_error,
+            norm_sub_count: count.max(0.0),
+        }
+    }
+
+    #[test]
+    fn no_values_to_test_is_an_error_not_a_panic() {
+        let empty = estimates(100, Vec::new());
+        assert!(matches!(
+            trending(&empty, &empty, DEFAULT_ALPHA),
+            Err(AggregateError::InvalidArgument(_))
+        ));
+    }
+
+    #[test]
+    fn zero_counts_and_zero_standard_errors_report_nothing() {
+        let zeros = estimates(100, vec![value(0, 0.0, 0.0), value(1, 0.0, 0.0)]);
+        let report = trending(&zeros, &zeros, DEFAULT_ALPHA).unwrap();
+        assert!(report.rising.is_empty());
+        assert_eq!(report.tested, 2);
+        let none = estimates(0, vec![value(0, 0.0, 0.0), value(1, 0.0, 0.0)]);
+        assert!(trending(&none, &zeros, DEFAULT_ALPHA).is_err());
+    }
 }

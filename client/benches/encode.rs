@@ -95,5 +95,56 @@ fn unary_paths(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, encode, unary_paths);
+/// RAPPOR (m = 128, h = 2, 64 cohorts): a report of a value whose permanent response is
+/// memoized (the PRR cache lookup, then a fresh IRR from ChaCha20).
+fn rappor(c: &mut Criterion) {
+    let config = CampaignConfig::new(ldp_protocol::CampaignSpec::new(
+        "bench",
+        Mechanism::Rappor(ldp_protocol::mechanism::RapporSpec {
+            bloom_bits: 128,
+            hashes: 2,
+            cohorts: 64,
+            f: None,
+            epsilon_permanent: Some(4.0),
+            p: Some(0.25),
+            q: Some(0.75),
+        }),
+        1.9,
+        ldp_protocol::Domain::Open,
+    ))
+    .expect("valid config");
+    let mut store = ldp_client::InMemorySecretStore::default();
+    let mut encoder = ldp_client::RapporEncoder::new(&config, &mut store).expect("OS randomness");
+    let values: Vec<String> = (0..16)
+        .map(|i| format!("https://example.com/{i}"))
+        .collect();
+    let mut report = ldp_protocol::RapporReport {
+        cohort: 0,
+        bits: vec![0; 2],
+    };
+    let mut group = c.benchmark_group("rappor");
+    group.throughput(Throughput::Elements(1));
+    let mut i = 0;
+    group.bench_function("encode_memoized/m=128,h=2", |b| {
+        b.iter(|| {
+            i = (i + 1) % values.len();
+            encoder.encode_into(black_box(&values[i]), &mut report);
+            black_box(&report);
+        })
+    });
+    // A new device's first report: OS seed, cohort, Bloom filter, HMAC-SHA256 and ChaCha20 PRR, IRR.
+    let mut fresh = 0u64;
+    group.bench_function("new_device_first_report/m=128,h=2", |b| {
+        b.iter(|| {
+            fresh += 1;
+            let mut encoder =
+                ldp_client::RapporEncoder::new(&config, &mut store).expect("OS randomness");
+            let value = format!("v{fresh}");
+            black_box(encoder.encode(black_box(&value)).expect("encodes"))
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, encode, unary_paths, rappor);
 criterion_main!(benches);

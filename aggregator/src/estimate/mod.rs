@@ -263,6 +263,16 @@ impl Counters {
             }
             return Ok(());
         }
+        if let MechanismParams::Rappor(p) = &self.params {
+            // The hot loop without a per-report dispatch on the mechanism.
+            for report in reports {
+                if let Report::Rappor(r) = report {
+                    rappor::fold(&mut self.cells, &mut self.cohort_slices, p, r);
+                }
+            }
+            self.n += reports.len() as u64;
+            return Ok(());
+        }
         if let MechanismParams::Grr(_) = self.params {
             // The hot loop without a per-report dispatch on the mechanism.
             for report in reports {

@@ -43,7 +43,11 @@ pub enum ProblemType {
     UnknownCampaign,
     /// Fewer reports than the campaign's minimum have been counted.
     NotEnoughReports,
-    /// A query parameter or JSON body could not be read.
+    /// The campaign has an open domain: estimates are asked for with a list of candidates.
+    CandidatesRequired,
+    /// A list of candidates was sent for a campaign whose mechanism estimates its whole domain.
+    CandidatesUnsupported,
+    /// A query parameter or JSON body could not be read, or is out of range.
     InvalidRequest,
     /// No or unknown bearer token.
     Unauthorized,
@@ -63,7 +67,7 @@ pub enum ProblemType {
 
 impl ProblemType {
     /// Every problem type (for documentation and tests).
-    pub const ALL: [ProblemType; 21] = [
+    pub const ALL: [ProblemType; 23] = [
         Self::MalformedBatch,
         Self::UnsupportedVersion,
         Self::CampaignMismatch,
@@ -77,6 +81,8 @@ impl ProblemType {
         Self::CampaignExists,
         Self::UnknownCampaign,
         Self::NotEnoughReports,
+        Self::CandidatesRequired,
+        Self::CandidatesUnsupported,
         Self::InvalidRequest,
         Self::Unauthorized,
         Self::Forbidden,
@@ -103,6 +109,8 @@ impl ProblemType {
             Self::CampaignExists => "campaign-exists",
             Self::UnknownCampaign => "unknown-campaign",
             Self::NotEnoughReports => "not-enough-reports",
+            Self::CandidatesRequired => "candidates-required",
+            Self::CandidatesUnsupported => "candidates-unsupported",
             Self::InvalidRequest => "invalid-request",
             Self::Unauthorized => "unauthorized",
             Self::Forbidden => "forbidden",
@@ -122,9 +130,11 @@ impl ProblemType {
             | Self::CampaignMismatch
             | Self::InvalidConfig
             | Self::InvalidRequest => StatusCode::BAD_REQUEST,
-            Self::DigestMismatch | Self::CampaignExists | Self::NotEnoughReports => {
-                StatusCode::CONFLICT
-            }
+            Self::DigestMismatch
+            | Self::CampaignExists
+            | Self::NotEnoughReports
+            | Self::CandidatesRequired
+            | Self::CandidatesUnsupported => StatusCode::CONFLICT,
             Self::EpochOutOfWindow | Self::InvalidReport | Self::BatchSize => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
@@ -156,6 +166,8 @@ impl ProblemType {
             Self::CampaignExists => "A campaign with this id already exists",
             Self::UnknownCampaign => "No such campaign",
             Self::NotEnoughReports => "Not enough reports to release estimates",
+            Self::CandidatesRequired => "This campaign's estimates need a list of candidates",
+            Self::CandidatesUnsupported => "Candidate lists are for RAPPOR campaigns",
             Self::InvalidRequest => "The request could not be read",
             Self::Unauthorized => "A valid bearer token is required",
             Self::Forbidden => "The token's role does not allow this",

@@ -6,6 +6,7 @@
 //! | `GET /v1/campaigns`, `GET /v1/campaigns/{id}` | public | what a client needs to build its encoder |
 //! | `POST /v1/campaigns/{id}/reports` | public | one bincode batch; 202 once committed |
 //! | `GET /v1/campaigns/{id}/estimates` | analyst | counts with standard errors and intervals |
+//! | `POST /v1/campaigns/{id}/estimates/query` | analyst | RAPPOR: estimates and detection for a list of candidate strings |
 //! | `GET /v1/campaigns/{id}/trending` | analyst | values whose share rose significantly |
 //! | `GET /healthz`, `/readyz`, `/metrics`, `/openapi.json` | public | operations |
 
@@ -18,6 +19,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use ldp_protocol::mechanism::MechanismParams;
 use ldp_protocol::{CampaignConfig, CampaignSpec, WireError};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
@@ -27,6 +29,7 @@ use super::problem::{Problem, ProblemType};
 use super::{AppState, BATCH_CONTENT_TYPE, blocking, store_problem};
 use crate::Accumulator;
 use crate::error::AggregateError;
+use crate::estimate::rappor::{self, RapporDecoding};
 use crate::estimate::{Counters, Estimates};
 use crate::store::{BatchDelta, CommitOutcome, EpochRange, Role};
 use crate::trending::{DEFAULT_ALPHA, trending};
@@ -38,6 +41,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/v1/campaigns/{id}", get(show_campaign))
         .route("/v1/campaigns/{id}/reports", post(post_reports))
         .route("/v1/campaigns/{id}/estimates", get(estimates))
+        .route("/v1/campaigns/{id}/estimates/query", post(query_estimates))
         .route("/v1/campaigns/{id}/trending", get(trending_values))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
@@ -58,6 +62,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         show_campaign,
         post_reports,
         estimates,
+        query_estimates,
         trending_values,
         healthz,
         readyz,
@@ -69,6 +74,9 @@ pub fn routes() -> Router<Arc<AppState>> {
         IngestAnswer,
         EstimatesView,
         ValueView,
+        CandidateQuery,
+        CandidateEstimatesView,
+        CandidateView,
         TrendingView,
         TrendView,
         EpochRange,
@@ -485,12 +493,64 @@ fn bad_query(detail: impl Into<String>) -> Problem {
     Problem::new(ProblemType::InvalidRequest, detail)
 }
 
+/// The path of the candidate query of campaign `id`.
+fn query_path(id: &str) -> String {
+    format!("/v1/campaigns/{id}/estimates/query")
+}
+
+/// The refusal of a question that needs the campaign's list of values when it has none.
+fn candidates_required(id: &str, asked: &str) -> Problem {
+    let path = query_path(id);
+    Problem::new(
+        ProblemType::CandidatesRequired,
+        format!(
+            "campaign {id:?} has an open domain: there is no list of values for {asked}; \
+             POST the strings to estimate to {path} as {{\"candidates\": [\"…\", \"…\"]}}"
+        ),
+    )
+    .with("query", path)
+}
+
+/// The epochs asked for: one `epoch`, or `from`/`to` defaulting to the first and last epochs
+/// with reports (the current epoch when there are none, so a refusal names a sensible range).
+async fn epoch_range(
+    state: &AppState,
+    config: &CampaignConfig,
+    epoch: Option<u64>,
+    from: Option<u64>,
+    to: Option<u64>,
+) -> Result<EpochRange, Problem> {
+    let (from, to) = match (epoch, from, to) {
+        (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
+            return Err(bad_query("give either epoch or from/to, not both"));
+        }
+        (Some(e), None, None) => (e, e),
+        (None, Some(from), Some(to)) => (from, to),
+        (None, from, to) => {
+            let stored = {
+                let store = state.store.clone();
+                let id = config.id().as_str().to_owned();
+                blocking(move || store.epoch_range(&id)).await?
+            };
+            let current = state.now() / config.epoch_seconds();
+            (
+                from.or(stored.map(|r| r.from)).unwrap_or(current),
+                to.or(stored.map(|r| r.to)).unwrap_or(current),
+            )
+        }
+    };
+    if from > to {
+        return Err(bad_query(format!("from ({from}) is after to ({to})")));
+    }
+    Ok(EpochRange { from, to })
+}
+
 /// Reads and merges the counters of `range`; refuses when fewer than the minimum were counted.
-async fn merged_estimates(
+async fn merged_counters(
     state: &AppState,
     config: &Arc<CampaignConfig>,
     range: EpochRange,
-) -> Result<Estimates, Problem> {
+) -> Result<Counters, Problem> {
     let store = state.store.clone();
     let cfg = config.clone();
     let rows = blocking(move || store.counters(&cfg, range.from, range.to)).await?;
@@ -517,19 +577,32 @@ async fn merged_estimates(
         .with("min_reports", config.min_reports())
         .with("needed", config.min_reports() - n));
     }
-    Ok(merged.estimate())
+    Ok(merged)
+}
+
+/// [`merged_counters`], estimated.
+async fn merged_estimates(
+    state: &AppState,
+    config: &Arc<CampaignConfig>,
+    range: EpochRange,
+) -> Result<Estimates, Problem> {
+    Ok(merged_counters(state, config, range).await?.estimate())
 }
 
 /// Estimated counts of every value with standard errors and 95% intervals.
+///
+/// A RAPPOR campaign with an open domain has no values to list: it answers 409
+/// `candidates-required`, pointing at `POST /v1/campaigns/{id}/estimates/query`.
 #[utoipa::path(
     get,
     path = "/v1/campaigns/{id}/estimates",
     params(("id" = String, Path, description = "Campaign id"), EstimatesQuery),
     responses(
         (status = 200, description = "Estimates", body = EstimatesView),
+        (status = 400, description = "Malformed or contradictory query parameters", body = ProblemView, content_type = "application/problem+json"),
         (status = 401, description = "No or unknown token", body = ProblemView, content_type = "application/problem+json"),
         (status = 404, description = "No such campaign", body = ProblemView, content_type = "application/problem+json"),
-        (status = 409, description = "Fewer reports than the campaign's minimum", body = ProblemView, content_type = "application/problem+json"),
+        (status = 409, description = "Fewer reports than the campaign's minimum, or an open domain (use the candidate query)", body = ProblemView, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -542,29 +615,10 @@ async fn estimates(
     require(&state, &headers, Role::Analyst).await?;
     let Query(query) = query.map_err(|e| bad_query(e.body_text()))?;
     let config = state.campaign(&id).await?;
-    let stored = {
-        let store = state.store.clone();
-        let id = id.clone();
-        blocking(move || store.epoch_range(&id)).await?
-    };
-    let (from, to) = match (query.epoch, query.from, query.to) {
-        (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
-            return Err(bad_query("give either epoch or from/to, not both"));
-        }
-        (Some(e), None, None) => (e, e),
-        (None, from, to) => {
-            // Nothing stored yet: the current epoch, so the refusal names a sensible range.
-            let current = state.now() / config.epoch_seconds();
-            (
-                from.or(stored.map(|r| r.from)).unwrap_or(current),
-                to.or(stored.map(|r| r.to)).unwrap_or(current),
-            )
-        }
-    };
-    if from > to {
-        return Err(bad_query(format!("from ({from}) is after to ({to})")));
+    if config.is_open() {
+        return Err(candidates_required(&id, "GET …/estimates"));
     }
-    let range = EpochRange { from, to };
+    let range = epoch_range(&state, &config, query.epoch, query.from, query.to).await?;
     let estimates = merged_estimates(&state, &config, range).await?;
     let chosen = match query.top {
         Some(top) => estimates.top(top),
@@ -587,6 +641,190 @@ async fn estimates(
                 std_error: v.std_error,
                 ci95: [v.ci95_low, v.ci95_high],
                 consistent_count: v.norm_sub_count,
+            })
+            .collect(),
+    }))
+}
+
+/// Which epochs a candidate query covers (query parameters, as for `GET …/estimates`).
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct EpochsQuery {
+    /// One epoch (same as `from=E&to=E`).
+    pub epoch: Option<u64>,
+    /// First epoch, inclusive (default: the first with reports).
+    pub from: Option<u64>,
+    /// Last epoch, inclusive (default: the last with reports).
+    pub to: Option<u64>,
+}
+
+/// The body of a candidate query.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CandidateQuery {
+    /// The strings to estimate: at least one, each 1 to 1,024 bytes, no duplicates, at most
+    /// 100,000 (and within the request body limit).
+    pub candidates: Vec<String>,
+    /// Family-wise false-positive level of the detection test, in (0, 1) (default 0.05).
+    #[serde(default)]
+    pub alpha: Option<f64>,
+}
+
+/// The estimate of one candidate string.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CandidateView {
+    /// The candidate string.
+    pub value: String,
+    /// Estimated count (0 when not selected; may be negative when selected).
+    pub count: f64,
+    /// Standard error of `count` (for a candidate not selected: the one its count would have
+    /// alone).
+    pub std_error: f64,
+    /// Lower end of the 95% interval.
+    pub ci95_low: f64,
+    /// Upper end of the 95% interval.
+    pub ci95_high: f64,
+    /// `count / std_error`.
+    pub z: f64,
+    /// Whether the non-negative fit selected it.
+    pub selected: bool,
+    /// Whether `z` exceeds `z_threshold`: present in the population.
+    pub detected: bool,
+}
+
+/// RAPPOR estimates for a list of candidates over a range of epochs.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CandidateEstimatesView {
+    /// Campaign id.
+    pub campaign: String,
+    /// Mechanism name (`rappor`).
+    pub mechanism: String,
+    /// ε per report (ε₁, a device's first report).
+    pub epsilon: f64,
+    /// Domain size (0 for an open domain).
+    pub k: u32,
+    /// Reports counted in the epoch range.
+    pub n: u64,
+    /// The epochs covered (inclusive).
+    pub epochs: EpochRange,
+    /// Reports needed before estimates are released.
+    pub min_reports: u64,
+    /// Family-wise false-positive level of the detection test.
+    pub alpha: f64,
+    /// The one-sided z a candidate must exceed: Φ⁻¹(1 − α/M) for M candidates (Bonferroni).
+    pub z_threshold: f64,
+    /// Candidates detected.
+    pub detected: usize,
+    /// Share of the reports explained by detected candidates.
+    pub explained_share: f64,
+    /// One entry per candidate, in the order given.
+    pub candidates: Vec<CandidateView>,
+}
+
+/// RAPPOR: estimated counts of the candidate strings given, with standard errors, 95%
+/// intervals and a detection test.
+///
+/// Candidates are decoded together (non-negative selection, then weighted least squares over
+/// the selected ones), so a string's estimate depends on the others in the list: list every
+/// string that may be common. A candidate is detected when its z exceeds Φ⁻¹(1 − α/M) for M
+/// candidates, so the chance that any absent string is reported is at most α. The epochs are
+/// chosen with the same query parameters as `GET …/estimates`, and the same `min_reports`
+/// refusal applies.
+#[utoipa::path(
+    post,
+    path = "/v1/campaigns/{id}/estimates/query",
+    params(("id" = String, Path, description = "Campaign id"), EpochsQuery),
+    request_body(content = CandidateQuery, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Estimates of the candidates", body = CandidateEstimatesView),
+        (status = 400, description = "Malformed body or query parameters, an invalid candidate list, or alpha outside (0, 1)", body = ProblemView, content_type = "application/problem+json"),
+        (status = 401, description = "No or unknown token", body = ProblemView, content_type = "application/problem+json"),
+        (status = 404, description = "No such campaign", body = ProblemView, content_type = "application/problem+json"),
+        (status = 409, description = "Fewer reports than the campaign's minimum, or not a RAPPOR campaign", body = ProblemView, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = ProblemView, content_type = "application/problem+json"),
+        (status = 415, description = "Not application/json", body = ProblemView, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+async fn query_estimates(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    query: Result<Query<EpochsQuery>, axum::extract::rejection::QueryRejection>,
+    body: Bytes,
+) -> Result<Json<CandidateEstimatesView>, Problem> {
+    require(&state, &headers, Role::Analyst).await?;
+    let Query(query) = query.map_err(|e| bad_query(e.body_text()))?;
+    if !content_type_is(&headers, "application/json") {
+        return Err(Problem::new(
+            ProblemType::UnsupportedMediaType,
+            "send the candidate query as application/json",
+        ));
+    }
+    let request: CandidateQuery = serde_json::from_slice(&body)
+        .map_err(|e| bad_query(format!("the body is not a candidate query: {e}")))?;
+    drop(body);
+    let config = state.campaign(&id).await?;
+    if !matches!(config.params(), MechanismParams::Rappor(_)) {
+        let kind = config.params().kind().name();
+        return Err(Problem::new(
+            ProblemType::CandidatesUnsupported,
+            format!(
+                "campaign {id:?} uses {kind}, which estimates every value of its domain: \
+                 GET /v1/campaigns/{id}/estimates; candidate lists are for rappor campaigns"
+            ),
+        )
+        .with("mechanism", kind));
+    }
+    if request.candidates.is_empty() {
+        return Err(bad_query("give at least one candidate"));
+    }
+    rappor::check_candidates(&request.candidates).map_err(|e| bad_query(e.to_string()))?;
+    let alpha = request.alpha.unwrap_or(rappor::DEFAULT_ALPHA);
+    if !(alpha > 0.0 && alpha < 1.0) {
+        return Err(bad_query(format!("alpha must be in (0, 1); got {alpha}")));
+    }
+    let range = epoch_range(&state, &config, query.epoch, query.from, query.to).await?;
+    let counters = merged_counters(&state, &config, range).await?;
+    let candidates = request.candidates;
+    // Decoding is CPU work proportional to candidates × cohorts × hashes: off the async workers.
+    let decoded = tokio::task::spawn_blocking(move || counters.decode(&candidates, alpha))
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "candidate decoding failed");
+            Problem::new(ProblemType::Internal, "decoding the candidates failed")
+        })?;
+    let decoding: RapporDecoding = decoded.map_err(|e| match e {
+        AggregateError::InvalidArgument(_) => bad_query(e.to_string()),
+        _ => {
+            tracing::error!(error = %e, "candidate decoding failed");
+            Problem::new(ProblemType::Internal, "decoding the candidates failed")
+        }
+    })?;
+    Ok(Json(CandidateEstimatesView {
+        campaign: id,
+        mechanism: config.params().kind().name().to_owned(),
+        epsilon: config.epsilon(),
+        k: config.k(),
+        n: decoding.n,
+        epochs: range,
+        min_reports: config.min_reports(),
+        alpha: decoding.alpha,
+        z_threshold: decoding.z_threshold,
+        detected: decoding.detected,
+        explained_share: decoding.explained_share,
+        candidates: decoding
+            .candidates
+            .into_iter()
+            .map(|c| CandidateView {
+                value: c.value,
+                count: c.count,
+                std_error: c.std_error,
+                ci95_low: c.ci95_low,
+                ci95_high: c.ci95_high,
+                z: c.z,
+                selected: c.selected,
+                detected: c.detected,
             })
             .collect(),
     }))
@@ -659,7 +897,7 @@ pub struct TrendingView {
         (status = 200, description = "Rising values", body = TrendingView),
         (status = 401, description = "No or unknown token", body = ProblemView, content_type = "application/problem+json"),
         (status = 404, description = "No such campaign", body = ProblemView, content_type = "application/problem+json"),
-        (status = 409, description = "Fewer reports than the campaign's minimum in either period", body = ProblemView, content_type = "application/problem+json"),
+        (status = 409, description = "Fewer reports than the campaign's minimum in either period, or an open domain (no values to test)", body = ProblemView, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -672,6 +910,9 @@ async fn trending_values(
     require(&state, &headers, Role::Analyst).await?;
     let Query(query) = query.map_err(|e| bad_query(e.body_text()))?;
     let config = state.campaign(&id).await?;
+    if config.is_open() {
+        return Err(candidates_required(&id, "GET …/trending"));
+    }
     let baseline = query.baseline.unwrap_or(7);
     if !(1..=366).contains(&baseline) {
         return Err(bad_query("baseline must be 1 to 366 epochs"));

@@ -13,12 +13,12 @@ const BINARY: &str = env!("CARGO_BIN_EXE_ldp-aggregator-under-test");
 const HOSTILE: &str = "<script>alert(1)</script>";
 
 /// One HTTP answer with the headers the dashboard tests look at.
-struct Page {
-    status: u16,
+pub(crate) struct Page {
+    pub(crate) status: u16,
     location: Option<String>,
     set_cookie: Option<String>,
     csp: Option<String>,
-    body: String,
+    pub(crate) body: String,
 }
 
 fn agent() -> ureq::Agent {
@@ -53,7 +53,7 @@ fn page(response: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Page
     }
 }
 
-fn get(server: &TestServer, path: &str, cookie: Option<&str>) -> Page {
+pub(crate) fn get(server: &TestServer, path: &str, cookie: Option<&str>) -> Page {
     let mut request = agent().get(format!("{}{path}", server.url));
     if let Some(cookie) = cookie {
         request = request.header("cookie", cookie);
@@ -61,7 +61,7 @@ fn get(server: &TestServer, path: &str, cookie: Option<&str>) -> Page {
     page(request.call())
 }
 
-fn login(server: &TestServer, token: &str) -> Page {
+pub(crate) fn login(server: &TestServer, token: &str) -> Page {
     page(
         agent()
             .post(format!("{}/dashboard/login", server.url))
@@ -71,7 +71,7 @@ fn login(server: &TestServer, token: &str) -> Page {
 }
 
 /// The `name=value` part of a `Set-Cookie` header.
-fn cookie_of(page: &Page) -> String {
+pub(crate) fn cookie_of(page: &Page) -> String {
     let header = page.set_cookie.as_deref().expect("a session cookie");
     header.split(';').next().unwrap().to_owned()
 }

@@ -5,6 +5,7 @@ mod dashboard;
 mod faults;
 mod multinode;
 mod pipeline;
+mod rappor;
 mod service;
 mod statistics;
 mod storage;

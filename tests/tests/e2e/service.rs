@@ -622,6 +622,7 @@ fn admin_commands_and_public_documents(backend: &Backend) {
         "/v1/campaigns",
         "/v1/campaigns/{id}/reports",
         "/v1/campaigns/{id}/estimates",
+        "/v1/campaigns/{id}/estimates/query",
         "/v1/campaigns/{id}/trending",
     ] {
         assert!(

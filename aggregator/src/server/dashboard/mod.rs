@@ -4,7 +4,8 @@
 //! - `GET /dashboard`: every campaign with its reports, current epoch and latest epoch with data.
 //! - `GET /dashboard/campaigns/{id}`: the top values with 95% intervals (raw unbiased estimates,
 //!   or `?view=consistent` for the consistency-processed ones), what is trending, and a chosen
-//!   value's share per epoch (`?value=INDEX`).
+//!   value's share per epoch (`?value=INDEX`). A RAPPOR campaign with an open domain has no
+//!   values to list: its page says how to ask for candidates' estimates instead.
 //! - `GET|POST /dashboard/login`, `POST /dashboard/logout`: an analyst (or admin) token opens a
 //!   session ([`session`]); every other dashboard route without one redirects to the login.
 //!
@@ -350,6 +351,18 @@ pub async fn campaign_data(
     let all = merge(&|_| true)?;
     let n = all.n();
     let min = config.min_reports();
+    if config.is_open() {
+        // No values to rank, test or chart: the page points at the candidate query instead.
+        return Ok(CampaignData {
+            config,
+            current_epoch,
+            epochs,
+            n,
+            estimates: None,
+            trending: Err("An open domain has no values to test for trends.".to_owned()),
+            series: None,
+        });
+    }
     let estimates = (n >= min).then(|| all.estimate());
 
     // Trending: the latest complete epoch with reports against the BASELINE_EPOCHS before it.

@@ -1,6 +1,8 @@
 //! The dashboard's HTML. maud escapes every interpolated string; the only unescaped content is
 //! the SVG that plotters writes (which escapes its own text).
 
+use ldp_protocol::CampaignConfig;
+use ldp_protocol::mechanism::MechanismParams;
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use super::charts::{self, Bar};
@@ -92,7 +94,7 @@ pub fn campaign_list(rows: &[CampaignRow]) -> Markup {
                                 td { (row.config.spec().description) }
                                 td { (row.config.params().kind().name()) }
                                 td.num { (row.config.epsilon()) }
-                                td.num { (row.config.k()) }
+                                td.num { (values_cell(&row.config)) }
                                 td.num { (row.reports) }
                                 td.num { (row.current_epoch) }
                                 td.num {
@@ -110,12 +112,21 @@ pub fn campaign_list(rows: &[CampaignRow]) -> Markup {
     )
 }
 
-/// The privacy parameters in one sentence.
+/// The domain size for the campaign list: k, or `open` for an open domain.
+fn values_cell(config: &CampaignConfig) -> String {
+    if config.is_open() {
+        "open".to_owned()
+    } else {
+        config.k().to_string()
+    }
+}
+
+/// The privacy parameters in one sentence (two for RAPPOR: its long-run bound).
 fn privacy_sentence(data: &CampaignData) -> String {
     let c = &data.config;
     let eps = c.epsilon();
     let per_epoch = c.max_reports_per_epoch();
-    format!(
+    let mut sentence = format!(
         "Each report is ε = {eps} locally private: whatever a device's true value, any report it \
          sends is at most e^{eps} ≈ {:.2} times as likely under that value as under any other, \
          so no single report reveals the value. A device sends at most {per_epoch} report{} per \
@@ -123,7 +134,16 @@ fn privacy_sentence(data: &CampaignData) -> String {
         eps.exp(),
         if per_epoch == 1 { "" } else { "s" },
         duration(c.epoch_seconds())
-    )
+    );
+    if let MechanismParams::Rappor(p) = c.params() {
+        sentence.push_str(&format!(
+            " Devices memoize a permanent randomized response per value, so everything one \
+             device ever reports about one value is bounded by ε∞ ≈ {:.2}, however many reports \
+             it sends.",
+            p.epsilon_permanent_upper_bound()
+        ));
+    }
+    sentence
 }
 
 fn duration(seconds: u64) -> String {
@@ -163,13 +183,18 @@ pub fn campaign(data: &CampaignData, view: View) -> Markup {
             }
             p.privacy { (privacy_sentence(data)) }
             p.facts {
-                (config.params().kind().name()) " · " (config.k()) " values · "
+                (config.params().kind().name()) " · "
+                @if config.is_open() { "open domain" } @else { (config.k()) " values" }
+                " · "
                 (data.n) " reports"
                 @if let Some((from, to)) = data.epochs {
                     " in epochs " (from) "–" (to)
                 }
                 " · current epoch " (data.current_epoch)
             }
+            @if config.is_open() {
+                (open_section(data))
+            } @else {
             @match &data.estimates {
                 None => {
                     div.empty {
@@ -189,8 +214,33 @@ pub fn campaign(data: &CampaignData, view: View) -> Markup {
             }
             (trending_section(data, &base))
             (series_section(data))
+            }
         },
     )
+}
+
+/// An open domain has no values to rank, trend or chart: where its estimates come from.
+fn open_section(data: &CampaignData) -> Markup {
+    let config = &data.config;
+    let id = config.id().as_str();
+    html! {
+        section.top {
+            h2 { "Estimates" }
+            div.empty {
+                p { "This campaign has an open domain: devices report any string, so there is \
+                     no list of values to rank, test for trends or chart. Ask for estimates of \
+                     the strings you expect with an analyst token:" }
+                pre { "POST /v1/campaigns/" (id) "/estimates/query\n"
+                      "Content-Type: application/json\n\n"
+                      "{\"candidates\": [\"first string\", \"second string\"]}" }
+                @if data.n < config.min_reports() {
+                    p { (data.n) " reports so far; estimates are released from "
+                        (config.min_reports()) " on ("
+                        (config.min_reports() - data.n) " more needed)." }
+                }
+            }
+        }
+    }
 }
 
 fn top_section(
