@@ -140,3 +140,39 @@ fn per_cohort_bit_estimates_are_unbiased() {
     // χ²(8192): mean 8192, sd 128; ±5 sd is far outside any plausible draw.
     assert!((chi2 - 8192.0).abs() < 5.0 * 128.0, "chi2 = {chi2}");
 }
+
+/// A dictionary campaign's estimates decode against the dictionary: one value per entry plus
+/// the `other` bucket with the reports the entries leave unexplained.
+#[test]
+fn dictionary_estimates_decode_against_the_dictionary() {
+    let values: Vec<String> = ["a", "b", "c", "d"].map(String::from).to_vec();
+    let config = config(
+        16,
+        Domain::Dictionary {
+            values: values.clone(),
+        },
+    );
+    let params = params(&config);
+    let mut rng = ChaCha8Rng::from_seed([9; 32]);
+    let mut counters = Counters::new(&config);
+    // 60% "a", 30% "b", 10% strings outside the dictionary; "c" and "d" absent.
+    let n = 50_000u32;
+    for i in 0..n {
+        let value = match i % 10 {
+            0..=5 => "a".to_owned(),
+            6..=8 => "b".to_owned(),
+            _ => format!("other-{i}"),
+        };
+        let report = encode_once(&params, value.as_bytes(), &mut rng);
+        counters.fold(&Report::Rappor(report)).unwrap();
+    }
+    let estimates = counters.estimate();
+    assert_eq!(estimates.values.len(), 5);
+    let truth = [30_000.0, 15_000.0, 0.0, 0.0, 5_000.0];
+    for (v, t) in estimates.values.iter().zip(truth) {
+        assert!(v.std_error > 0.0, "{v:?}");
+        assert!((v.count - t).abs() < 5.0 * v.std_error, "{v:?} vs {t}");
+    }
+    let total: f64 = estimates.values.iter().map(|v| v.count).sum();
+    assert!((total - f64::from(n)).abs() < 1e-6);
+}
