@@ -62,6 +62,14 @@ pub enum ConfigError {
     /// The minimum number of reports before estimates are released is too small.
     #[error("min reports {0} is below the floor of {min}", min = crate::campaign::MIN_REPORTS_FLOOR)]
     MinReportsTooSmall(u64),
+    /// The Subset Selection set size is outside `1..k`.
+    #[error("subset size w = {w} is out of range: 1 <= w < k = {k}")]
+    SubsetSizeOutOfRange {
+        /// w asked for.
+        w: u32,
+        /// Domain size.
+        k: u32,
+    },
     /// RAPPOR settings that cannot work.
     #[error("invalid RAPPOR settings: {0}")]
     InvalidRappor(&'static str),
@@ -138,4 +146,15 @@ pub enum ReportError {
     /// Bits beyond the domain size are set.
     #[error("bits beyond the domain size k are set")]
     PaddingBitsSet,
+    /// A set of values has the wrong size.
+    #[error("the report holds {found} values; the campaign needs {expected}")]
+    WrongSetSize {
+        /// Values required.
+        expected: usize,
+        /// Values received.
+        found: usize,
+    },
+    /// A set of values is not strictly increasing (repeated or unsorted values).
+    #[error("the reported values must be strictly increasing")]
+    NotStrictlyIncreasing,
 }

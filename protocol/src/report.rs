@@ -27,6 +27,8 @@ pub enum Report {
     Olh(LocalHashReport),
     /// Binary local hashing.
     Blh(LocalHashReport),
+    /// Subset Selection.
+    Ss(SubsetReport),
     /// RAPPOR.
     Rappor(RapporReport),
 }
@@ -55,6 +57,14 @@ pub struct LocalHashReport {
     pub value: u32,
 }
 
+/// A Subset Selection report: w distinct values, strictly increasing.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct SubsetReport {
+    /// The reported set, each value `< k`.
+    #[serde(deserialize_with = "crate::wire::bounded_vec")]
+    pub values: Vec<u32>,
+}
+
 /// A RAPPOR report: the device's cohort and the instantaneous randomized response of its
 /// Bloom filter, m bits in `ceil(m/64)` words, padding bits zero.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -75,6 +85,7 @@ impl Report {
             Self::Oue(_) => MechanismKind::Oue,
             Self::Olh(_) => MechanismKind::Olh,
             Self::Blh(_) => MechanismKind::Blh,
+            Self::Ss(_) => MechanismKind::Ss,
             Self::Rappor(_) => MechanismKind::Rappor,
         }
     }
@@ -101,6 +112,7 @@ impl Report {
                     _ => Ok(()),
                 }
             }
+            (MechanismParams::Ss(p), Report::Ss(r)) => check_subset(&r.values, p.w, p.k),
             (MechanismParams::Rappor(p), Report::Rappor(r)) => {
                 check_index(r.cohort, p.cohorts)?;
                 check_bits(&r.bits, p.words(), p.bloom_bits)
@@ -119,6 +131,22 @@ fn check_index(value: u32, bound: u32) -> Result<(), ReportError> {
             bound: u64::from(bound),
         })
     }
+}
+
+fn check_subset(values: &[u32], w: u32, k: u32) -> Result<(), ReportError> {
+    if values.len() != w as usize {
+        return Err(ReportError::WrongSetSize {
+            expected: w as usize,
+            found: values.len(),
+        });
+    }
+    if let Some(&last) = values.last() {
+        check_index(last, k)?;
+    }
+    if values.windows(2).any(|pair| pair.first() >= pair.get(1)) {
+        return Err(ReportError::NotStrictlyIncreasing);
+    }
+    Ok(())
 }
 
 fn check_bits(bits: &[u64], words: usize, k: u32) -> Result<(), ReportError> {

@@ -73,6 +73,7 @@ impl Counters {
                 None => (vec![0; p.k as usize], None),
             },
             MechanismParams::Grr(p) => (vec![0; p.k as usize], None),
+            MechanismParams::Ss(p) => (vec![0; p.k as usize], None),
             MechanismParams::Rappor(p) => (vec![0; p.cells()], None),
         };
         let (cohort_slices, candidates) = match &params {
@@ -211,6 +212,13 @@ impl Counters {
                     local_hash::fold_pool(&mut self.cells, p, r);
                 } else {
                     local_hash::fold_support(&mut self.cells, p, r);
+                }
+            }
+            (MechanismParams::Ss(_), Report::Ss(r)) => {
+                for &v in &r.values {
+                    if let Some(cell) = self.cells.get_mut(v as usize) {
+                        *cell += 1;
+                    }
                 }
             }
             (MechanismParams::Rappor(p), Report::Rappor(r)) => {

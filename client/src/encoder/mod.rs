@@ -8,6 +8,7 @@
 pub mod grr;
 pub mod local_hash;
 pub mod rappor;
+pub mod subset;
 pub mod unary;
 
 use alloc::string::ToString;
@@ -36,6 +37,7 @@ impl Randomizer for MechanismParams {
             }
             MechanismParams::Olh(p) => Report::Olh(local_hash::encode(p, index, rng)),
             MechanismParams::Blh(p) => Report::Blh(local_hash::encode(p, index, rng)),
+            MechanismParams::Ss(p) => subset::encode(p, index, rng),
             // A RAPPOR index stands for the string of its decimal digits, reported by a
             // device seen once (everything drawn from `rng`). Devices use `RapporEncoder`.
             MechanismParams::Rappor(p) => {

@@ -7,6 +7,7 @@
 pub mod grr;
 pub mod local_hash;
 pub mod rappor;
+pub mod subset;
 pub mod unary;
 
 use serde::{Deserialize, Serialize};
@@ -14,6 +15,7 @@ use serde::{Deserialize, Serialize};
 pub use grr::GrrParams;
 pub use local_hash::LocalHashParams;
 pub use rappor::{RapporParams, RapporSpec};
+pub use subset::SubsetParams;
 pub use unary::UnaryParams;
 
 use crate::error::ConfigError;
@@ -22,7 +24,7 @@ use crate::math::{LikelihoodRatio, PureParams};
 /// The mechanism an operator asks for, as written in a campaign configuration.
 ///
 /// JSON: `"grr"`, `"sue"`, `"oue"`, `{"olh": {"g": null, "seed_pool": null}}`,
-/// `{"blh": {"seed_pool": 1024}}`,
+/// `{"blh": {"seed_pool": 1024}}`, `{"ss": {"w": null}}`,
 /// `{"rappor": {"bloom_bits": 128, "hashes": 2, "cohorts": 64, "epsilon_permanent": 4}}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -48,6 +50,12 @@ pub enum Mechanism {
         #[serde(default)]
         seed_pool: Option<u32>,
     },
+    /// Subset Selection: a set of w values.
+    Ss {
+        /// Values per report; `None` picks the variance-optimal size near k/(e^ε + 1).
+        #[serde(default)]
+        w: Option<u32>,
+    },
     /// RAPPOR: Bloom filter, memoized permanent and instantaneous randomized response, cohorts.
     /// Open domains (candidates given at query time) allowed.
     Rappor(RapporSpec),
@@ -66,6 +74,8 @@ pub enum MechanismKind {
     Olh,
     /// Binary local hashing.
     Blh,
+    /// Subset Selection.
+    Ss,
     /// RAPPOR (Bloom filter, permanent + instantaneous randomized response, cohorts).
     Rappor,
 }
@@ -73,14 +83,22 @@ pub enum MechanismKind {
 impl MechanismKind {
     /// Every frequency oracle over a fixed domain (a pure protocol), in a stable order: the
     /// kinds that [`Mechanism::with_defaults`] builds and the advisor ranks.
-    pub const ALL: [MechanismKind; 5] = [Self::Grr, Self::Sue, Self::Oue, Self::Olh, Self::Blh];
-    /// Every kind, the pure oracles then the string mechanisms.
-    pub const EVERY: [MechanismKind; 6] = [
+    pub const ALL: [MechanismKind; 6] = [
         Self::Grr,
         Self::Sue,
         Self::Oue,
         Self::Olh,
         Self::Blh,
+        Self::Ss,
+    ];
+    /// Every kind, the pure oracles then the string mechanisms.
+    pub const EVERY: [MechanismKind; 7] = [
+        Self::Grr,
+        Self::Sue,
+        Self::Oue,
+        Self::Olh,
+        Self::Blh,
+        Self::Ss,
         Self::Rappor,
     ];
 
@@ -92,6 +110,7 @@ impl MechanismKind {
             Self::Oue => "oue",
             Self::Olh => "olh",
             Self::Blh => "blh",
+            Self::Ss => "ss",
             Self::Rappor => "rappor",
         }
     }
@@ -112,6 +131,7 @@ impl Mechanism {
             Self::Oue => MechanismKind::Oue,
             Self::Olh { .. } => MechanismKind::Olh,
             Self::Blh { .. } => MechanismKind::Blh,
+            Self::Ss { .. } => MechanismKind::Ss,
             Self::Rappor(_) => MechanismKind::Rappor,
         }
     }
@@ -128,6 +148,7 @@ impl Mechanism {
                 seed_pool: None,
             },
             MechanismKind::Blh => Self::Blh { seed_pool: None },
+            MechanismKind::Ss => Self::Ss { w: None },
             MechanismKind::Rappor => Self::Rappor(RapporSpec {
                 bloom_bits: 128,
                 hashes: 2,
@@ -154,6 +175,8 @@ pub enum MechanismParams {
     Olh(LocalHashParams),
     /// Binary local hashing.
     Blh(LocalHashParams),
+    /// Subset Selection.
+    Ss(SubsetParams),
     /// RAPPOR.
     Rappor(RapporParams),
 }
@@ -173,6 +196,7 @@ impl MechanismParams {
             Mechanism::Blh { seed_pool } => {
                 Self::Blh(LocalHashParams::new(epsilon, k, 2, *seed_pool)?)
             }
+            Mechanism::Ss { w } => Self::Ss(SubsetParams::new(epsilon, k, *w)?),
             Mechanism::Rappor(spec) => Self::Rappor(RapporParams::new(spec, epsilon, k)?),
         })
     }
@@ -185,6 +209,7 @@ impl MechanismParams {
             Self::Oue(_) => MechanismKind::Oue,
             Self::Olh(_) => MechanismKind::Olh,
             Self::Blh(_) => MechanismKind::Blh,
+            Self::Ss(_) => MechanismKind::Ss,
             Self::Rappor(_) => MechanismKind::Rappor,
         }
     }
@@ -202,6 +227,7 @@ impl MechanismParams {
             Self::Blh(lh) => Mechanism::Blh {
                 seed_pool: lh.seed_pool,
             },
+            Self::Ss(p) => Mechanism::Ss { w: Some(p.w) },
             Self::Rappor(r) => Mechanism::Rappor(r.spec()),
         }
     }
@@ -212,6 +238,7 @@ impl MechanismParams {
             Self::Grr(p) => p.k,
             Self::Sue(p) | Self::Oue(p) => p.k,
             Self::Olh(p) | Self::Blh(p) => p.k,
+            Self::Ss(p) => p.k,
             Self::Rappor(p) => p.k,
         }
     }
@@ -224,6 +251,7 @@ impl MechanismParams {
             Self::Grr(p) => p.pure(),
             Self::Sue(p) | Self::Oue(p) => p.pure(),
             Self::Olh(p) | Self::Blh(p) => p.pure(),
+            Self::Ss(p) => p.pure(),
             Self::Rappor(p) => p.pure(),
         }
     }
@@ -236,6 +264,7 @@ impl MechanismParams {
             Self::Grr(p) => Some(p.likelihood_ratio()),
             Self::Sue(p) | Self::Oue(p) => Some(p.likelihood_ratio()),
             Self::Olh(p) | Self::Blh(p) => Some(p.likelihood_ratio()),
+            Self::Ss(p) => Some(p.likelihood_ratio()),
             Self::Rappor(_) => None,
         }
     }
@@ -257,6 +286,7 @@ impl MechanismParams {
             Self::Grr(_) => 4 + 4,
             Self::Sue(p) | Self::Oue(p) => 4 + 8 + 8 * p.words(),
             Self::Olh(_) | Self::Blh(_) => 4 + 8 + 4,
+            Self::Ss(p) => 4 + 8 + 4 * p.w as usize,
             Self::Rappor(p) => 4 + 4 + 8 + 8 * p.words(),
         }
     }
