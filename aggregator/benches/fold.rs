@@ -151,5 +151,21 @@ fn rappor(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, fold, seed_pool, rappor);
+/// Hadamard Response: fold 10^6 reports and estimate all of k = 10^4 values (one FWHT).
+fn hadamard(c: &mut Criterion) {
+    let mut group = c.benchmark_group("hr");
+    group.sample_size(10);
+    let config = config(Mechanism::Hr, 1.0, 10_000);
+    let batch = reports(&config, 1_000_000);
+    group.bench_function("fold+estimate/n=1e6,k=1e4", |b| {
+        b.iter(|| {
+            let mut counters = Counters::new(&config);
+            counters.fold_all(black_box(&batch)).expect("valid reports");
+            black_box(counters.estimate().values.len())
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, fold, seed_pool, rappor, hadamard);
 criterion_main!(benches);

@@ -48,6 +48,7 @@ fn server_cost(kind: MechanismKind) -> &'static str {
             "O(k) hashes per report (O(1) with a seed pool, then O(pool·k) per estimate)"
         }
         MechanismKind::Ss => "O(w) per report (w ≈ k/(e^ε+1)), O(k) per estimate",
+        MechanismKind::Hr => "O(1) per report, O(k log k) per estimate (Walsh–Hadamard transform)",
         MechanismKind::Rappor => {
             "O(m/64) word operations per report, a regression over the candidates per estimate"
         }
@@ -142,7 +143,7 @@ mod tests {
     fn the_ranking_follows_the_rule_of_thumb() {
         // (k, ε) away from the boundary k = 3e^ε + 2 on both sides. Among GRR, OUE and OLH
         // the rule of thumb holds; Subset Selection, when present, is never worse than the
-        // rule's pick (it is the optimum at small k).
+        // rule's pick (it is the optimum at small k); Hadamard Response ties BLH at best.
         let cases = [
             (2u32, 0.5f64),
             (4, 0.5),
@@ -162,7 +163,7 @@ mod tests {
             let ranked = rank(k, 1_000_000, eps, None).unwrap();
             let classic: Vec<&Advice> = ranked
                 .iter()
-                .filter(|a| a.kind() != MechanismKind::Ss)
+                .filter(|a| !matches!(a.kind(), MechanismKind::Ss | MechanismKind::Hr))
                 .collect();
             let best = classic[0].kind();
             let grr_wins = f64::from(k) < 3.0 * libm::exp(eps) + 2.0;

@@ -29,6 +29,8 @@ pub enum Report {
     Blh(LocalHashReport),
     /// Subset Selection.
     Ss(SubsetReport),
+    /// Hadamard Response: the reported output `< K`.
+    Hr(GrrReport),
     /// RAPPOR.
     Rappor(RapporReport),
 }
@@ -86,6 +88,7 @@ impl Report {
             Self::Olh(_) => MechanismKind::Olh,
             Self::Blh(_) => MechanismKind::Blh,
             Self::Ss(_) => MechanismKind::Ss,
+            Self::Hr(_) => MechanismKind::Hr,
             Self::Rappor(_) => MechanismKind::Rappor,
         }
     }
@@ -113,6 +116,7 @@ impl Report {
                 }
             }
             (MechanismParams::Ss(p), Report::Ss(r)) => check_subset(&r.values, p.w, p.k),
+            (MechanismParams::Hr(p), Report::Hr(r)) => check_index(r.value, p.outputs),
             (MechanismParams::Rappor(p), Report::Rappor(r)) => {
                 check_index(r.cohort, p.cohorts)?;
                 check_bits(&r.bits, p.words(), p.bloom_bits)

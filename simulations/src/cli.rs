@@ -94,7 +94,7 @@ pub struct RunArgs {
     /// Population flags.
     #[command(flatten)]
     pub population: PopulationArgs,
-    /// Mechanisms: a comma-separated list of grr, sue, oue, olh, blh, ss, or `all`; or `rappor`
+    /// Mechanisms: a comma-separated list of grr, sue, oue, olh, blh, ss, hr, or `all`; or `rappor`
     /// (alone: strings, detection and per-value errors; ε is ε₁).
     #[arg(long, default_value = "all")]
     pub mechanism: String,
@@ -312,7 +312,7 @@ fn mechanisms(list: &str) -> Result<Vec<Mechanism>, BoxError> {
                 .find(|k| k.name() == name.trim())
                 .map(Mechanism::with_defaults)
                 .ok_or_else(|| {
-                    format!("unknown mechanism {name:?} (grr, sue, oue, olh, blh, ss, all; or rappor alone)").into()
+                    format!("unknown mechanism {name:?} (grr, sue, oue, olh, blh, ss, hr, all; or rappor alone)").into()
                 })
         })
         .collect()

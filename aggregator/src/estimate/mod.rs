@@ -6,6 +6,7 @@
 //! is a pure protocol, so estimation is one formula from `ldp_protocol::math`.
 
 pub mod grr;
+pub mod hadamard;
 pub mod local_hash;
 pub mod rappor;
 pub mod unary;
@@ -74,6 +75,7 @@ impl Counters {
             },
             MechanismParams::Grr(p) => (vec![0; p.k as usize], None),
             MechanismParams::Ss(p) => (vec![0; p.k as usize], None),
+            MechanismParams::Hr(p) => (vec![0; p.outputs as usize], None),
             MechanismParams::Rappor(p) => (vec![0; p.cells()], None),
         };
         let (cohort_slices, candidates) = match &params {
@@ -214,6 +216,7 @@ impl Counters {
                     local_hash::fold_support(&mut self.cells, p, r);
                 }
             }
+            (MechanismParams::Hr(_), Report::Hr(r)) => hadamard::fold(&mut self.cells, r),
             (MechanismParams::Ss(_), Report::Ss(r)) => {
                 for &v in &r.values {
                     if let Some(cell) = self.cells.get_mut(v as usize) {
@@ -306,6 +309,7 @@ impl Counters {
             MechanismParams::Olh(p) | MechanismParams::Blh(p) if p.seed_pool.is_some() => {
                 local_hash::pool_support(&cells, p, self.n as f64)
             }
+            MechanismParams::Hr(p) => hadamard::supports(p, &cells, self.n),
             _ => cells.into_iter().map(|c| c as f64).collect(),
         }
     }

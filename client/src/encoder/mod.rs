@@ -6,6 +6,7 @@
 //! simulator calls them too.
 
 pub mod grr;
+pub mod hadamard;
 pub mod local_hash;
 pub mod rappor;
 pub mod subset;
@@ -38,6 +39,9 @@ impl Randomizer for MechanismParams {
             MechanismParams::Olh(p) => Report::Olh(local_hash::encode(p, index, rng)),
             MechanismParams::Blh(p) => Report::Blh(local_hash::encode(p, index, rng)),
             MechanismParams::Ss(p) => subset::encode(p, index, rng),
+            MechanismParams::Hr(p) => Report::Hr(ldp_protocol::GrrReport {
+                value: hadamard::randomize(p, index, rng),
+            }),
             // A RAPPOR index stands for the string of its decimal digits, reported by a
             // device seen once (everything drawn from `rng`). Devices use `RapporEncoder`.
             MechanismParams::Rappor(p) => {

@@ -5,6 +5,7 @@
 //! `ldp-aggregator::estimate`.
 
 pub mod grr;
+pub mod hadamard;
 pub mod local_hash;
 pub mod rappor;
 pub mod subset;
@@ -13,6 +14,7 @@ pub mod unary;
 use serde::{Deserialize, Serialize};
 
 pub use grr::GrrParams;
+pub use hadamard::HadamardParams;
 pub use local_hash::LocalHashParams;
 pub use rappor::{RapporParams, RapporSpec};
 pub use subset::SubsetParams;
@@ -24,7 +26,7 @@ use crate::math::{LikelihoodRatio, PureParams};
 /// The mechanism an operator asks for, as written in a campaign configuration.
 ///
 /// JSON: `"grr"`, `"sue"`, `"oue"`, `{"olh": {"g": null, "seed_pool": null}}`,
-/// `{"blh": {"seed_pool": 1024}}`, `{"ss": {"w": null}}`,
+/// `{"blh": {"seed_pool": 1024}}`, `{"ss": {"w": null}}`, `"hr"`,
 /// `{"rappor": {"bloom_bits": 128, "hashes": 2, "cohorts": 64, "epsilon_permanent": 4}}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -56,6 +58,8 @@ pub enum Mechanism {
         #[serde(default)]
         w: Option<u32>,
     },
+    /// Hadamard Response (high-privacy form).
+    Hr,
     /// RAPPOR: Bloom filter, memoized permanent and instantaneous randomized response, cohorts.
     /// Open domains (candidates given at query time) allowed.
     Rappor(RapporSpec),
@@ -76,6 +80,8 @@ pub enum MechanismKind {
     Blh,
     /// Subset Selection.
     Ss,
+    /// Hadamard Response.
+    Hr,
     /// RAPPOR (Bloom filter, permanent + instantaneous randomized response, cohorts).
     Rappor,
 }
@@ -83,22 +89,24 @@ pub enum MechanismKind {
 impl MechanismKind {
     /// Every frequency oracle over a fixed domain (a pure protocol), in a stable order: the
     /// kinds that [`Mechanism::with_defaults`] builds and the advisor ranks.
-    pub const ALL: [MechanismKind; 6] = [
+    pub const ALL: [MechanismKind; 7] = [
         Self::Grr,
         Self::Sue,
         Self::Oue,
         Self::Olh,
         Self::Blh,
         Self::Ss,
+        Self::Hr,
     ];
     /// Every kind, the pure oracles then the string mechanisms.
-    pub const EVERY: [MechanismKind; 7] = [
+    pub const EVERY: [MechanismKind; 8] = [
         Self::Grr,
         Self::Sue,
         Self::Oue,
         Self::Olh,
         Self::Blh,
         Self::Ss,
+        Self::Hr,
         Self::Rappor,
     ];
 
@@ -111,6 +119,7 @@ impl MechanismKind {
             Self::Olh => "olh",
             Self::Blh => "blh",
             Self::Ss => "ss",
+            Self::Hr => "hr",
             Self::Rappor => "rappor",
         }
     }
@@ -132,6 +141,7 @@ impl Mechanism {
             Self::Olh { .. } => MechanismKind::Olh,
             Self::Blh { .. } => MechanismKind::Blh,
             Self::Ss { .. } => MechanismKind::Ss,
+            Self::Hr => MechanismKind::Hr,
             Self::Rappor(_) => MechanismKind::Rappor,
         }
     }
@@ -149,6 +159,7 @@ impl Mechanism {
             },
             MechanismKind::Blh => Self::Blh { seed_pool: None },
             MechanismKind::Ss => Self::Ss { w: None },
+            MechanismKind::Hr => Self::Hr,
             MechanismKind::Rappor => Self::Rappor(RapporSpec {
                 bloom_bits: 128,
                 hashes: 2,
@@ -177,6 +188,8 @@ pub enum MechanismParams {
     Blh(LocalHashParams),
     /// Subset Selection.
     Ss(SubsetParams),
+    /// Hadamard Response.
+    Hr(HadamardParams),
     /// RAPPOR.
     Rappor(RapporParams),
 }
@@ -197,6 +210,7 @@ impl MechanismParams {
                 Self::Blh(LocalHashParams::new(epsilon, k, 2, *seed_pool)?)
             }
             Mechanism::Ss { w } => Self::Ss(SubsetParams::new(epsilon, k, *w)?),
+            Mechanism::Hr => Self::Hr(HadamardParams::new(epsilon, k)?),
             Mechanism::Rappor(spec) => Self::Rappor(RapporParams::new(spec, epsilon, k)?),
         })
     }
@@ -210,6 +224,7 @@ impl MechanismParams {
             Self::Olh(_) => MechanismKind::Olh,
             Self::Blh(_) => MechanismKind::Blh,
             Self::Ss(_) => MechanismKind::Ss,
+            Self::Hr(_) => MechanismKind::Hr,
             Self::Rappor(_) => MechanismKind::Rappor,
         }
     }
@@ -228,6 +243,7 @@ impl MechanismParams {
                 seed_pool: lh.seed_pool,
             },
             Self::Ss(p) => Mechanism::Ss { w: Some(p.w) },
+            Self::Hr(_) => Mechanism::Hr,
             Self::Rappor(r) => Mechanism::Rappor(r.spec()),
         }
     }
@@ -239,6 +255,7 @@ impl MechanismParams {
             Self::Sue(p) | Self::Oue(p) => p.k,
             Self::Olh(p) | Self::Blh(p) => p.k,
             Self::Ss(p) => p.k,
+            Self::Hr(p) => p.k,
             Self::Rappor(p) => p.k,
         }
     }
@@ -252,6 +269,7 @@ impl MechanismParams {
             Self::Sue(p) | Self::Oue(p) => p.pure(),
             Self::Olh(p) | Self::Blh(p) => p.pure(),
             Self::Ss(p) => p.pure(),
+            Self::Hr(p) => p.pure(),
             Self::Rappor(p) => p.pure(),
         }
     }
@@ -265,6 +283,7 @@ impl MechanismParams {
             Self::Sue(p) | Self::Oue(p) => Some(p.likelihood_ratio()),
             Self::Olh(p) | Self::Blh(p) => Some(p.likelihood_ratio()),
             Self::Ss(p) => Some(p.likelihood_ratio()),
+            Self::Hr(p) => Some(p.likelihood_ratio()),
             Self::Rappor(_) => None,
         }
     }
@@ -287,6 +306,7 @@ impl MechanismParams {
             Self::Sue(p) | Self::Oue(p) => 4 + 8 + 8 * p.words(),
             Self::Olh(_) | Self::Blh(_) => 4 + 8 + 4,
             Self::Ss(p) => 4 + 8 + 4 * p.w as usize,
+            Self::Hr(_) => 4 + 4,
             Self::Rappor(p) => 4 + 4 + 8 + 8 * p.words(),
         }
     }

@@ -20,6 +20,7 @@ pub fn mechanism() -> impl Strategy<Value = Mechanism> {
             .prop_map(|(g, seed_pool)| Mechanism::Olh { g, seed_pool }),
         proptest::option::of(1u32..5000).prop_map(|seed_pool| Mechanism::Blh { seed_pool }),
         Just(Mechanism::Ss { w: None }),
+        Just(Mechanism::Hr),
         (1u32..300, 1u32..4, 1u32..100, 0.5f64..8.0).prop_map(|(m, h, cohorts, eps_inf)| {
             Mechanism::Rappor(ldp_protocol::mechanism::RapporSpec {
                 bloom_bits: m.max(h),
@@ -114,6 +115,9 @@ pub fn report_for(params: &MechanismParams, raw: (u64, u32, Vec<u64>)) -> Report
                 Report::Blh(r)
             }
         }
+        MechanismParams::Hr(p) => Report::Hr(GrrReport {
+            value: value % p.outputs,
+        }),
         MechanismParams::Ss(p) => {
             // The first w values after a random offset, sorted.
             let start = value % (p.k - p.w + 1);

@@ -134,6 +134,16 @@ fn ss_k1024() {
     check_mechanism(Mechanism::with_defaults(MechanismKind::Ss), 1024);
 }
 
+#[test]
+fn hr_k16() {
+    check_mechanism(Mechanism::Hr, 16);
+}
+
+#[test]
+fn hr_k1024() {
+    check_mechanism(Mechanism::Hr, 1024);
+}
+
 /// The checks above can fail: debiasing with p + 0.01 instead of the mechanism's p must be
 /// caught (for GRR at ε = 1, k = 16 it shifts the heavy value's mean by far more than 5σ).
 #[test]

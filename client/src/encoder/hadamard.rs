@@ -1,0 +1,26 @@
+//! Hadamard Response encoder. Parameters, p, q and variance:
+//! `ldp_protocol::mechanism::hadamard`.
+//!
+//! A uniform output y < K is drawn, and if it lies on the wrong side (in the value's set when
+//! it should not be, or the reverse) one bit of y is flipped: the lowest set bit of v + 1,
+//! which changes the parity of `popcount((v + 1) & y)`. That maps each half of the outputs
+//! one-to-one onto the other, so y is exactly uniform on the chosen half.
+
+use ldp_protocol::mechanism::HadamardParams;
+use ldp_protocol::mechanism::hadamard::in_set;
+use rand_core::RngCore;
+
+use crate::rng::{bernoulli, uniform_below};
+
+/// A randomized output for `index`.
+#[inline]
+pub fn randomize<R: RngCore + ?Sized>(params: &HadamardParams, index: u32, rng: &mut R) -> u32 {
+    let keep = bernoulli(rng, params.keep.0);
+    let y = uniform_below(rng, params.outputs);
+    if in_set(index, y) == keep {
+        y
+    } else {
+        let row = index + 1;
+        y ^ (row & row.wrapping_neg())
+    }
+}
