@@ -85,13 +85,8 @@ fn rappor_config(cohorts: u32) -> CampaignConfig {
     CampaignConfig::new(ldp_protocol::CampaignSpec::new(
         "bench",
         Mechanism::Rappor(ldp_protocol::mechanism::RapporSpec {
-            bloom_bits: 128,
-            hashes: 2,
             cohorts,
-            f: None,
-            epsilon_permanent: Some(4.0),
-            p: Some(0.25),
-            q: Some(0.75),
+            ..ldp_protocol::mechanism::RapporSpec::paper_example()
         }),
         1.9,
         ldp_protocol::Domain::Open,

@@ -100,15 +100,7 @@ fn unary_paths(c: &mut Criterion) {
 fn rappor(c: &mut Criterion) {
     let config = CampaignConfig::new(ldp_protocol::CampaignSpec::new(
         "bench",
-        Mechanism::Rappor(ldp_protocol::mechanism::RapporSpec {
-            bloom_bits: 128,
-            hashes: 2,
-            cohorts: 64,
-            f: None,
-            epsilon_permanent: Some(4.0),
-            p: Some(0.25),
-            q: Some(0.75),
-        }),
+        Mechanism::Rappor(ldp_protocol::mechanism::RapporSpec::paper_example()),
         1.9,
         ldp_protocol::Domain::Open,
     ))

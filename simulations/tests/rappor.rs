@@ -8,15 +8,7 @@ use ldp_sim::rappor::{RapporRun, run};
 
 fn settings(reps: u32, seed: u64) -> RapporRun {
     RapporRun {
-        spec: RapporSpec {
-            bloom_bits: 128,
-            hashes: 2,
-            cohorts: 64,
-            f: None,
-            epsilon_permanent: Some(4.0),
-            p: Some(0.25),
-            q: Some(0.75),
-        },
+        spec: RapporSpec::paper_example(),
         eps: 1.9,
         absent: 200,
         alpha: 0.05,

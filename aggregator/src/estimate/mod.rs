@@ -358,30 +358,15 @@ impl Counters {
             .into_iter()
             .map(|s| pure.debias(s, n))
             .collect();
-        let consistent = norm_sub(&counts, n);
-        let values = counts
-            .iter()
-            .zip(consistent)
-            .enumerate()
-            .map(|(i, (&count, norm_sub_count))| {
+        let with_errors = counts
+            .into_iter()
+            .map(|count| {
                 // The c_v term of the variance uses the estimate, clamped to what is possible.
                 let variance = pure.count_variance(n, count.clamp(0.0, n));
-                let std_error = variance.max(0.0).sqrt();
-                ValueEstimate {
-                    index: i as u32,
-                    count,
-                    std_error,
-                    ci95_low: count - Z_95 * std_error,
-                    ci95_high: count + Z_95 * std_error,
-                    norm_sub_count,
-                }
+                (count, variance.max(0.0).sqrt())
             })
             .collect();
-        Estimates {
-            mechanism: self.params.kind(),
-            n: self.n,
-            values,
-        }
+        self.assemble(with_errors)
     }
 }
 
@@ -413,8 +398,13 @@ impl Counters {
                 .sum();
             counts.push((n - explained, se));
         }
+        self.assemble(counts)
+    }
+
+    /// Estimates from (count, standard error) per value: 95% intervals and Norm-Sub counts.
+    fn assemble(&self, counts: Vec<(f64, f64)>) -> Estimates {
         let raw: Vec<f64> = counts.iter().map(|c| c.0).collect();
-        let consistent = norm_sub(&raw, n);
+        let consistent = norm_sub(&raw, self.n as f64);
         let values = counts
             .into_iter()
             .zip(consistent)

@@ -128,8 +128,9 @@ pub fn bit_estimates(params: &RapporParams, cells: &[u64]) -> Vec<BitEstimate> {
     out
 }
 
-/// The decoder's answer for one candidate.
+/// The decoder's answer for one candidate (also the service's JSON for it).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct CandidateEstimate {
     /// The candidate string.
     pub value: String,

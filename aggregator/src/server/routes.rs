@@ -29,7 +29,7 @@ use super::problem::{Problem, ProblemType};
 use super::{AppState, BATCH_CONTENT_TYPE, blocking, store_problem};
 use crate::Accumulator;
 use crate::error::AggregateError;
-use crate::estimate::rappor::{self, RapporDecoding};
+use crate::estimate::rappor::{self, CandidateEstimate, RapporDecoding};
 use crate::estimate::{Counters, Estimates};
 use crate::store::{BatchDelta, CommitOutcome, EpochRange, Role};
 use crate::trending::{DEFAULT_ALPHA, trending};
@@ -76,7 +76,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         ValueView,
         CandidateQuery,
         CandidateEstimatesView,
-        CandidateView,
+        CandidateEstimate,
         TrendingView,
         TrendView,
         EpochRange,
@@ -670,28 +670,6 @@ pub struct CandidateQuery {
     pub alpha: Option<f64>,
 }
 
-/// The estimate of one candidate string.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct CandidateView {
-    /// The candidate string.
-    pub value: String,
-    /// Estimated count (0 when not selected; may be negative when selected).
-    pub count: f64,
-    /// Standard error of `count` (for a candidate not selected: the one its count would have
-    /// alone).
-    pub std_error: f64,
-    /// Lower end of the 95% interval.
-    pub ci95_low: f64,
-    /// Upper end of the 95% interval.
-    pub ci95_high: f64,
-    /// `count / std_error`.
-    pub z: f64,
-    /// Whether the non-negative fit selected it.
-    pub selected: bool,
-    /// Whether `z` exceeds `z_threshold`: present in the population.
-    pub detected: bool,
-}
-
 /// RAPPOR estimates for a list of candidates over a range of epochs.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct CandidateEstimatesView {
@@ -718,7 +696,7 @@ pub struct CandidateEstimatesView {
     /// Share of the reports explained by detected candidates.
     pub explained_share: f64,
     /// One entry per candidate, in the order given.
-    pub candidates: Vec<CandidateView>,
+    pub candidates: Vec<CandidateEstimate>,
 }
 
 /// RAPPOR: estimated counts of the candidate strings given, with standard errors, 95%
@@ -813,20 +791,7 @@ async fn query_estimates(
         z_threshold: decoding.z_threshold,
         detected: decoding.detected,
         explained_share: decoding.explained_share,
-        candidates: decoding
-            .candidates
-            .into_iter()
-            .map(|c| CandidateView {
-                value: c.value,
-                count: c.count,
-                std_error: c.std_error,
-                ci95_low: c.ci95_low,
-                ci95_high: c.ci95_high,
-                z: c.z,
-                selected: c.selected,
-                detected: c.detected,
-            })
-            .collect(),
+        candidates: decoding.candidates,
     }))
 }
 

@@ -13,13 +13,8 @@ fn config(cohorts: u32, domain: Domain) -> CampaignConfig {
     CampaignConfig::new(CampaignSpec::new(
         "rappor",
         Mechanism::Rappor(RapporSpec {
-            bloom_bits: 128,
-            hashes: 2,
             cohorts,
-            f: None,
-            epsilon_permanent: Some(4.0),
-            p: Some(0.25),
-            q: Some(0.75),
+            ..RapporSpec::paper_example()
         }),
         1.9,
         domain,

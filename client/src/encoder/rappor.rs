@@ -172,7 +172,6 @@ pub struct RapporEncoder<R = ProductionRng> {
     secret: DeviceSecret,
     cohort: u32,
     memo: BTreeMap<String, Vec<u64>>,
-    scratch: Vec<u64>,
     rng: R,
 }
 
@@ -211,7 +210,6 @@ impl<R: RngCore> RapporEncoder<R> {
         let cohort = device_cohort(&secret, config.id().as_str(), params.cohorts);
         Ok(Self {
             config: config.clone(),
-            scratch: vec![0; params.words()],
             params,
             secret,
             cohort,
@@ -265,14 +263,11 @@ impl<R: RngCore> RapporEncoder<R> {
     /// [`RapporEncoder::encode`] into a reused report: no allocation once `value`'s PRR is
     /// cached.
     pub fn encode_into(&mut self, value: &str, report: &mut RapporReport) {
-        let words = self.params.words();
         self.permanent_response(value);
         let prr = self.memo.get(value).map_or(&[][..], Vec::as_slice);
-        self.scratch.clear();
-        self.scratch.extend_from_slice(prr);
         report.cohort = self.cohort;
-        report.bits.resize(words, 0);
-        instantaneous_response_into(&self.params, &mut self.rng, &self.scratch, &mut report.bits);
+        report.bits.resize(self.params.words(), 0);
+        instantaneous_response_into(&self.params, &mut self.rng, prr, &mut report.bits);
     }
 
     /// Charges one report to `accountant` for `epoch`, then encodes `value`.

@@ -14,15 +14,7 @@ fn config() -> CampaignConfig {
     // The paper's example: m = 128, h = 2, 64 cohorts, ε∞ = 4, p = 0.25, q = 0.75 (ε₁ ≈ 1.88).
     CampaignConfig::new(CampaignSpec::new(
         "home-page",
-        Mechanism::Rappor(RapporSpec {
-            bloom_bits: 128,
-            hashes: 2,
-            cohorts: 64,
-            f: None,
-            epsilon_permanent: Some(4.0),
-            p: Some(0.25),
-            q: Some(0.75),
-        }),
+        Mechanism::Rappor(RapporSpec::paper_example()),
         1.9,
         Domain::Open,
     ))

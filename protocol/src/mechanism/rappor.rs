@@ -68,6 +68,23 @@ pub struct RapporSpec {
     pub q: Option<f64>,
 }
 
+impl RapporSpec {
+    /// The configuration of the paper's experiments (§5): m = 128 bits, h = 2 hashes, 64
+    /// cohorts, f for ε∞ = 4, IRR p = 0.25, q = 0.75 — ε₁ ≈ 1.88, so a campaign ε of at least
+    /// 1.89 accepts it.
+    pub const fn paper_example() -> Self {
+        Self {
+            bloom_bits: 128,
+            hashes: 2,
+            cohorts: 64,
+            f: None,
+            epsilon_permanent: Some(4.0),
+            p: Some(0.25),
+            q: Some(0.75),
+        }
+    }
+}
+
 /// Validated RAPPOR parameters: sizes and the integer thresholds every role uses.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RapporParams {
@@ -312,15 +329,7 @@ mod tests {
     use super::*;
 
     fn spec() -> RapporSpec {
-        RapporSpec {
-            bloom_bits: 128,
-            hashes: 2,
-            cohorts: 64,
-            f: None,
-            epsilon_permanent: Some(4.0),
-            p: Some(0.25),
-            q: Some(0.75),
-        }
+        RapporSpec::paper_example()
     }
 
     #[test]
