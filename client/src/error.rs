@@ -24,6 +24,12 @@ pub enum ClientError {
     /// `RapporEncoder`).
     #[error("campaign mechanism {0} needs its own encoder (RapporEncoder for rappor)")]
     WrongEncoder(&'static str),
+    /// A number for a campaign that does not estimate means.
+    #[error("campaign mechanism {0} does not take numbers (duchi, piecewise and hybrid do)")]
+    NotNumeric(&'static str),
+    /// NaN or an infinity given as a number (its text).
+    #[error("{0} is not a finite number")]
+    NotFinite(String),
     /// The device secret could not be read or written.
     #[error("device secret store: {0}")]
     SecretStore(String),

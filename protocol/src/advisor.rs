@@ -52,6 +52,11 @@ fn server_cost(kind: MechanismKind) -> &'static str {
         MechanismKind::Rappor => {
             "O(m/64) word operations per report, a regression over the candidates per estimate"
         }
+        MechanismKind::Cms => "O(m/64) word operations per report, O(d) per candidate",
+        MechanismKind::Hcms => "O(1) per report, O(d·m log m) once then O(d) per candidate",
+        MechanismKind::Duchi | MechanismKind::Piecewise | MechanismKind::Hybrid => {
+            "O(1) per report, O(grid) per estimate"
+        }
     }
 }
 

@@ -87,8 +87,9 @@ impl core::fmt::Display for CampaignId {
 
 /// The set of values a campaign estimates.
 ///
-/// JSON: `{"range": {"k": 16}}`, `{"dictionary": {"values": ["😂", "❤"]}}` or `"open"`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// JSON: `{"range": {"k": 16}}`, `{"dictionary": {"values": ["😂", "❤"]}}`, `"open"`, or
+/// `{"numeric": {"lo": 0, "hi": 100}}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Domain {
     /// The indices `0..k`.
@@ -102,9 +103,17 @@ pub enum Domain {
         /// The candidates, in index order.
         values: Vec<String>,
     },
-    /// Any string: no dictionary, candidates are given when estimates are asked for (RAPPOR
-    /// only). k = 0.
+    /// Any string: no dictionary, candidates are given when estimates are asked for (RAPPOR,
+    /// CMS and HCMS only). k = 0.
     Open,
+    /// A number in `[lo, hi]` whose mean is estimated (numeric mechanisms only). Values
+    /// outside are clamped on the device. k = 0.
+    Numeric {
+        /// Smallest value.
+        lo: f64,
+        /// Largest value.
+        hi: f64,
+    },
 }
 
 /// The label of the `other` bucket of a dictionary domain.
@@ -116,7 +125,7 @@ impl Domain {
         match self {
             Self::Range { k } => u64::from(*k),
             Self::Dictionary { values } => values.len() as u64 + 1,
-            Self::Open => 0,
+            Self::Open | Self::Numeric { .. } => 0,
         }
     }
 }
@@ -196,14 +205,21 @@ impl CampaignConfig {
             return Err(ConfigError::InvalidEpsilon(spec.epsilon));
         }
         let k = spec.domain.size();
-        let string_mechanism = matches!(spec.mechanism, Mechanism::Rappor(_));
+        check_numeric(&spec.mechanism, &spec.domain)?;
+        let string_mechanism = spec.mechanism.kind().takes_candidates();
+        if let Mechanism::Cms(sketch) | Mechanism::Hcms(sketch) = &mut spec.mechanism {
+            // Each campaign draws its own hash family unless the operator fixes one.
+            sketch
+                .seed
+                .get_or_insert_with(|| crate::mechanism::sketch::default_seed(id.as_str()));
+        }
         if spec.domain == Domain::Open {
             if !string_mechanism {
                 return Err(ConfigError::OpenDomainUnsupported(
                     spec.mechanism.kind().name(),
                 ));
             }
-        } else if k < 2 {
+        } else if k < 2 && !spec.mechanism.kind().is_numeric() {
             return Err(ConfigError::DomainTooSmall(k));
         }
         let k32 = u32::try_from(k).map_err(|_| ConfigError::DomainTooLarge {
@@ -325,7 +341,15 @@ impl CampaignConfig {
                     .unwrap_or(values.len() as u32),
             ),
             Domain::Range { k } => value.parse::<u32>().ok().filter(|i| i < k),
-            Domain::Open => None,
+            Domain::Open | Domain::Numeric { .. } => None,
+        }
+    }
+
+    /// The range `(lo, hi)` of a numeric domain.
+    pub fn numeric_range(&self) -> Option<(f64, f64)> {
+        match self.spec.domain {
+            Domain::Numeric { lo, hi } => Some((lo, hi)),
+            _ => None,
         }
     }
 
@@ -341,7 +365,7 @@ impl CampaignConfig {
         match &self.spec.domain {
             Domain::Dictionary { values } => values.clone(),
             Domain::Range { k } => (0..*k).map(|i| i.to_string()).collect(),
-            Domain::Open => Vec::new(),
+            Domain::Open | Domain::Numeric { .. } => Vec::new(),
         }
     }
 
@@ -349,7 +373,7 @@ impl CampaignConfig {
     pub fn other_index(&self) -> Option<u32> {
         match &self.spec.domain {
             Domain::Dictionary { values } => Some(values.len() as u32),
-            Domain::Range { .. } | Domain::Open => None,
+            Domain::Range { .. } | Domain::Open | Domain::Numeric { .. } => None,
         }
     }
 
@@ -361,8 +385,32 @@ impl CampaignConfig {
                 .get(i as usize)
                 .cloned()
                 .unwrap_or_else(|| OTHER_LABEL.into()),
-            Domain::Range { .. } | Domain::Open => i.to_string(),
+            Domain::Range { .. } | Domain::Open | Domain::Numeric { .. } => i.to_string(),
         }
+    }
+}
+
+/// A numeric mechanism needs a numeric domain with `lo < hi`, both finite, and the reverse.
+fn check_numeric(mechanism: &Mechanism, domain: &Domain) -> Result<(), ConfigError> {
+    let numeric = mechanism.kind().is_numeric();
+    match domain {
+        Domain::Numeric { lo, hi } => {
+            if !numeric {
+                return Err(ConfigError::NumericMismatch(
+                    "a numeric domain needs a numeric mechanism: duchi, piecewise or hybrid",
+                ));
+            }
+            if !(lo.is_finite() && hi.is_finite() && lo < hi) {
+                return Err(ConfigError::InvalidNumeric(
+                    "the numeric range needs finite lo < hi",
+                ));
+            }
+            Ok(())
+        }
+        _ if numeric => Err(ConfigError::NumericMismatch(
+            "duchi, piecewise and hybrid estimate means: the domain must be {\"numeric\": {\"lo\", \"hi\"}}",
+        )),
+        _ => Ok(()),
     }
 }
 

@@ -73,6 +73,15 @@ pub enum ConfigError {
     /// RAPPOR settings that cannot work.
     #[error("invalid RAPPOR settings: {0}")]
     InvalidRappor(&'static str),
+    /// Numeric-mean settings that cannot work (grid, range).
+    #[error("invalid numeric settings: {0}")]
+    InvalidNumeric(&'static str),
+    /// A numeric mechanism without a numeric domain, or a numeric domain without one.
+    #[error("{0}")]
+    NumericMismatch(&'static str),
+    /// CMS or HCMS settings that cannot work (shape, size).
+    #[error("invalid sketch settings: {0}")]
+    InvalidSketch(&'static str),
     /// The ε of the integer thresholds a setting would use exceeds the ε it is allowed.
     #[error("these settings give epsilon {computed:.6}, above the configured {configured}")]
     EpsilonExceeded {
@@ -82,7 +91,9 @@ pub enum ConfigError {
         configured: f64,
     },
     /// The domain is open (no dictionary) but the mechanism needs a fixed domain.
-    #[error("{0} needs a fixed domain (range or dictionary); open domains need rappor")]
+    #[error(
+        "{0} needs a fixed domain (range or dictionary); open domains need rappor, cms or hcms"
+    )]
     OpenDomainUnsupported(&'static str),
 }
 

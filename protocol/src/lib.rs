@@ -53,6 +53,6 @@ pub use error::{ConfigError, ReportError, WireError};
 pub use math::{LikelihoodRatio, PureParams, Threshold};
 pub use mechanism::{Mechanism, MechanismKind, MechanismParams};
 pub use report::{
-    Batch, BatchId, FORMAT_VERSION, GrrReport, LocalHashReport, RapporReport, Report, SubsetReport,
-    UnaryReport,
+    Batch, BatchId, FORMAT_VERSION, GrrReport, HadamardSketchReport, LocalHashReport,
+    NumericReport, RapporReport, Report, SketchReport, SubsetReport, UnaryReport,
 };

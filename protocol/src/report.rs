@@ -33,6 +33,23 @@ pub enum Report {
     Hr(GrrReport),
     /// RAPPOR.
     Rappor(RapporReport),
+    /// Count-mean sketch.
+    Cms(SketchReport),
+    /// Hadamard count-mean sketch.
+    Hcms(HadamardSketchReport),
+    /// Duchi et al.'s numeric mechanism.
+    Duchi(NumericReport),
+    /// The Piecewise Mechanism.
+    Piecewise(NumericReport),
+    /// The Hybrid Mechanism.
+    Hybrid(NumericReport),
+}
+
+/// A numeric-mean report: one cell of the mechanism's output grid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct NumericReport {
+    /// Cell `< cells` (Hybrid: Piecewise's cells, then Duchi's two).
+    pub cell: u32,
 }
 
 /// A GRR report: the (possibly randomized) index.
@@ -78,6 +95,28 @@ pub struct RapporReport {
     pub bits: Vec<u64>,
 }
 
+/// A CMS report: the sampled row and the m flipped ±1 entries as bits (1 for +1), in
+/// `ceil(m/64)` words, padding bits zero.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct SketchReport {
+    /// Hash function (row) `< hashes`.
+    pub row: u32,
+    /// Entry i is bit `i % 64` of `bits[i / 64]`.
+    #[serde(deserialize_with = "crate::wire::bounded_vec")]
+    pub bits: Vec<u64>,
+}
+
+/// An HCMS report: the sampled row and Hadamard column, and the flipped coefficient.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct HadamardSketchReport {
+    /// Hash function (row) `< hashes`.
+    pub row: u32,
+    /// Hadamard column `< width`.
+    pub column: u32,
+    /// The coefficient after the flip: true for +1.
+    pub positive: bool,
+}
+
 impl Report {
     /// The mechanism family of this report.
     pub const fn kind(&self) -> MechanismKind {
@@ -90,6 +129,11 @@ impl Report {
             Self::Ss(_) => MechanismKind::Ss,
             Self::Hr(_) => MechanismKind::Hr,
             Self::Rappor(_) => MechanismKind::Rappor,
+            Self::Cms(_) => MechanismKind::Cms,
+            Self::Hcms(_) => MechanismKind::Hcms,
+            Self::Duchi(_) => MechanismKind::Duchi,
+            Self::Piecewise(_) => MechanismKind::Piecewise,
+            Self::Hybrid(_) => MechanismKind::Hybrid,
         }
     }
 
@@ -121,6 +165,17 @@ impl Report {
                 check_index(r.cohort, p.cohorts)?;
                 check_bits(&r.bits, p.words(), p.bloom_bits)
             }
+            (MechanismParams::Cms(p), Report::Cms(r)) => {
+                check_index(r.row, p.hashes)?;
+                check_bits(&r.bits, p.words(), p.width)
+            }
+            (MechanismParams::Hcms(p), Report::Hcms(r)) => {
+                check_index(r.row, p.hashes)?;
+                check_index(r.column, p.width)
+            }
+            (MechanismParams::Duchi(p), Report::Duchi(r))
+            | (MechanismParams::Piecewise(p), Report::Piecewise(r))
+            | (MechanismParams::Hybrid(p), Report::Hybrid(r)) => check_index(r.cell, p.cells()),
             _ => Err(wrong()),
         }
     }

@@ -9,7 +9,7 @@
 
 use std::time::Instant;
 
-use ldp_aggregator::estimate::rappor::RapporDecoding;
+use ldp_aggregator::estimate::candidates::CandidateDecoding;
 use ldp_aggregator::{Accumulator, Counters};
 use ldp_client::encoder::rappor::encode_once_into;
 use ldp_protocol::mechanism::{MechanismParams, RapporSpec};
@@ -188,7 +188,7 @@ pub fn run(
     labels: &[String],
     run: &RapporRun,
     progress: &(dyn Fn() + Sync),
-) -> Result<(RapporRecord, RapporDecoding), RunError> {
+) -> Result<(RapporRecord, CandidateDecoding), RunError> {
     if run.reps == 0 || population.n() == 0 {
         return Err(RunError::Invalid(
             "nothing to run: reps and n must be > 0".into(),

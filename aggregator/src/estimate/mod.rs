@@ -2,13 +2,18 @@
 //!
 //! [`Counters`] is the accumulator for one campaign (and, in the service, one epoch): `fold`,
 //! `fold_batch`, `merge`, a serializable [`CounterSnapshot`], and [`Counters::estimate`]. The
-//! mechanism-specific folding lives in [`grr`], [`unary`] and [`local_hash`]; every mechanism
-//! is a pure protocol, so estimation is one formula from `ldp_protocol::math`.
+//! mechanism-specific folding lives in one module per family. The frequency oracles are pure
+//! protocols, so their estimation is one formula from `ldp_protocol::math`; the string
+//! mechanisms (RAPPOR, CMS, HCMS) estimate candidate strings ([`Counters::decode`],
+//! module [`candidates`]).
 
+pub mod candidates;
 pub mod grr;
 pub mod hadamard;
 pub mod local_hash;
+pub mod numeric;
 pub mod rappor;
+pub mod sketch;
 pub mod unary;
 
 use ldp_protocol::mechanism::MechanismParams;
@@ -43,9 +48,10 @@ pub struct Counters {
     cells: Vec<u64>,
     /// Pending bit-sliced unary counts (unary mechanisms only).
     slices: Option<unary::BitSlices>,
-    /// Pending bit-sliced counts per cohort (RAPPOR only).
-    cohort_slices: Vec<unary::BitSlices>,
-    /// The domain's values as strings, decoded against by [`Counters::estimate`] (RAPPOR).
+    /// Pending bit-sliced counts per row: RAPPOR's cohorts, CMS's hash rows.
+    row_slices: Vec<unary::BitSlices>,
+    /// The domain's values as strings, decoded against by [`Counters::estimate`] (string
+    /// mechanisms).
     candidates: Vec<String>,
 }
 
@@ -77,9 +83,16 @@ impl Counters {
             MechanismParams::Ss(p) => (vec![0; p.k as usize], None),
             MechanismParams::Hr(p) => (vec![0; p.outputs as usize], None),
             MechanismParams::Rappor(p) => (vec![0; p.cells()], None),
+            MechanismParams::Cms(p) | MechanismParams::Hcms(p) => (vec![0; p.cells()], None),
+            MechanismParams::Duchi(p)
+            | MechanismParams::Piecewise(p)
+            | MechanismParams::Hybrid(p) => (vec![0; p.cells() as usize], None),
         };
-        let (cohort_slices, candidates) = match &params {
+        let (row_slices, candidates) = match &params {
             MechanismParams::Rappor(p) => (rappor::new_slices(p), config.default_candidates()),
+            MechanismParams::Cms(p) | MechanismParams::Hcms(p) => {
+                (sketch::new_slices(p), config.default_candidates())
+            }
             _ => (Vec::new(), Vec::new()),
         };
         Self {
@@ -89,7 +102,7 @@ impl Counters {
             n: 0,
             cells,
             slices,
-            cohort_slices,
+            row_slices,
             candidates,
         }
     }
@@ -170,7 +183,7 @@ impl Counters {
         self.cells.len() * 8
             + self.slices.as_ref().map_or(0, |s| s.approx_bytes())
             + self
-                .cohort_slices
+                .row_slices
                 .iter()
                 .map(unary::BitSlices::approx_bytes)
                 .sum::<usize>()
@@ -191,8 +204,10 @@ impl Counters {
         if let Some(slices) = &self.slices {
             slices.add_to(&mut cells);
         }
-        if let MechanismParams::Rappor(p) = &self.params {
-            rappor::add_slices_to(&self.cohort_slices, p, &mut cells);
+        match &self.params {
+            MechanismParams::Rappor(p) => rappor::add_slices_to(&self.row_slices, p, &mut cells),
+            MechanismParams::Cms(p) => sketch::flush(&self.row_slices, p, &mut cells),
+            _ => {}
         }
         cells
     }
@@ -225,8 +240,15 @@ impl Counters {
                 }
             }
             (MechanismParams::Rappor(p), Report::Rappor(r)) => {
-                rappor::fold(&mut self.cells, &mut self.cohort_slices, p, r);
+                rappor::fold(&mut self.cells, &mut self.row_slices, p, r);
             }
+            (MechanismParams::Cms(p), Report::Cms(r)) => {
+                sketch::fold_cms(&mut self.cells, &mut self.row_slices, p, r);
+            }
+            (MechanismParams::Hcms(p), Report::Hcms(r)) => sketch::fold_hcms(&mut self.cells, p, r),
+            (MechanismParams::Duchi(_), Report::Duchi(r))
+            | (MechanismParams::Piecewise(_), Report::Piecewise(r))
+            | (MechanismParams::Hybrid(_), Report::Hybrid(r)) => numeric::fold(&mut self.cells, r),
             // Unreachable after `check`; counting nothing is the safe answer.
             _ => return,
         }
@@ -278,7 +300,7 @@ impl Counters {
             // The hot loop without a per-report dispatch on the mechanism.
             for report in reports {
                 if let Report::Rappor(r) = report {
-                    rappor::fold(&mut self.cells, &mut self.cohort_slices, p, r);
+                    rappor::fold(&mut self.cells, &mut self.row_slices, p, r);
                 }
             }
             self.n += reports.len() as u64;
@@ -314,20 +336,25 @@ impl Counters {
         }
     }
 
-    /// RAPPOR: decodes the counters against `candidates` at family-wise level `alpha`
-    /// (module [`rappor`]). Other mechanisms estimate every value of their domain with
-    /// [`Counters::estimate`] and refuse.
+    /// The string mechanisms: estimates for `candidates` with a detection test at
+    /// family-wise level `alpha` — RAPPOR's regression (module [`rappor`]) or the sketches'
+    /// per-candidate estimates (module [`sketch`]). The frequency oracles estimate every value
+    /// of their domain with [`Counters::estimate`] and refuse.
     pub fn decode(
         &self,
         candidates: &[String],
         alpha: f64,
-    ) -> Result<rappor::RapporDecoding, AggregateError> {
+    ) -> Result<candidates::CandidateDecoding, AggregateError> {
         match &self.params {
             MechanismParams::Rappor(p) => {
                 rappor::decode(p, &self.flushed_cells(), candidates, alpha)
             }
+            MechanismParams::Cms(p) | MechanismParams::Hcms(p) => {
+                sketch::decode(p, &self.flushed_cells(), candidates, alpha)
+            }
             other => Err(AggregateError::InvalidArgument(format!(
-                "{} estimates every value of its domain; candidate lists are for rappor",
+                "{} estimates every value of its domain; candidate lists are for rappor, cms \
+                 and hcms",
                 other.kind()
             ))),
         }
@@ -344,12 +371,17 @@ impl Counters {
     /// Unbiased estimates of every value's count, with standard errors, 95% intervals, and the
     /// Norm-Sub consistent counts beside them.
     ///
-    /// RAPPOR decodes against the campaign's own values (the dictionary, or a range's decimal
-    /// indices; an open domain has none): a value the fit did not select has count 0, and a
-    /// dictionary's `other` bucket gets the reports left over.
+    /// The string mechanisms decode against the campaign's own values (the dictionary, or a
+    /// range's decimal indices; an open domain has none): for RAPPOR a value the fit did not
+    /// select has count 0; a dictionary's `other` bucket gets the reports left over.
+    ///
+    /// A numeric campaign has no values to list (its estimate is [`Counters::mean`]).
     pub fn estimate(&self) -> Estimates {
-        if let MechanismParams::Rappor(p) = &self.params {
-            return self.estimate_rappor(p);
+        if self.params.kind().takes_candidates() {
+            return self.estimate_candidates();
+        }
+        if self.params.kind().is_numeric() {
+            return self.assemble(Vec::new());
         }
         let pure = self.params.pure();
         let n = self.n as f64;
@@ -371,22 +403,31 @@ impl Counters {
 }
 
 impl Counters {
-    fn estimate_rappor(&self, params: &ldp_protocol::mechanism::RapporParams) -> Estimates {
+    /// The numeric mechanisms: the estimated mean over `[lo, hi]`, with its standard error
+    /// and 95% interval (`None` for other mechanisms).
+    pub fn mean(&self, lo: f64, hi: f64) -> Option<numeric::MeanEstimate> {
+        match &self.params {
+            MechanismParams::Duchi(p)
+            | MechanismParams::Piecewise(p)
+            | MechanismParams::Hybrid(p) => Some(numeric::mean(p, &self.cells, lo, hi)),
+            _ => None,
+        }
+    }
+
+    fn estimate_candidates(&self) -> Estimates {
         let candidates = &self.candidates;
-        let decoding = rappor::decode(
-            params,
-            &self.flushed_cells(),
-            candidates,
-            rappor::DEFAULT_ALPHA,
-        )
-        .unwrap_or_else(|_| rappor::RapporDecoding::empty(self.n, rappor::DEFAULT_ALPHA));
+        let decoding = self
+            .decode(candidates, candidates::DEFAULT_ALPHA)
+            .unwrap_or_else(|_| {
+                candidates::CandidateDecoding::empty(self.n, candidates::DEFAULT_ALPHA)
+            });
         let n = self.n as f64;
         let mut counts: Vec<(f64, f64)> = decoding
             .candidates
             .iter()
             .map(|c| (c.count, c.std_error))
             .collect();
-        if params.k as usize > candidates.len() {
+        if self.params.k() as usize > candidates.len() {
             // The `other` bucket of a dictionary: everything the candidates do not explain.
             // Its standard error is bounded by the sum of the selected ones' (conservative).
             let explained: f64 = counts.iter().map(|c| c.0).sum();

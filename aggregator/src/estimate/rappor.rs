@@ -21,25 +21,18 @@
 //!
 //! The share of the reports explained by detected candidates is reported beside them.
 
-use std::collections::HashSet;
-
+use ldp_protocol::RapporReport;
 use ldp_protocol::mechanism::RapporParams;
 use ldp_protocol::mechanism::rappor::bloom_bit;
-use ldp_protocol::{RapporReport, campaign::MAX_DICTIONARY_ENTRY_BYTES};
 use nalgebra::{DMatrix, DVector};
 use serde::{Deserialize, Serialize};
 use statrs::distribution::{ContinuousCDF, Normal};
 
 use super::Z_95;
-use super::unary::BitSlices;
+use super::candidates::{CandidateDecoding, CandidateEstimate, check_candidates, not_selected};
+use super::unary::{self, BitSlices};
 use crate::error::AggregateError;
 
-/// Most candidates one decoding accepts.
-pub const MAX_CANDIDATES: usize = 100_000;
-/// Largest candidate string, in bytes (the dictionary limit, a bit more generous).
-pub const MAX_CANDIDATE_BYTES: usize = 4 * MAX_DICTIONARY_ENTRY_BYTES;
-/// Family-wise significance level used when none is given.
-pub const DEFAULT_ALPHA: f64 = 0.05;
 /// Coordinate-descent sweeps at most.
 const MAX_SWEEPS: usize = 1000;
 /// Selected candidates may be at most this share of the rows.
@@ -47,9 +40,7 @@ const MAX_SELECTED_SHARE: f64 = 0.8;
 
 /// One bit-sliced counter per cohort.
 pub(crate) fn new_slices(params: &RapporParams) -> Vec<BitSlices> {
-    (0..params.cohorts)
-        .map(|_| BitSlices::new(params.words()))
-        .collect()
+    BitSlices::per_row(params.cohorts, params.words())
 }
 
 /// Counts one report that `Report::check` accepted.
@@ -60,28 +51,18 @@ pub(crate) fn fold(
     params: &RapporParams,
     report: &RapporReport,
 ) {
-    let stride = params.bloom_bits as usize + 1;
-    let start = report.cohort as usize * stride;
-    let (Some(slice), Some(cohort_cells)) = (
-        slices.get_mut(report.cohort as usize),
-        cells.get_mut(start..start + stride),
-    ) else {
-        return;
-    };
-    let (bits, total) = cohort_cells.split_at_mut(stride - 1);
-    slice.add(&report.bits, bits);
-    if let Some(total) = total.first_mut() {
-        *total += 1;
-    }
+    unary::fold_row(
+        cells,
+        slices,
+        params.bloom_bits,
+        report.cohort,
+        &report.bits,
+    );
 }
 
 /// Adds every cohort's pending bit-sliced counts into `cells`.
 pub(crate) fn add_slices_to(slices: &[BitSlices], params: &RapporParams, cells: &mut [u64]) {
-    let stride = params.bloom_bits as usize + 1;
-    for (slice, cohort_cells) in slices.iter().zip(cells.chunks_exact_mut(stride)) {
-        let m = stride - 1;
-        slice.add_to(cohort_cells.get_mut(..m).unwrap_or_default());
-    }
+    unary::flush_rows(slices, params.bloom_bits, cells);
 }
 
 /// The debiased count of reports whose true Bloom bit is set, for one cohort and bit.
@@ -128,91 +109,6 @@ pub fn bit_estimates(params: &RapporParams, cells: &[u64]) -> Vec<BitEstimate> {
     out
 }
 
-/// The decoder's answer for one candidate (also the service's JSON for it).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
-pub struct CandidateEstimate {
-    /// The candidate string.
-    pub value: String,
-    /// Estimated count (0 when not selected; may be negative when selected).
-    pub count: f64,
-    /// Standard error of `count` (for a candidate not selected: the standard error its count
-    /// would have alone).
-    pub std_error: f64,
-    /// Lower end of the 95% normal interval.
-    pub ci95_low: f64,
-    /// Upper end of the 95% normal interval.
-    pub ci95_high: f64,
-    /// `count / std_error`.
-    pub z: f64,
-    /// Whether the non-negative fit selected it.
-    pub selected: bool,
-    /// Whether it passed the Bonferroni-corrected test: present in the population.
-    pub detected: bool,
-}
-
-/// Estimates for a list of candidates.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RapporDecoding {
-    /// Reports counted.
-    pub n: u64,
-    /// Family-wise significance level of the detection test.
-    pub alpha: f64,
-    /// The one-sided z a candidate must exceed: Φ⁻¹(1 − α/M) for M candidates.
-    pub z_threshold: f64,
-    /// Candidates detected.
-    pub detected: usize,
-    /// Share of all reports explained by detected candidates (Σ counts / n).
-    pub explained_share: f64,
-    /// One entry per candidate, in the order given.
-    pub candidates: Vec<CandidateEstimate>,
-}
-
-impl RapporDecoding {
-    /// The detected candidates, largest count first.
-    pub fn detected(&self) -> Vec<&CandidateEstimate> {
-        let mut detected: Vec<_> = self.candidates.iter().filter(|c| c.detected).collect();
-        detected.sort_by(|a, b| b.count.total_cmp(&a.count));
-        detected
-    }
-
-    /// A decoding with no candidates.
-    pub(crate) fn empty(n: u64, alpha: f64) -> Self {
-        Self {
-            n,
-            alpha,
-            z_threshold: f64::INFINITY,
-            detected: 0,
-            explained_share: 0.0,
-            candidates: Vec::new(),
-        }
-    }
-}
-
-/// Checks a candidate list: non-empty strings, no duplicates, within the limits.
-pub fn check_candidates(candidates: &[String]) -> Result<(), AggregateError> {
-    if candidates.len() > MAX_CANDIDATES {
-        return Err(AggregateError::InvalidArgument(format!(
-            "{} candidates; at most {MAX_CANDIDATES} are accepted",
-            candidates.len()
-        )));
-    }
-    let mut seen = HashSet::with_capacity(candidates.len());
-    for (i, c) in candidates.iter().enumerate() {
-        if c.is_empty() || c.len() > MAX_CANDIDATE_BYTES {
-            return Err(AggregateError::InvalidArgument(format!(
-                "candidate {i} must be 1 to {MAX_CANDIDATE_BYTES} bytes"
-            )));
-        }
-        if !seen.insert(c.as_str()) {
-            return Err(AggregateError::InvalidArgument(format!(
-                "candidate {c:?} appears more than once"
-            )));
-        }
-    }
-    Ok(())
-}
-
 /// A weighted row of the regression: one (cohort, bit) with reports.
 struct Row {
     y: f64,
@@ -225,7 +121,7 @@ pub fn decode(
     cells: &[u64],
     candidates: &[String],
     alpha: f64,
-) -> Result<RapporDecoding, AggregateError> {
+) -> Result<CandidateDecoding, AggregateError> {
     check_candidates(candidates)?;
     if !(alpha > 0.0 && alpha < 1.0) {
         return Err(AggregateError::InvalidArgument(format!(
@@ -240,7 +136,7 @@ pub fn decode(
         .map(|b| b.reports)
         .sum::<u64>();
     if n == 0 || candidates.is_empty() {
-        let mut empty = RapporDecoding::empty(n, alpha);
+        let mut empty = CandidateDecoding::empty(n, alpha);
         empty.candidates = candidates
             .iter()
             .map(|value| not_selected(value, f64::INFINITY))
@@ -349,7 +245,7 @@ pub fn decode(
             };
         }
     }
-    Ok(RapporDecoding {
+    Ok(CandidateDecoding {
         n,
         alpha,
         z_threshold,
@@ -361,19 +257,6 @@ pub fn decode(
 
 fn weight(rows: &[Row], r: u32) -> f64 {
     rows.get(r as usize).map_or(0.0, |row| row.weight)
-}
-
-fn not_selected(value: &str, std_error: f64) -> CandidateEstimate {
-    CandidateEstimate {
-        value: value.to_owned(),
-        count: 0.0,
-        std_error,
-        ci95_low: -Z_95 * std_error,
-        ci95_high: Z_95 * std_error,
-        z: 0.0,
-        selected: false,
-        detected: false,
-    }
 }
 
 /// Non-negative weighted least squares by cyclic coordinate descent over sparse columns:
@@ -457,17 +340,4 @@ fn weighted_least_squares(
         .map(|v| v.max(0.0).sqrt())
         .collect();
     Some((beta.iter().copied().collect(), se))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn candidate_lists_are_checked() {
-        assert!(check_candidates(&["a".into(), "b".into()]).is_ok());
-        assert!(check_candidates(&["a".into(), "a".into()]).is_err());
-        assert!(check_candidates(&["".into()]).is_err());
-        assert!(check_candidates(&["x".repeat(MAX_CANDIDATE_BYTES + 1)]).is_err());
-    }
 }

@@ -27,7 +27,47 @@ pub(crate) struct BitSlices {
     pending: u32,
 }
 
+/// Bit counts partitioned by rows (RAPPOR's cohorts, CMS's hash rows): `rows × (width + 1)`
+/// cells, per row the count of each of `width` bits then the row's report count, folded
+/// through one [`BitSlices`] per row. Counts one report of `row`; a row out of range (which
+/// `Report::check` refuses) counts nothing.
+#[inline]
+pub(crate) fn fold_row(
+    cells: &mut [u64],
+    slices: &mut [BitSlices],
+    width: u32,
+    row: u32,
+    bits: &[u64],
+) {
+    let stride = width as usize + 1;
+    let start = row as usize * stride;
+    let (Some(slice), Some(row_cells)) = (
+        slices.get_mut(row as usize),
+        cells.get_mut(start..start + stride),
+    ) else {
+        return;
+    };
+    let (bit_cells, total) = row_cells.split_at_mut(stride - 1);
+    slice.add(bits, bit_cells);
+    if let Some(total) = total.first_mut() {
+        *total += 1;
+    }
+}
+
+/// Adds every row's pending bit-sliced counts into `cells` (layout of [`fold_row`]).
+pub(crate) fn flush_rows(slices: &[BitSlices], width: u32, cells: &mut [u64]) {
+    let stride = width as usize + 1;
+    for (slice, row_cells) in slices.iter().zip(cells.chunks_exact_mut(stride)) {
+        slice.add_to(row_cells.get_mut(..stride - 1).unwrap_or_default());
+    }
+}
+
 impl BitSlices {
+    /// One empty counter per row, each of `words` words.
+    pub(crate) fn per_row(rows: u32, words: usize) -> Vec<Self> {
+        (0..rows).map(|_| Self::new(words)).collect()
+    }
+
     pub(crate) fn new(words: usize) -> Self {
         Self {
             planes: vec![0; words * PLANES],

@@ -167,7 +167,7 @@ impl ProblemType {
             Self::UnknownCampaign => "No such campaign",
             Self::NotEnoughReports => "Not enough reports to release estimates",
             Self::CandidatesRequired => "This campaign's estimates need a list of candidates",
-            Self::CandidatesUnsupported => "Candidate lists are for RAPPOR campaigns",
+            Self::CandidatesUnsupported => "Candidate lists are for RAPPOR and sketch campaigns",
             Self::InvalidRequest => "The request could not be read",
             Self::Unauthorized => "A valid bearer token is required",
             Self::Forbidden => "The token's role does not allow this",

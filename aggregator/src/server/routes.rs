@@ -19,7 +19,6 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use ldp_protocol::mechanism::MechanismParams;
 use ldp_protocol::{CampaignConfig, CampaignSpec, WireError};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
@@ -29,7 +28,7 @@ use super::problem::{Problem, ProblemType};
 use super::{AppState, BATCH_CONTENT_TYPE, blocking, store_problem};
 use crate::Accumulator;
 use crate::error::AggregateError;
-use crate::estimate::rappor::{self, CandidateEstimate, RapporDecoding};
+use crate::estimate::candidates::{self, CandidateDecoding, CandidateEstimate};
 use crate::estimate::{Counters, Estimates};
 use crate::store::{BatchDelta, CommitOutcome, EpochRange, Role};
 use crate::trending::{DEFAULT_ALPHA, trending};
@@ -718,7 +717,7 @@ pub struct CandidateEstimatesView {
         (status = 400, description = "Malformed body or query parameters, an invalid candidate list, or alpha outside (0, 1)", body = ProblemView, content_type = "application/problem+json"),
         (status = 401, description = "No or unknown token", body = ProblemView, content_type = "application/problem+json"),
         (status = 404, description = "No such campaign", body = ProblemView, content_type = "application/problem+json"),
-        (status = 409, description = "Fewer reports than the campaign's minimum, or not a RAPPOR campaign", body = ProblemView, content_type = "application/problem+json"),
+        (status = 409, description = "Fewer reports than the campaign's minimum, or not a campaign of a string mechanism (rappor, cms, hcms)", body = ProblemView, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = ProblemView, content_type = "application/problem+json"),
         (status = 415, description = "Not application/json", body = ProblemView, content_type = "application/problem+json"),
     ),
@@ -743,13 +742,14 @@ async fn query_estimates(
         .map_err(|e| bad_query(format!("the body is not a candidate query: {e}")))?;
     drop(body);
     let config = state.campaign(&id).await?;
-    if !matches!(config.params(), MechanismParams::Rappor(_)) {
+    if !config.params().kind().takes_candidates() {
         let kind = config.params().kind().name();
         return Err(Problem::new(
             ProblemType::CandidatesUnsupported,
             format!(
                 "campaign {id:?} uses {kind}, which estimates every value of its domain: \
-                 GET /v1/campaigns/{id}/estimates; candidate lists are for rappor campaigns"
+                 GET /v1/campaigns/{id}/estimates; candidate lists are for rappor, cms and \
+                 hcms campaigns"
             ),
         )
         .with("mechanism", kind));
@@ -757,8 +757,8 @@ async fn query_estimates(
     if request.candidates.is_empty() {
         return Err(bad_query("give at least one candidate"));
     }
-    rappor::check_candidates(&request.candidates).map_err(|e| bad_query(e.to_string()))?;
-    let alpha = request.alpha.unwrap_or(rappor::DEFAULT_ALPHA);
+    candidates::check_candidates(&request.candidates).map_err(|e| bad_query(e.to_string()))?;
+    let alpha = request.alpha.unwrap_or(candidates::DEFAULT_ALPHA);
     if !(alpha > 0.0 && alpha < 1.0) {
         return Err(bad_query(format!("alpha must be in (0, 1); got {alpha}")));
     }
@@ -772,7 +772,7 @@ async fn query_estimates(
             tracing::error!(error = %e, "candidate decoding failed");
             Problem::new(ProblemType::Internal, "decoding the candidates failed")
         })?;
-    let decoding: RapporDecoding = decoded.map_err(|e| match e {
+    let decoding: CandidateDecoding = decoded.map_err(|e| match e {
         AggregateError::InvalidArgument(_) => bad_query(e.to_string()),
         _ => {
             tracing::error!(error = %e, "candidate decoding failed");

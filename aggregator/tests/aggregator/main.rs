@@ -1,6 +1,8 @@
 //! Integration tests of ldp-aggregator: one binary, one module per concern.
 
 mod intervals;
+mod numeric;
 mod rappor;
+mod sketch;
 mod trending;
 mod vectors;

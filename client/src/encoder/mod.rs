@@ -8,14 +8,16 @@
 pub mod grr;
 pub mod hadamard;
 pub mod local_hash;
+pub mod numeric;
 pub mod rappor;
+pub mod sketch;
 pub mod subset;
 pub mod unary;
 
 use alloc::string::ToString;
 
 use ldp_protocol::mechanism::MechanismParams;
-use ldp_protocol::{CampaignConfig, Domain, Report};
+use ldp_protocol::{CampaignConfig, Domain, NumericReport, Report};
 use rand_core::RngCore;
 
 use crate::budget::{Accountant, BudgetLedger};
@@ -49,8 +51,51 @@ impl Randomizer for MechanismParams {
                 let text = decimal(index, &mut digits);
                 Report::Rappor(rappor::encode_once(p, text, rng))
             }
+            // Sketches hash strings; an index stands for its decimal digits, as in a range
+            // domain.
+            MechanismParams::Cms(p) => {
+                let mut digits = itoa_buffer();
+                Report::Cms(sketch::encode_cms(p, decimal(index, &mut digits), rng))
+            }
+            MechanismParams::Hcms(p) => {
+                let mut digits = itoa_buffer();
+                Report::Hcms(sketch::encode_hcms(p, decimal(index, &mut digits), rng))
+            }
+            // A numeric mechanism reads the index as a point of a 2^32 grid over [−1, 1):
+            // t = index/2^31 − 1.
+            MechanismParams::Duchi(p) => Report::Duchi(numeric_report(p, index, rng)),
+            MechanismParams::Piecewise(p) => Report::Piecewise(numeric_report(p, index, rng)),
+            MechanismParams::Hybrid(p) => Report::Hybrid(numeric_report(p, index, rng)),
         }
     }
+}
+
+fn numeric_report<R: RngCore + ?Sized>(
+    params: &ldp_protocol::mechanism::NumericParams,
+    index: u32,
+    rng: &mut R,
+) -> NumericReport {
+    let t = f64::from(index) / 2_147_483_648.0 - 1.0;
+    NumericReport {
+        cell: numeric::randomize(params, t, rng),
+    }
+}
+
+/// A numeric report of `t` for `params` (`None` unless numeric).
+fn numeric_of<R: RngCore + ?Sized>(
+    params: &MechanismParams,
+    t: f64,
+    rng: &mut R,
+) -> Option<Report> {
+    let mut report = |p| NumericReport {
+        cell: numeric::randomize(p, t, rng),
+    };
+    Some(match params {
+        MechanismParams::Duchi(p) => Report::Duchi(report(p)),
+        MechanismParams::Piecewise(p) => Report::Piecewise(report(p)),
+        MechanismParams::Hybrid(p) => Report::Hybrid(report(p)),
+        _ => return None,
+    })
 }
 
 fn itoa_buffer() -> [u8; 10] {
@@ -94,6 +139,7 @@ fn decimal(mut value: u32, buffer: &mut [u8; 10]) -> &[u8] {
 pub struct Encoder<R = ProductionRng> {
     config: CampaignConfig,
     rng: R,
+    clamped: u64,
 }
 
 impl Encoder<ProductionRng> {
@@ -107,6 +153,7 @@ impl Encoder<ProductionRng> {
         Ok(Self {
             config: config.clone(),
             rng: ProductionRng::from_os()?,
+            clamped: 0,
         })
     }
 }
@@ -118,6 +165,7 @@ impl<R: RngCore> Encoder<R> {
         Self {
             config: config.clone(),
             rng,
+            clamped: 0,
         }
     }
 
@@ -126,14 +174,118 @@ impl<R: RngCore> Encoder<R> {
         &self.config
     }
 
+    /// Encodes a number for a campaign over a numeric domain [lo, hi]. A value outside the
+    /// range is clamped to it and counted ([`Encoder::clamped`]); NaN and infinities are
+    /// refused.
+    ///
+    /// ```
+    /// use ldp_client::Encoder;
+    /// use ldp_protocol::{CampaignConfig, CampaignSpec, Domain, Mechanism};
+    /// use ldp_protocol::mechanism::GridSpec;
+    ///
+    /// let config = CampaignConfig::new(CampaignSpec::new(
+    ///     "volume",
+    ///     Mechanism::Hybrid(GridSpec::default()),
+    ///     2.0,
+    ///     Domain::Numeric { lo: 0.0, hi: 100.0 },
+    /// ))?;
+    /// let mut encoder = Encoder::new(&config)?;
+    /// encoder.encode_number(42.0)?;
+    /// encoder.encode_number(250.0)?; // reported as 100
+    /// assert_eq!(encoder.clamped(), 1);
+    /// assert!(encoder.encode_number(f64::NAN).is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn encode_number(&mut self, value: f64) -> Result<Report, ClientError> {
+        let t = self.scaled(value)?;
+        numeric_of(self.config.params(), t, &mut self.rng)
+            .ok_or(ClientError::NotNumeric(self.config.params().kind().name()))
+    }
+
+    /// [`Encoder::encode_number`] after charging one report to `accountant` for `epoch`.
+    pub fn encode_number_charged<L: BudgetLedger>(
+        &mut self,
+        accountant: &mut Accountant<L>,
+        epoch: u64,
+        value: f64,
+    ) -> Result<Report, ClientError> {
+        if !self.config.params().kind().is_numeric() {
+            return Err(ClientError::NotNumeric(self.config.params().kind().name()));
+        }
+        if !value.is_finite() {
+            return Err(ClientError::NotFinite(value.to_string()));
+        }
+        accountant.charge(&self.config, epoch)?;
+        self.encode_number(value)
+    }
+
+    /// How many values [`Encoder::encode_number`] clamped into the campaign's range. Only the
+    /// device knows it; reports never say.
+    pub fn clamped(&self) -> u64 {
+        self.clamped
+    }
+
+    /// `value` clamped into the numeric range and scaled to t ∈ [−1, 1].
+    fn scaled(&mut self, value: f64) -> Result<f64, ClientError> {
+        let (lo, hi) = self
+            .config
+            .numeric_range()
+            .ok_or(ClientError::NotNumeric(self.config.params().kind().name()))?;
+        if !value.is_finite() {
+            return Err(ClientError::NotFinite(value.to_string()));
+        }
+        if value < lo || value > hi {
+            self.clamped += 1;
+        }
+        let x = value.clamp(lo, hi);
+        Ok(((x - lo) / (hi - lo) * 2.0 - 1.0).clamp(-1.0, 1.0))
+    }
+
     /// Encodes a string value: a dictionary entry (anything else is encoded as `other`), or a
-    /// decimal index for a range domain.
+    /// decimal index for a range domain. The sketches (CMS, HCMS) hash the string itself, so
+    /// they take any string for an open or dictionary domain; a numeric campaign parses a
+    /// number ([`Encoder::encode_number`]).
     pub fn encode(&mut self, value: &str) -> Result<Report, ClientError> {
+        if self.config.params().kind().is_numeric() {
+            let number: f64 = value
+                .trim()
+                .parse()
+                .map_err(|_| ClientError::NotInRange(value.to_string()))?;
+            return self.encode_number(number);
+        }
+        if let Some(report) = self.encode_sketch(value)? {
+            return Ok(report);
+        }
         let index = self
             .config
             .index_of(value)
             .ok_or_else(|| ClientError::NotInRange(value.to_string()))?;
         Ok(self.config.params().randomize(index, &mut self.rng))
+    }
+
+    /// A sketch report of `value` (`None` for the other mechanisms). A range domain's value
+    /// must be one of its indices, hashed as its canonical decimal digits.
+    fn encode_sketch(&mut self, value: &str) -> Result<Option<Report>, ClientError> {
+        let params = match self.config.params() {
+            MechanismParams::Cms(p) | MechanismParams::Hcms(p) => *p,
+            _ => return Ok(None),
+        };
+        let mut digits = itoa_buffer();
+        let bytes = match self.config.domain() {
+            Domain::Range { .. } => {
+                let index = self
+                    .config
+                    .index_of(value)
+                    .ok_or_else(|| ClientError::NotInRange(value.to_string()))?;
+                decimal(index, &mut digits)
+            }
+            Domain::Dictionary { .. } | Domain::Open | Domain::Numeric { .. } => value.as_bytes(),
+        };
+        Ok(Some(if params.hadamard {
+            Report::Hcms(sketch::encode_hcms(&params, bytes, &mut self.rng))
+        } else {
+            Report::Cms(sketch::encode_cms(&params, bytes, &mut self.rng))
+        }))
     }
 
     /// Encodes a value by its index `< k`.
@@ -142,7 +294,20 @@ impl<R: RngCore> Encoder<R> {
         if index >= k {
             return Err(ClientError::IndexOutOfRange { index, k });
         }
+        if self.sketches_labels() {
+            let label = self.config.label(index);
+            return self.encode(&label);
+        }
         Ok(self.config.params().randomize(index, &mut self.rng))
+    }
+
+    /// Whether indices stand for dictionary strings that a sketch hashes.
+    fn sketches_labels(&self) -> bool {
+        matches!(self.config.domain(), Domain::Dictionary { .. })
+            && matches!(
+                self.config.params(),
+                MechanismParams::Cms(_) | MechanismParams::Hcms(_)
+            )
     }
 
     /// Encodes a value by its index `< k` into `report`, reusing its allocation when it already
@@ -158,6 +323,10 @@ impl<R: RngCore> Encoder<R> {
         if index >= k {
             return Err(ClientError::IndexOutOfRange { index, k });
         }
+        if self.sketches_labels() {
+            *report = self.encode_index(index)?;
+            return Ok(());
+        }
         match (self.config.params(), report) {
             (MechanismParams::Grr(p), Report::Grr(r)) => {
                 r.value = grr::randomize_index(p.keep.0, p.k, index, &mut self.rng);
@@ -167,6 +336,10 @@ impl<R: RngCore> Encoder<R> {
                 if r.bits.len() == p.words() =>
             {
                 unary::encode_into(p, index, &mut self.rng, &mut r.bits);
+            }
+            (MechanismParams::Cms(p), Report::Cms(r)) => {
+                let mut digits = itoa_buffer();
+                sketch::encode_cms_into(p, decimal(index, &mut digits), &mut self.rng, r);
             }
             (params, slot) => *slot = params.randomize(index, &mut self.rng),
         }
@@ -181,12 +354,32 @@ impl<R: RngCore> Encoder<R> {
         epoch: u64,
         value: &str,
     ) -> Result<Report, ClientError> {
+        if self.config.params().kind().takes_candidates() {
+            return self.encode_sketch_charged(accountant, epoch, value);
+        }
         let index = self
             .config
             .index_of(value)
             .ok_or_else(|| ClientError::NotInRange(value.to_string()))?;
         accountant.charge(&self.config, epoch)?;
         Ok(self.config.params().randomize(index, &mut self.rng))
+    }
+
+    /// [`Encoder::encode_charged`] for any string: what the sketches of an open or dictionary
+    /// domain report.
+    fn encode_sketch_charged<L: BudgetLedger>(
+        &mut self,
+        accountant: &mut Accountant<L>,
+        epoch: u64,
+        value: &str,
+    ) -> Result<Report, ClientError> {
+        if let Domain::Range { .. } = self.config.domain()
+            && self.config.index_of(value).is_none()
+        {
+            return Err(ClientError::NotInRange(value.to_string()));
+        }
+        accountant.charge(&self.config, epoch)?;
+        self.encode(value)
     }
 
     /// Whether this campaign maps unknown strings to an `other` bucket.

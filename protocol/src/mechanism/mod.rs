@@ -7,7 +7,9 @@
 pub mod grr;
 pub mod hadamard;
 pub mod local_hash;
+pub mod numeric;
 pub mod rappor;
+pub mod sketch;
 pub mod subset;
 pub mod unary;
 
@@ -16,7 +18,9 @@ use serde::{Deserialize, Serialize};
 pub use grr::GrrParams;
 pub use hadamard::HadamardParams;
 pub use local_hash::LocalHashParams;
+pub use numeric::{NumericKind, NumericParams};
 pub use rappor::{RapporParams, RapporSpec};
+pub use sketch::SketchParams;
 pub use subset::SubsetParams;
 pub use unary::UnaryParams;
 
@@ -27,7 +31,9 @@ use crate::math::{LikelihoodRatio, PureParams};
 ///
 /// JSON: `"grr"`, `"sue"`, `"oue"`, `{"olh": {"g": null, "seed_pool": null}}`,
 /// `{"blh": {"seed_pool": 1024}}`, `{"ss": {"w": null}}`, `"hr"`,
-/// `{"rappor": {"bloom_bits": 128, "hashes": 2, "cohorts": 64, "epsilon_permanent": 4}}`.
+/// `{"rappor": {"bloom_bits": 128, "hashes": 2, "cohorts": 64, "epsilon_permanent": 4}}`,
+/// `{"cms": {"hashes": 64, "width": 1024}}`, `{"hcms": {}}`, and for numeric means `"duchi"`,
+/// `{"piecewise": {"grid": 1024}}`, `{"hybrid": {}}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Mechanism {
@@ -63,6 +69,40 @@ pub enum Mechanism {
     /// RAPPOR: Bloom filter, memoized permanent and instantaneous randomized response, cohorts.
     /// Open domains (candidates given at query time) allowed.
     Rappor(RapporSpec),
+    /// Apple's count-mean sketch: one row of m ±1 entries. Open domains allowed.
+    Cms(SketchSpec),
+    /// Apple's Hadamard count-mean sketch: one Hadamard coefficient bit. Open domains allowed.
+    Hcms(SketchSpec),
+    /// Duchi et al.'s one-bit mechanism for the mean of a number (numeric domains).
+    Duchi,
+    /// The Piecewise Mechanism for the mean of a number (numeric domains).
+    Piecewise(GridSpec),
+    /// The Hybrid of Piecewise and Duchi for the mean of a number (numeric domains).
+    Hybrid(GridSpec),
+}
+
+/// The output grid of a numeric mechanism, as written in a campaign.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GridSpec {
+    /// Piecewise cells (default 1024).
+    #[serde(default)]
+    pub grid: Option<u32>,
+}
+
+/// The shape of a count-mean sketch, as written in a campaign. Every field is optional.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SketchSpec {
+    /// Hash functions d, the sketch's rows (default 64).
+    #[serde(default)]
+    pub hashes: Option<u32>,
+    /// Buckets per row m (default 1024; a power of two for HCMS).
+    #[serde(default)]
+    pub width: Option<u32>,
+    /// Seed of the hash family (default: derived from the campaign id).
+    #[serde(default)]
+    pub seed: Option<u64>,
 }
 
 /// The mechanism families, without parameters: names for errors, logs and tables.
@@ -84,6 +124,16 @@ pub enum MechanismKind {
     Hr,
     /// RAPPOR (Bloom filter, permanent + instantaneous randomized response, cohorts).
     Rappor,
+    /// Count-mean sketch.
+    Cms,
+    /// Hadamard count-mean sketch.
+    Hcms,
+    /// Duchi et al.'s numeric mechanism.
+    Duchi,
+    /// The Piecewise Mechanism.
+    Piecewise,
+    /// The Hybrid Mechanism.
+    Hybrid,
 }
 
 impl MechanismKind {
@@ -99,7 +149,7 @@ impl MechanismKind {
         Self::Hr,
     ];
     /// Every kind, the pure oracles then the string mechanisms.
-    pub const EVERY: [MechanismKind; 8] = [
+    pub const EVERY: [MechanismKind; 13] = [
         Self::Grr,
         Self::Sue,
         Self::Oue,
@@ -108,7 +158,26 @@ impl MechanismKind {
         Self::Ss,
         Self::Hr,
         Self::Rappor,
+        Self::Cms,
+        Self::Hcms,
+        Self::Duchi,
+        Self::Piecewise,
+        Self::Hybrid,
     ];
+
+    /// The numeric mechanisms: means over a numeric domain.
+    pub const NUMERIC: [MechanismKind; 3] = [Self::Duchi, Self::Piecewise, Self::Hybrid];
+
+    /// Whether this kind estimates the mean of a number (numeric domains only).
+    pub const fn is_numeric(self) -> bool {
+        matches!(self, Self::Duchi | Self::Piecewise | Self::Hybrid)
+    }
+
+    /// Whether estimates are made for candidate strings (given at query time, or the
+    /// domain's values): RAPPOR and the sketches, which also accept open domains.
+    pub const fn takes_candidates(self) -> bool {
+        matches!(self, Self::Rappor | Self::Cms | Self::Hcms)
+    }
 
     /// The lowercase name used in configs, CLIs and tables.
     pub const fn name(self) -> &'static str {
@@ -121,6 +190,11 @@ impl MechanismKind {
             Self::Ss => "ss",
             Self::Hr => "hr",
             Self::Rappor => "rappor",
+            Self::Cms => "cms",
+            Self::Hcms => "hcms",
+            Self::Duchi => "duchi",
+            Self::Piecewise => "piecewise",
+            Self::Hybrid => "hybrid",
         }
     }
 }
@@ -143,6 +217,11 @@ impl Mechanism {
             Self::Ss { .. } => MechanismKind::Ss,
             Self::Hr => MechanismKind::Hr,
             Self::Rappor(_) => MechanismKind::Rappor,
+            Self::Cms(_) => MechanismKind::Cms,
+            Self::Hcms(_) => MechanismKind::Hcms,
+            Self::Duchi => MechanismKind::Duchi,
+            Self::Piecewise(_) => MechanismKind::Piecewise,
+            Self::Hybrid(_) => MechanismKind::Hybrid,
         }
     }
 
@@ -169,6 +248,19 @@ impl Mechanism {
                 p: None,
                 q: None,
             }),
+            MechanismKind::Cms => Self::Cms(SketchSpec {
+                hashes: None,
+                width: None,
+                seed: None,
+            }),
+            MechanismKind::Hcms => Self::Hcms(SketchSpec {
+                hashes: None,
+                width: None,
+                seed: None,
+            }),
+            MechanismKind::Duchi => Self::Duchi,
+            MechanismKind::Piecewise => Self::Piecewise(GridSpec { grid: None }),
+            MechanismKind::Hybrid => Self::Hybrid(GridSpec { grid: None }),
         }
     }
 }
@@ -192,6 +284,16 @@ pub enum MechanismParams {
     Hr(HadamardParams),
     /// RAPPOR.
     Rappor(RapporParams),
+    /// Count-mean sketch.
+    Cms(SketchParams),
+    /// Hadamard count-mean sketch.
+    Hcms(SketchParams),
+    /// Duchi et al.'s numeric mechanism.
+    Duchi(NumericParams),
+    /// The Piecewise Mechanism.
+    Piecewise(NumericParams),
+    /// The Hybrid Mechanism.
+    Hybrid(NumericParams),
 }
 
 impl MechanismParams {
@@ -212,6 +314,33 @@ impl MechanismParams {
             Mechanism::Ss { w } => Self::Ss(SubsetParams::new(epsilon, k, *w)?),
             Mechanism::Hr => Self::Hr(HadamardParams::new(epsilon, k)?),
             Mechanism::Rappor(spec) => Self::Rappor(RapporParams::new(spec, epsilon, k)?),
+            Mechanism::Cms(spec) | Mechanism::Hcms(spec) => {
+                let hadamard = matches!(mechanism, Mechanism::Hcms(_));
+                let sketch = SketchParams::new(
+                    epsilon,
+                    k,
+                    spec.hashes.unwrap_or(sketch::DEFAULT_HASHES),
+                    spec.width.unwrap_or(sketch::DEFAULT_WIDTH),
+                    spec.seed.unwrap_or(0),
+                    hadamard,
+                )?;
+                if hadamard {
+                    Self::Hcms(sketch)
+                } else {
+                    Self::Cms(sketch)
+                }
+            }
+            Mechanism::Duchi => Self::Duchi(NumericParams::new(NumericKind::Duchi, epsilon, 2)?),
+            Mechanism::Piecewise(grid) => Self::Piecewise(NumericParams::new(
+                NumericKind::Piecewise,
+                epsilon,
+                grid.grid.unwrap_or(numeric::DEFAULT_GRID),
+            )?),
+            Mechanism::Hybrid(grid) => Self::Hybrid(NumericParams::new(
+                NumericKind::Hybrid,
+                epsilon,
+                grid.grid.unwrap_or(numeric::DEFAULT_GRID),
+            )?),
         })
     }
 
@@ -226,6 +355,11 @@ impl MechanismParams {
             Self::Ss(_) => MechanismKind::Ss,
             Self::Hr(_) => MechanismKind::Hr,
             Self::Rappor(_) => MechanismKind::Rappor,
+            Self::Cms(_) => MechanismKind::Cms,
+            Self::Hcms(_) => MechanismKind::Hcms,
+            Self::Duchi(_) => MechanismKind::Duchi,
+            Self::Piecewise(_) => MechanismKind::Piecewise,
+            Self::Hybrid(_) => MechanismKind::Hybrid,
         }
     }
 
@@ -245,10 +379,29 @@ impl MechanismParams {
             Self::Ss(p) => Mechanism::Ss { w: Some(p.w) },
             Self::Hr(_) => Mechanism::Hr,
             Self::Rappor(r) => Mechanism::Rappor(r.spec()),
+            Self::Cms(p) | Self::Hcms(p) => {
+                let spec = SketchSpec {
+                    hashes: Some(p.hashes),
+                    width: Some(p.width),
+                    seed: Some(p.seed),
+                };
+                if p.hadamard {
+                    Mechanism::Hcms(spec)
+                } else {
+                    Mechanism::Cms(spec)
+                }
+            }
+            Self::Duchi(_) => Mechanism::Duchi,
+            Self::Piecewise(p) => Mechanism::Piecewise(GridSpec {
+                grid: p.piecewise.map(|pm| pm.cells),
+            }),
+            Self::Hybrid(p) => Mechanism::Hybrid(GridSpec {
+                grid: p.piecewise.map(|pm| pm.cells),
+            }),
         }
     }
 
-    /// Domain size k (0 for an open domain).
+    /// Domain size k (0 for an open or numeric domain).
     pub const fn k(&self) -> u32 {
         match self {
             Self::Grr(p) => p.k,
@@ -257,12 +410,15 @@ impl MechanismParams {
             Self::Ss(p) => p.k,
             Self::Hr(p) => p.k,
             Self::Rappor(p) => p.k,
+            Self::Cms(p) | Self::Hcms(p) => p.k,
+            Self::Duchi(_) | Self::Piecewise(_) | Self::Hybrid(_) => 0,
         }
     }
 
     /// The exact (p, q) of the pure protocol, from the thresholds actually used. For RAPPOR,
     /// which is not a pure protocol over the domain, the per-bit `(q*, p*)`: the probability
-    /// that a reported Bloom bit is 1 when the true bit is 1, and when it is 0.
+    /// that a reported Bloom bit is 1 when the true bit is 1, and when it is 0. For a numeric
+    /// mechanism, the (in-block, out-of-block) probabilities of its least private part.
     pub fn pure(&self) -> PureParams {
         match self {
             Self::Grr(p) => p.pure(),
@@ -271,11 +427,21 @@ impl MechanismParams {
             Self::Ss(p) => p.pure(),
             Self::Hr(p) => p.pure(),
             Self::Rappor(p) => p.pure(),
+            Self::Cms(p) | Self::Hcms(p) => p.pure(),
+            Self::Duchi(p) | Self::Piecewise(p) | Self::Hybrid(p) => {
+                let part = p.piecewise.or(p.duchi);
+                let keep = part.map_or(0.5, |x| x.keep.probability());
+                PureParams {
+                    p: keep,
+                    q: 1.0 - keep,
+                }
+            }
         }
     }
 
     /// The worst-case likelihood ratio of one report, from the thresholds actually used, as
-    /// exact integers. `None` for RAPPOR, whose ratio is a power of h (see
+    /// exact integers (for the sketches, over every value; the pure (p, q) of
+    /// [`MechanismParams::pure`] is per entry). `None` for RAPPOR, whose ratio is a power of h (see
     /// [`RapporParams::bit_probabilities_exact`]).
     pub fn likelihood_ratio(&self) -> Option<LikelihoodRatio> {
         match self {
@@ -285,6 +451,8 @@ impl MechanismParams {
             Self::Ss(p) => Some(p.likelihood_ratio()),
             Self::Hr(p) => Some(p.likelihood_ratio()),
             Self::Rappor(_) => None,
+            Self::Cms(p) | Self::Hcms(p) => Some(p.likelihood_ratio()),
+            Self::Duchi(p) | Self::Piecewise(p) | Self::Hybrid(p) => Some(p.likelihood_ratio()),
         }
     }
 
@@ -308,6 +476,9 @@ impl MechanismParams {
             Self::Ss(p) => 4 + 8 + 4 * p.w as usize,
             Self::Hr(_) => 4 + 4,
             Self::Rappor(p) => 4 + 4 + 8 + 8 * p.words(),
+            Self::Cms(p) => 4 + 4 + 8 + 8 * p.words(),
+            Self::Hcms(_) => 4 + 4 + 4 + 1,
+            Self::Duchi(_) | Self::Piecewise(_) | Self::Hybrid(_) => 4 + 4,
         }
     }
 }

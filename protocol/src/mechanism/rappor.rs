@@ -299,8 +299,13 @@ pub fn bloom_bit(value: &[u8], cohort: u32, index: u32, bloom_bits: u32) -> u32 
 /// seed s + 1 would hash alike, and two strings could share every Bloom bit.
 #[inline]
 pub const fn hash_seed(cohort: u32, index: u32) -> u64 {
-    let mut z = ((cohort as u64) << 32) | index as u64;
-    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    mix64((((cohort as u64) << 32) | index as u64).wrapping_add(0x9e37_79b9_7f4a_7c15))
+}
+
+/// The SplitMix64 finalizer: a bijection of `u64` whose every output bit depends on every
+/// input bit.
+#[inline]
+pub const fn mix64(mut z: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     z ^ (z >> 31)

@@ -32,6 +32,29 @@ pub fn mechanism() -> impl Strategy<Value = Mechanism> {
                 q: None,
             })
         }),
+        (
+            proptest::option::of(1u32..300),
+            proptest::option::of(0u32..12),
+            proptest::option::of(any::<u64>()),
+            any::<bool>()
+        )
+            .prop_map(|(hashes, log_width, seed, hadamard)| {
+                let spec = ldp_protocol::mechanism::SketchSpec {
+                    hashes,
+                    width: log_width.map(|w| 2 << w),
+                    seed,
+                };
+                if hadamard {
+                    Mechanism::Hcms(spec)
+                } else {
+                    Mechanism::Cms(spec)
+                }
+            }),
+        Just(Mechanism::Duchi),
+        proptest::option::of(2u32..5000)
+            .prop_map(|grid| Mechanism::Piecewise(ldp_protocol::mechanism::GridSpec { grid })),
+        proptest::option::of(2u32..5000)
+            .prop_map(|grid| Mechanism::Hybrid(ldp_protocol::mechanism::GridSpec { grid })),
     ]
 }
 
@@ -64,7 +87,8 @@ pub fn config() -> impl Strategy<Value = CampaignConfig> {
             "seed-pool table within MAX_POOL_CELLS",
             |(id, description, mechanism, epsilon, domain, epoch, per_epoch, min)| {
                 let domain = match (&mechanism, domain) {
-                    (Mechanism::Rappor(_), domain) => domain,
+                    (m, _) if m.kind().is_numeric() => Domain::Numeric { lo: -1.5, hi: 7.0 },
+                    (m, domain) if m.kind().takes_candidates() => domain,
                     (_, Domain::Open) => Domain::Range { k: 16 },
                     (_, domain) => domain,
                 };
@@ -135,6 +159,30 @@ pub fn report_for(params: &MechanismParams, raw: (u64, u32, Vec<u64>)) -> Report
                 bits,
             })
         }
+        MechanismParams::Cms(p) => {
+            let mut bits: Vec<u64> = (0..p.words()).map(|i| words[i % words.len()]).collect();
+            if p.width % 64 != 0 {
+                *bits.last_mut().unwrap() &= (1 << (p.width % 64)) - 1;
+            }
+            Report::Cms(ldp_protocol::SketchReport {
+                row: value % p.hashes,
+                bits,
+            })
+        }
+        MechanismParams::Duchi(p) => Report::Duchi(ldp_protocol::NumericReport {
+            cell: value % p.cells(),
+        }),
+        MechanismParams::Piecewise(p) => Report::Piecewise(ldp_protocol::NumericReport {
+            cell: value % p.cells(),
+        }),
+        MechanismParams::Hybrid(p) => Report::Hybrid(ldp_protocol::NumericReport {
+            cell: value % p.cells(),
+        }),
+        MechanismParams::Hcms(p) => Report::Hcms(ldp_protocol::HadamardSketchReport {
+            row: value % p.hashes,
+            column: (seed as u32) % p.width,
+            positive: seed >> 63 == 1,
+        }),
     }
 }
 

@@ -7,6 +7,7 @@ mod multinode;
 mod pipeline;
 mod rappor;
 mod service;
+mod sketch;
 mod statistics;
 mod storage;
 mod uploader;

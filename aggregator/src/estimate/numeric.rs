@@ -1,0 +1,78 @@
+//! Numeric-mean counters (Duchi, Piecewise, Hybrid): a histogram of the report cells, and the
+//! mean of the cells' values scaled back to the campaign's range. Grid and variance:
+//! `ldp_protocol::mechanism::numeric`.
+//!
+//! Every report y is an unbiased estimate of its device's t, so the mean of the reports is an
+//! unbiased estimate of the mean t̄. The standard error is the reports' sample standard
+//! deviation over √n, whatever the population: it holds the randomization (the mechanism's
+//! variance, which the statistical tests check) plus the spread of the values themselves, so
+//! it is the error for the mean of the population the devices come from, and slightly
+//! conservative for the reporting devices' own mean. The mean of x is
+//! `lo + (t̄ + 1)/2·(hi − lo)`.
+
+use ldp_protocol::NumericReport;
+use ldp_protocol::mechanism::NumericParams;
+use serde::{Deserialize, Serialize};
+
+use super::Z_95;
+
+/// Counts one checked report.
+#[inline]
+pub(crate) fn fold(cells: &mut [u64], report: &NumericReport) {
+    if let Some(cell) = cells.get_mut(report.cell as usize) {
+        *cell += 1;
+    }
+}
+
+/// The estimated mean of a numeric campaign.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct MeanEstimate {
+    /// Reports counted.
+    pub n: u64,
+    /// Unbiased estimate of the mean (of the values clamped into [lo, hi]).
+    pub mean: f64,
+    /// Standard error of `mean`, from the reports' sample variance.
+    pub std_error: f64,
+    /// Lower end of the 95% normal interval.
+    pub ci95_low: f64,
+    /// Upper end of the 95% normal interval.
+    pub ci95_high: f64,
+    /// The campaign's range: smallest value.
+    pub lo: f64,
+    /// The campaign's range: largest value.
+    pub hi: f64,
+}
+
+/// The mean from the cell histogram, in the units of [lo, hi].
+pub fn mean(params: &NumericParams, cells: &[u64], lo: f64, hi: f64) -> MeanEstimate {
+    let n: u64 = cells.iter().sum();
+    let total = n as f64;
+    let (mut sum, mut squares) = (0.0, 0.0);
+    for (cell, &count) in (0u32..).zip(cells) {
+        let y = params.value(cell);
+        sum += count as f64 * y;
+        squares += count as f64 * y * y;
+    }
+    let half_range = (hi - lo) / 2.0;
+    let (t_mean, t_se) = if n > 1 {
+        let m = sum / total;
+        let variance = ((squares - total * m * m) / (total - 1.0)).max(0.0);
+        (m, (variance / total).sqrt())
+    } else if n == 1 {
+        (sum, f64::INFINITY)
+    } else {
+        (0.0, f64::INFINITY)
+    };
+    let mean = lo + (t_mean + 1.0) * half_range;
+    let std_error = t_se * half_range;
+    MeanEstimate {
+        n,
+        mean,
+        std_error,
+        ci95_low: mean - Z_95 * std_error,
+        ci95_high: mean + Z_95 * std_error,
+        lo,
+        hi,
+    }
+}

@@ -1,0 +1,231 @@
+//! Count-mean sketch counters (CMS, HCMS) and their estimates for any candidate string. Math,
+//! hash family and variance: `ldp_protocol::mechanism::sketch`.
+//!
+//! **Counters**, integers only, mergeable and serializable like every accumulator:
+//! - CMS: per row j, how many reports set each of the m entries to +1, then the row's report
+//!   count N_j — `d·(m + 1)` cells, folded through one bit-sliced counter per row.
+//! - HCMS: per (row j, column l), how many reports answered +1 and how many −1 — `2·d·m` cells.
+//!
+//! **Estimates.** The counters become the debiased sketch `T[j, h]` once per query
+//! ([`SketchTable::new`]): for CMS `T[j, h] = c·ones_jh − N_j(c − 1)/2`; for HCMS each row's
+//! signed sums `S_jl = plus_jl − minus_jl` go through one fast Walsh–Hadamard transform,
+//! `T[j, h] = c·Σ_l S_jl·H[h, l]`, O(m log m) per row. A candidate then costs d hashes:
+//! `f̂(d) = m/(m − 1)·(Σ_j T[j, h_j(d)] − n/m)`.
+//!
+//! **Standard errors** use the variance formula with the candidate's own estimate for c_d and,
+//! for the hash-collision term, the squares of the other candidates' positive estimates: it
+//! counts only the collisions the candidates can explain, so a population with much mass
+//! outside the candidate list has somewhat larger errors than reported.
+
+use ldp_protocol::mechanism::SketchParams;
+use ldp_protocol::{HadamardSketchReport, SketchReport};
+use statrs::distribution::{ContinuousCDF, Normal};
+
+use super::Z_95;
+use super::candidates::{CandidateDecoding, CandidateEstimate, check_candidates};
+use super::hadamard::fwht;
+use super::unary::{self, BitSlices};
+use crate::error::AggregateError;
+
+/// One bit-sliced counter per row for CMS; none for HCMS.
+pub(crate) fn new_slices(params: &SketchParams) -> Vec<BitSlices> {
+    if params.hadamard {
+        Vec::new()
+    } else {
+        BitSlices::per_row(params.hashes, params.words())
+    }
+}
+
+/// Counts one CMS report that `Report::check` accepted.
+#[inline]
+pub(crate) fn fold_cms(
+    cells: &mut [u64],
+    slices: &mut [BitSlices],
+    params: &SketchParams,
+    report: &SketchReport,
+) {
+    unary::fold_row(cells, slices, params.width, report.row, &report.bits);
+}
+
+/// Counts one HCMS report that `Report::check` accepted.
+#[inline]
+pub(crate) fn fold_hcms(cells: &mut [u64], params: &SketchParams, report: &HadamardSketchReport) {
+    let cell = 2 * (report.row as usize * params.width as usize + report.column as usize)
+        + usize::from(!report.positive);
+    if let Some(count) = cells.get_mut(cell) {
+        *count += 1;
+    }
+}
+
+/// Adds CMS's pending bit-sliced counts into `cells`.
+pub(crate) fn flush(slices: &[BitSlices], params: &SketchParams, cells: &mut [u64]) {
+    if !params.hadamard {
+        unary::flush_rows(slices, params.width, cells);
+    }
+}
+
+/// The debiased sketch `T[j, h]` of flushed counters: what every candidate's estimate reads.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SketchTable {
+    params: SketchParams,
+    /// `T[j, h]` at `j·m + h`.
+    table: Vec<f64>,
+    /// Reports counted.
+    n: u64,
+}
+
+impl SketchTable {
+    /// The table of flushed `cells` (layout in the module docs).
+    pub fn new(params: &SketchParams, cells: &[u64]) -> Self {
+        let m = params.width as usize;
+        let c = params.c();
+        let mut table = Vec::with_capacity(params.hashes as usize * m);
+        let mut n = 0u64;
+        if params.hadamard {
+            let mut signed = vec![0i64; m];
+            for row in cells.chunks_exact(2 * m) {
+                for (s, pair) in signed.iter_mut().zip(row.chunks_exact(2)) {
+                    let (plus, minus) = match pair {
+                        [plus, minus] => (*plus, *minus),
+                        _ => (0, 0),
+                    };
+                    n += plus + minus;
+                    *s = plus as i64 - minus as i64;
+                }
+                fwht(&mut signed);
+                table.extend(signed.iter().map(|&s| c * s as f64));
+            }
+        } else {
+            for row in cells.chunks_exact(m + 1) {
+                let (ones, total) = row.split_at(m);
+                let n_j = total.first().copied().unwrap_or(0);
+                n += n_j;
+                let offset = n_j as f64 * (c - 1.0) / 2.0;
+                table.extend(ones.iter().map(|&o| c * o as f64 - offset));
+            }
+        }
+        Self {
+            params: *params,
+            table,
+            n,
+        }
+    }
+
+    /// Reports counted.
+    pub fn n(&self) -> u64 {
+        self.n
+    }
+
+    /// The unbiased count estimate of `value`: `m/(m − 1)·(Σ_j T[j, h_j(value)] − n/m)`.
+    pub fn estimate(&self, value: &[u8]) -> f64 {
+        let m = self.params.width;
+        let sum: f64 = (0..self.params.hashes)
+            .map(|j| {
+                let h = self.params.bucket(value, j);
+                let cell = j as usize * m as usize + h as usize;
+                self.table.get(cell).copied().unwrap_or(0.0)
+            })
+            .sum();
+        let m = f64::from(m);
+        m / (m - 1.0) * (sum - self.n as f64 / m)
+    }
+}
+
+/// Estimates for `candidates` from flushed `cells`, each with its standard error, and a
+/// one-sided z-test at the Bonferroni level α/M over the M candidates.
+pub fn decode(
+    params: &SketchParams,
+    cells: &[u64],
+    candidates: &[String],
+    alpha: f64,
+) -> Result<CandidateDecoding, AggregateError> {
+    check_candidates(candidates)?;
+    if !(alpha > 0.0 && alpha < 1.0) {
+        return Err(AggregateError::InvalidArgument(format!(
+            "alpha must be in (0, 1); got {alpha}"
+        )));
+    }
+    let table = SketchTable::new(params, cells);
+    let n = table.n();
+    let total = n as f64;
+    let counts: Vec<f64> = candidates
+        .iter()
+        .map(|value| table.estimate(value.as_bytes()))
+        .collect();
+    let squares: f64 = counts.iter().map(|c| c.max(0.0) * c.max(0.0)).sum();
+    let z_threshold = if candidates.is_empty() {
+        f64::INFINITY
+    } else {
+        Normal::standard().inverse_cdf(1.0 - alpha / candidates.len() as f64)
+    };
+    let mut explained = 0.0;
+    let mut detected = 0;
+    let estimates = candidates
+        .iter()
+        .zip(&counts)
+        .map(|(value, &count)| {
+            let own = count.clamp(0.0, total);
+            let others = (squares - count.max(0.0) * count.max(0.0)).max(0.0);
+            let std_error = params.count_variance(total, own, others).max(0.0).sqrt();
+            let z = if std_error > 0.0 {
+                count / std_error
+            } else {
+                0.0
+            };
+            let is_detected = n > 0 && z > z_threshold;
+            if is_detected {
+                explained += count;
+                detected += 1;
+            }
+            CandidateEstimate {
+                value: value.clone(),
+                count,
+                std_error,
+                ci95_low: count - Z_95 * std_error,
+                ci95_high: count + Z_95 * std_error,
+                z,
+                selected: true,
+                detected: is_detected,
+            }
+        })
+        .collect();
+    Ok(CandidateDecoding {
+        n,
+        alpha,
+        z_threshold,
+        detected,
+        explained_share: if n > 0 { explained / total } else { 0.0 },
+        candidates: estimates,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ldp_protocol::mechanism::sketch::hadamard_positive;
+
+    /// The transform path equals the direct sum `c·Σ_l S_jl·H[h, l]`.
+    #[test]
+    fn the_hcms_table_equals_the_direct_sum() {
+        let params = SketchParams::new(2.0, 0, 3, 16, 9, true).unwrap();
+        let cells: Vec<u64> = (0..params.cells() as u64).map(|i| i * 7 % 13).collect();
+        let table = SketchTable::new(&params, &cells);
+        for j in 0..3usize {
+            for h in 0..16u32 {
+                let mut direct = 0.0;
+                for l in 0..16usize {
+                    let base = 2 * (j * 16 + l);
+                    let s = cells[base] as f64 - cells[base + 1] as f64;
+                    let sign = if hadamard_positive(h, l as u32) {
+                        1.0
+                    } else {
+                        -1.0
+                    };
+                    direct += s * sign;
+                }
+                let fast = table.table[j * 16 + h as usize];
+                assert!((fast - params.c() * direct).abs() < 1e-6, "j={j} h={h}");
+            }
+        }
+    }
+}

@@ -1,0 +1,54 @@
+//! Numeric-mean encoders (Duchi, Piecewise, Hybrid). Grid, parameters and variance:
+//! `ldp_protocol::mechanism::numeric`.
+//!
+//! Every draw is an integer comparison: the Hybrid's coin and the in-block choice against
+//! their thresholds, the block start's random rounding against its fraction scaled to 2^64,
+//! the cell by an exact uniform draw. The input t itself is a float (a value, not noise); the
+//! report is a cell of a fixed grid.
+
+use ldp_protocol::math::TWO_POW_64;
+use ldp_protocol::mechanism::NumericParams;
+use ldp_protocol::mechanism::numeric::Piecewise;
+use rand_core::RngCore;
+
+use crate::rng::{bernoulli, uniform_below};
+
+/// The report cell for t ∈ [−1, 1] (clamped; NaN counts as 0).
+#[inline]
+pub fn randomize<R: RngCore + ?Sized>(params: &NumericParams, t: f64, rng: &mut R) -> u32 {
+    let t = if t.is_nan() { 0.0 } else { t.clamp(-1.0, 1.0) };
+    match (params.piecewise, params.duchi) {
+        (Some(p), Some(d)) => {
+            if bernoulli(rng, params.piecewise_share.0) {
+                draw(&p, t, rng)
+            } else {
+                p.cells + draw(&d, t, rng)
+            }
+        }
+        (Some(p), None) => draw(&p, t, rng),
+        (None, Some(d)) => draw(&d, t, rng),
+        (None, None) => 0,
+    }
+}
+
+/// One report of a discrete piecewise mechanism.
+#[inline]
+fn draw<R: RngCore + ?Sized>(p: &Piecewise, t: f64, rng: &mut R) -> u32 {
+    let free = p.cells - p.block;
+    let start = p.start(t);
+    let floor = libm::floor(start);
+    let low = (floor as u32).min(free);
+    // The fraction as a threshold out of 2^64 (truncated: off by at most 2^-64).
+    let up = ((start - floor) * TWO_POW_64) as u64;
+    let s = if low < free && bernoulli(rng, up) {
+        low + 1
+    } else {
+        low
+    };
+    if bernoulli(rng, p.keep.0) {
+        s + uniform_below(rng, p.block)
+    } else {
+        let u = uniform_below(rng, free);
+        if u < s { u } else { u + p.block }
+    }
+}
