@@ -47,6 +47,8 @@ pub enum ProblemType {
     CandidatesRequired,
     /// A list of candidates was sent for a campaign whose mechanism estimates its whole domain.
     CandidatesUnsupported,
+    /// A question about values asked of a campaign that estimates the mean of a number.
+    NumericCampaign,
     /// A query parameter or JSON body could not be read, or is out of range.
     InvalidRequest,
     /// No or unknown bearer token.
@@ -67,7 +69,7 @@ pub enum ProblemType {
 
 impl ProblemType {
     /// Every problem type (for documentation and tests).
-    pub const ALL: [ProblemType; 23] = [
+    pub const ALL: [ProblemType; 24] = [
         Self::MalformedBatch,
         Self::UnsupportedVersion,
         Self::CampaignMismatch,
@@ -83,6 +85,7 @@ impl ProblemType {
         Self::NotEnoughReports,
         Self::CandidatesRequired,
         Self::CandidatesUnsupported,
+        Self::NumericCampaign,
         Self::InvalidRequest,
         Self::Unauthorized,
         Self::Forbidden,
@@ -111,6 +114,7 @@ impl ProblemType {
             Self::NotEnoughReports => "not-enough-reports",
             Self::CandidatesRequired => "candidates-required",
             Self::CandidatesUnsupported => "candidates-unsupported",
+            Self::NumericCampaign => "numeric-campaign",
             Self::InvalidRequest => "invalid-request",
             Self::Unauthorized => "unauthorized",
             Self::Forbidden => "forbidden",
@@ -134,7 +138,8 @@ impl ProblemType {
             | Self::CampaignExists
             | Self::NotEnoughReports
             | Self::CandidatesRequired
-            | Self::CandidatesUnsupported => StatusCode::CONFLICT,
+            | Self::CandidatesUnsupported
+            | Self::NumericCampaign => StatusCode::CONFLICT,
             Self::EpochOutOfWindow | Self::InvalidReport | Self::BatchSize => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
@@ -168,6 +173,7 @@ impl ProblemType {
             Self::NotEnoughReports => "Not enough reports to release estimates",
             Self::CandidatesRequired => "This campaign's estimates need a list of candidates",
             Self::CandidatesUnsupported => "Candidate lists are for RAPPOR and sketch campaigns",
+            Self::NumericCampaign => "This campaign estimates the mean of a number, not values",
             Self::InvalidRequest => "The request could not be read",
             Self::Unauthorized => "A valid bearer token is required",
             Self::Forbidden => "The token's role does not allow this",

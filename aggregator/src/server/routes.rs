@@ -29,6 +29,7 @@ use super::{AppState, BATCH_CONTENT_TYPE, blocking, store_problem};
 use crate::Accumulator;
 use crate::error::AggregateError;
 use crate::estimate::candidates::{self, CandidateDecoding, CandidateEstimate};
+use crate::estimate::numeric::MeanEstimate;
 use crate::estimate::{Counters, Estimates};
 use crate::store::{BatchDelta, CommitOutcome, EpochRange, Role};
 use crate::trending::{DEFAULT_ALPHA, trending};
@@ -76,6 +77,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         CandidateQuery,
         CandidateEstimatesView,
         CandidateEstimate,
+        MeanEstimate,
         TrendingView,
         TrendView,
         EpochRange,
@@ -484,8 +486,11 @@ pub struct EstimatesView {
     pub epochs: EpochRange,
     /// Reports needed before estimates are released.
     pub min_reports: u64,
-    /// Per value estimates.
+    /// Per value estimates (empty for a numeric campaign).
     pub values: Vec<ValueView>,
+    /// A numeric campaign's estimated mean (absent otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mean: Option<MeanEstimate>,
 }
 
 fn bad_query(detail: impl Into<String>) -> Problem {
@@ -618,7 +623,11 @@ async fn estimates(
         return Err(candidates_required(&id, "GET …/estimates"));
     }
     let range = epoch_range(&state, &config, query.epoch, query.from, query.to).await?;
-    let estimates = merged_estimates(&state, &config, range).await?;
+    let counters = merged_counters(&state, &config, range).await?;
+    let mean = config
+        .numeric_range()
+        .and_then(|(lo, hi)| counters.mean(lo, hi));
+    let estimates = counters.estimate();
     let chosen = match query.top {
         Some(top) => estimates.top(top),
         None => estimates.values.clone(),
@@ -642,7 +651,19 @@ async fn estimates(
                 consistent_count: v.norm_sub_count,
             })
             .collect(),
+        mean,
     }))
+}
+
+/// The refusal of a question about values asked of a numeric campaign.
+fn numeric_campaign(id: &str, asked: &str) -> Problem {
+    Problem::new(
+        ProblemType::NumericCampaign,
+        format!(
+            "campaign {id:?} estimates the mean of a number: there are no values for {asked}; \
+             GET /v1/campaigns/{id}/estimates gives the mean"
+        ),
+    )
 }
 
 /// Which epochs a candidate query covers (query parameters, as for `GET …/estimates`).
@@ -742,6 +763,9 @@ async fn query_estimates(
         .map_err(|e| bad_query(format!("the body is not a candidate query: {e}")))?;
     drop(body);
     let config = state.campaign(&id).await?;
+    if config.params().kind().is_numeric() {
+        return Err(numeric_campaign(&id, "a candidate query"));
+    }
     if !config.params().kind().takes_candidates() {
         let kind = config.params().kind().name();
         return Err(Problem::new(
@@ -877,6 +901,9 @@ async fn trending_values(
     let config = state.campaign(&id).await?;
     if config.is_open() {
         return Err(candidates_required(&id, "GET …/trending"));
+    }
+    if config.params().kind().is_numeric() {
+        return Err(numeric_campaign(&id, "GET …/trending"));
     }
     let baseline = query.baseline.unwrap_or(7);
     if !(1..=366).contains(&baseline) {

@@ -4,6 +4,7 @@ mod browser;
 mod dashboard;
 mod faults;
 mod multinode;
+mod numeric;
 mod pipeline;
 mod rappor;
 mod service;

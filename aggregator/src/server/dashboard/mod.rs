@@ -285,6 +285,8 @@ pub struct CampaignData {
     pub trending: Result<(u64, TrendingReport), String>,
     /// The value of the time series and its points.
     pub series: Option<(u32, Vec<charts::SharePoint>)>,
+    /// A numeric campaign's mean over all epochs, when n reaches the campaign's minimum.
+    pub mean: Option<crate::estimate::numeric::MeanEstimate>,
 }
 
 async fn campaign_page(
@@ -361,6 +363,25 @@ pub async fn campaign_data(
             estimates: None,
             trending: Err("An open domain has no values to test for trends.".to_owned()),
             series: None,
+            mean: None,
+        });
+    }
+    if let Some((lo, hi)) = config.numeric_range() {
+        // One number to show: the mean and its interval.
+        let mean = if n >= min { all.mean(lo, hi) } else { None };
+        return Ok(CampaignData {
+            config,
+            current_epoch,
+            epochs,
+            n,
+            estimates: None,
+            trending: Err(
+                "A numeric campaign estimates a mean: there are no values to test for \
+                           trends."
+                    .to_owned(),
+            ),
+            series: None,
+            mean,
         });
     }
     let estimates = (n >= min).then(|| all.estimate());
@@ -420,5 +441,6 @@ pub async fn campaign_data(
         estimates,
         trending,
         series,
+        mean: None,
     })
 }

@@ -116,6 +116,8 @@ pub fn campaign_list(rows: &[CampaignRow]) -> Markup {
 fn values_cell(config: &CampaignConfig) -> String {
     if config.is_open() {
         "open".to_owned()
+    } else if let Some((lo, hi)) = config.numeric_range() {
+        format!("numeric [{lo}, {hi}]")
     } else {
         config.k().to_string()
     }
@@ -184,7 +186,9 @@ pub fn campaign(data: &CampaignData, view: View) -> Markup {
             p.privacy { (privacy_sentence(data)) }
             p.facts {
                 (config.params().kind().name()) " · "
-                @if config.is_open() { "open domain" } @else { (config.k()) " values" }
+                @if config.is_open() { "open domain" }
+                @else if let Some((lo, hi)) = config.numeric_range() { "numbers in [" (lo) ", " (hi) "]" }
+                @else { (config.k()) " values" }
                 " · "
                 (data.n) " reports"
                 @if let Some((from, to)) = data.epochs {
@@ -194,6 +198,8 @@ pub fn campaign(data: &CampaignData, view: View) -> Markup {
             }
             @if config.is_open() {
                 (open_section(data))
+            } @else if config.numeric_range().is_some() {
+                (mean_section(data))
             } @else {
             @match &data.estimates {
                 None => {
@@ -217,6 +223,35 @@ pub fn campaign(data: &CampaignData, view: View) -> Markup {
             }
         },
     )
+}
+
+/// A numeric campaign: its mean with the 95% interval, or how many reports are missing.
+fn mean_section(data: &CampaignData) -> Markup {
+    let config = &data.config;
+    html! {
+        section.top {
+            h2 { "Mean" }
+            @match &data.mean {
+                Some(m) => {
+                    p.mean {
+                        strong { (format!("{:.4}", m.mean)) }
+                        " ± " (format!("{:.4}", m.std_error)) " (standard error); 95% interval "
+                        (format!("[{:.4}, {:.4}]", m.ci95_low, m.ci95_high))
+                        " from " (m.n) " reports."
+                    }
+                    p { "Values outside [" (m.lo) ", " (m.hi) "] were clamped into the range on \
+                         the devices, so this is the mean of the clamped values." }
+                }
+                None => {
+                    div.empty {
+                        p { (data.n) " reports so far; the mean is shown from "
+                            (config.min_reports()) " on ("
+                            (config.min_reports().saturating_sub(data.n)) " more needed)." }
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// An open domain has no values to rank, trend or chart: where its estimates come from.
