@@ -188,6 +188,38 @@ mod tests {
         }
     }
 
+    /// The pick's predicted variance is within 1.05× of the best of every implemented
+    /// frequency oracle, computed here from each mechanism's own parameters (not from the
+    /// ranking), over k ∈ {16, 64, 1024, 65536} × ε ∈ {0.5, 1, 2, 4}.
+    #[test]
+    fn the_pick_is_within_five_percent_of_the_best_variance() {
+        let n = 1_000_000u64;
+        for k in [16u32, 64, 1024, 65_536] {
+            for eps in [0.5, 1.0, 2.0, 4.0] {
+                let variance = |mechanism: Mechanism| {
+                    CampaignConfig::range("check", mechanism, eps, k)
+                        .ok()
+                        .map(|c| {
+                            c.params()
+                                .pure()
+                                .count_variance(n as f64, n as f64 / f64::from(k))
+                        })
+                };
+                let best = MechanismKind::ALL
+                    .into_iter()
+                    .filter_map(|kind| variance(Mechanism::with_defaults(kind)))
+                    .fold(f64::INFINITY, f64::min);
+                let ranked = rank(k, n, eps, None).unwrap();
+                let pick = variance(ranked[0].mechanism.clone()).unwrap();
+                assert!(
+                    pick <= 1.05 * best,
+                    "k={k} ε={eps}: {} has variance {pick:.0}, best {best:.0}",
+                    ranked[0].kind()
+                );
+            }
+        }
+    }
+
     #[test]
     fn a_report_size_limit_is_honoured() {
         let ranked = rank(4096, 1_000_000, 1.0, Some(64)).unwrap();

@@ -6,7 +6,8 @@
 //! | `GET /v1/campaigns`, `GET /v1/campaigns/{id}` | public | what a client needs to build its encoder |
 //! | `POST /v1/campaigns/{id}/reports` | public | one bincode batch; 202 once committed |
 //! | `GET /v1/campaigns/{id}/estimates` | analyst | counts with standard errors and intervals |
-//! | `POST /v1/campaigns/{id}/estimates/query` | analyst | RAPPOR: estimates and detection for a list of candidate strings |
+//! | `POST /v1/campaigns/{id}/estimates/query` | analyst | RAPPOR, CMS, HCMS: estimates and detection for a list of candidate strings |
+//! | `GET /v1/advice` | admin | every frequency oracle for (k, ε, n) ranked, and the recommendation |
 //! | `GET /v1/campaigns/{id}/trending` | analyst | values whose share rose significantly |
 //! | `GET /healthz`, `/readyz`, `/metrics`, `/openapi.json` | public | operations |
 
@@ -43,6 +44,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/v1/campaigns/{id}/estimates", get(estimates))
         .route("/v1/campaigns/{id}/estimates/query", post(query_estimates))
         .route("/v1/campaigns/{id}/trending", get(trending_values))
+        .route("/v1/advice", get(advice))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
@@ -64,6 +66,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         estimates,
         query_estimates,
         trending_values,
+        advice,
         healthz,
         readyz,
         metrics,
@@ -80,6 +83,8 @@ pub fn routes() -> Router<Arc<AppState>> {
         MeanEstimate,
         TrendingView,
         TrendView,
+        AdviceView,
+        AdvisedMechanism,
         EpochRange,
         ProblemView
     )),
@@ -960,6 +965,91 @@ async fn trending_values(
                 share_baseline: t.share_baseline,
                 share_baseline_ci95: t.share_baseline_ci95,
                 z: t.z,
+            })
+            .collect(),
+    }))
+}
+
+/// The question to the advisor.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct AdviceQuery {
+    /// Domain size (2 to 2^32 − 1).
+    pub k: u32,
+    /// ε per report.
+    pub epsilon: f64,
+    /// Expected reports per estimate (default 1,000,000; sets the standard errors' scale).
+    pub n: Option<u64>,
+    /// Largest acceptable report, in bytes.
+    pub max_report_bytes: Option<usize>,
+}
+
+/// Every frequency oracle for the question, best first, and the recommendation.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct AdviceView {
+    /// The first-ranked mechanism, ready for a campaign's `"mechanism"` field.
+    #[schema(value_type = Object)]
+    pub recommended: serde_json::Value,
+    /// Why, in one sentence.
+    pub reason: String,
+    /// Every mechanism that accepts (k, ε), best first.
+    pub ranked: Vec<AdvisedMechanism>,
+}
+
+/// One mechanism's predicted cost.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct AdvisedMechanism {
+    /// The mechanism with its parameters resolved for (k, ε).
+    #[schema(value_type = Object)]
+    pub mechanism: serde_json::Value,
+    /// Predicted standard error of a count whose true value is n/k.
+    pub std_error: f64,
+    /// Bytes per encoded report.
+    pub report_bytes: usize,
+    /// Collector work, in words.
+    pub server_cost: String,
+    /// Whether the report fits `max_report_bytes`.
+    pub fits: bool,
+}
+
+/// Which frequency oracle to use for k values at ε: ranked by predicted standard error, then
+/// report size, then server cost (the `ldp_protocol::advisor` library, as `ldp-sim advise`).
+#[utoipa::path(
+    get,
+    path = "/v1/advice",
+    params(AdviceQuery),
+    responses(
+        (status = 200, description = "The ranking and the recommendation", body = AdviceView),
+        (status = 400, description = "k or ε out of range", body = ProblemView, content_type = "application/problem+json"),
+        (status = 401, description = "No or unknown token", body = ProblemView, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin token", body = ProblemView, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+async fn advice(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    query: Result<Query<AdviceQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<AdviceView>, Problem> {
+    require(&state, &headers, Role::Admin).await?;
+    let Query(query) = query.map_err(|e| bad_query(e.body_text()))?;
+    let n = query.n.unwrap_or(1_000_000).max(1);
+    let ranked = ldp_protocol::advisor::rank(query.k, n, query.epsilon, query.max_report_bytes)
+        .map_err(|e| bad_query(e.to_string()))?;
+    let (best, reason) = ldp_protocol::advisor::recommend(&ranked, query.k, query.epsilon)
+        .ok_or_else(|| bad_query("no mechanism accepts this domain"))?;
+    let json = |m: &ldp_protocol::Mechanism| serde_json::to_value(m).unwrap_or_default();
+    Ok(Json(AdviceView {
+        recommended: json(&best.mechanism),
+        reason,
+        ranked: ranked
+            .iter()
+            .map(|a| AdvisedMechanism {
+                mechanism: json(&a.mechanism),
+                std_error: a.std_error,
+                report_bytes: a.report_bytes,
+                server_cost: a.server_cost.to_owned(),
+                fits: a.fits,
             })
             .collect(),
     }))

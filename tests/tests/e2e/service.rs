@@ -737,3 +737,46 @@ fn an_app_reporter_records_flushes_and_respects_its_budget() {
     // Nothing left to send.
     assert_eq!(reporter.flush().unwrap().batches, 0);
 }
+
+/// The advisor over HTTP: admin only, the ranking of `ldp-sim advise`, a recommendation ready
+/// for a campaign's `mechanism` field, and 400 for a question no mechanism can answer.
+#[test]
+fn the_advisor_recommends_a_mechanism() {
+    let server = TestServer::start(BINARY, &Backend::Sqlite, &[]);
+    let answer = server.get("/v1/advice?k=16&epsilon=0.5", Some(&server.admin));
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert_eq!(
+        answer.json["recommended"],
+        serde_json::json!({"ss": {"w": 6}})
+    );
+    assert!(answer.json["reason"].as_str().unwrap().starts_with("ss"));
+    let ranked = answer.json["ranked"].as_array().unwrap();
+    assert_eq!(ranked.len(), 7, "{}", answer.text);
+    let errors: Vec<f64> = ranked
+        .iter()
+        .map(|a| a["std_error"].as_f64().unwrap())
+        .collect();
+    assert!(errors[0] <= errors.iter().cloned().fold(f64::INFINITY, f64::min) * 1.02);
+    let limited = server.get(
+        "/v1/advice?k=4096&epsilon=1&n=50000&max_report_bytes=64",
+        Some(&server.admin),
+    );
+    assert_eq!(limited.status, 200, "{}", limited.text);
+    assert!(limited.json["ranked"][0]["report_bytes"].as_u64().unwrap() <= 64);
+    assert_eq!(
+        server
+            .get("/v1/advice?k=16&epsilon=1", Some(&server.analyst))
+            .status,
+        403
+    );
+    for bad in [
+        "k=1&epsilon=1",
+        "k=16&epsilon=0",
+        "k=16",
+        "k=16&epsilon=1&bogus=2",
+    ] {
+        let answer = server.get(&format!("/v1/advice?{bad}"), Some(&server.admin));
+        assert_eq!(answer.status, 400, "{bad}: {}", answer.text);
+        assert_eq!(answer.content_type, "application/problem+json");
+    }
+}
