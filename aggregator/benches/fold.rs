@@ -162,5 +162,62 @@ fn hadamard(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, fold, seed_pool, rappor, hadamard);
+/// Count-mean sketches (d = 64, m = 1024, ε = 4): fold 10^6 reports; estimate 10^4
+/// candidates from the counters (for HCMS, the per-row Walsh–Hadamard transforms included).
+fn sketches(c: &mut Criterion) {
+    let mut candidates: Vec<String> = (0..1000).map(|v| format!("value-{v}")).collect();
+    candidates.extend((0..9000).map(|v| format!("absent-{v}")));
+    for (name, mechanism) in [
+        (
+            "hcms",
+            Mechanism::Hcms(ldp_protocol::mechanism::SketchSpec::default()),
+        ),
+        (
+            "cms",
+            Mechanism::Cms(ldp_protocol::mechanism::SketchSpec::default()),
+        ),
+    ] {
+        let config = CampaignConfig::new(ldp_protocol::CampaignSpec::new(
+            "bench",
+            mechanism,
+            4.0,
+            ldp_protocol::Domain::Open,
+        ))
+        .expect("valid config");
+        let mut encoder =
+            ldp_client::Encoder::with_simulation_rng(&config, ChaCha20Rng::from_seed([6; 32]));
+        let batch: Vec<Report> = (0..100_000)
+            .map(|i| {
+                let value = format!("value-{}", (i % 1000) / (1 + i % 7));
+                encoder.encode(&value).expect("encodes")
+            })
+            .collect();
+        let mut group = c.benchmark_group(name);
+        group.sample_size(10);
+        group.throughput(Throughput::Elements(batch.len() as u64));
+        group.bench_function("fold/d=64,m=1024", |b| {
+            b.iter(|| {
+                let mut counters = Counters::new(&config);
+                counters.fold_all(black_box(&batch)).expect("valid reports");
+                black_box(counters.n())
+            })
+        });
+        group.throughput(Throughput::Elements(1));
+        let mut counters = Counters::new(&config);
+        for _ in 0..10 {
+            counters.fold_all(&batch).expect("valid reports");
+        }
+        group.bench_function("decode/n=1e6,candidates=1e4", |b| {
+            b.iter(|| {
+                let decoding = counters
+                    .decode(black_box(&candidates), 0.05)
+                    .expect("valid candidates");
+                black_box(decoding.detected)
+            })
+        });
+        group.finish();
+    }
+}
+
+criterion_group!(benches, fold, seed_pool, rappor, hadamard, sketches);
 criterion_main!(benches);

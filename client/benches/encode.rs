@@ -138,5 +138,106 @@ fn rappor(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, encode, unary_paths, rappor);
+/// Count-mean sketches (d = 64 rows, m = 1024) and numeric means, with ChaCha20 seeded by the
+/// OS: an HCMS report, a CMS report into a reused report, and one number per mechanism.
+fn sketch_and_numeric(c: &mut Criterion) {
+    let open = |mechanism: Mechanism, eps: f64, domain: ldp_protocol::Domain| {
+        CampaignConfig::new(ldp_protocol::CampaignSpec::new(
+            "bench", mechanism, eps, domain,
+        ))
+        .expect("valid config")
+    };
+    let values: Vec<String> = (0..16).map(|i| format!("emoji-{i}")).collect();
+    let mut group = c.benchmark_group("sketch");
+    group.throughput(Throughput::Elements(1));
+    let sketch = ldp_protocol::mechanism::SketchSpec::default();
+    let hcms = open(Mechanism::Hcms(sketch), 4.0, ldp_protocol::Domain::Open);
+    let mut encoder = Encoder::new(&hcms).expect("OS randomness");
+    let mut i = 0;
+    group.bench_function("hcms/d=64,m=1024", |b| {
+        b.iter(|| {
+            i = (i + 1) % values.len();
+            black_box(encoder.encode(black_box(&values[i])).expect("encodes"))
+        })
+    });
+    let cms = open(Mechanism::Cms(sketch), 4.0, ldp_protocol::Domain::Open);
+    let MechanismParams::Cms(params) = cms.params() else {
+        unreachable!("a CMS campaign")
+    };
+    let mut rng = ProductionRng::from_os().expect("OS randomness");
+    let mut report = ldp_protocol::SketchReport {
+        row: 0,
+        bits: vec![0; params.words()],
+    };
+    group.bench_function("cms_into/d=64,m=1024", |b| {
+        b.iter(|| {
+            i = (i + 1) % values.len();
+            ldp_client::encoder::sketch::encode_cms_into(
+                params,
+                black_box(values[i].as_bytes()),
+                &mut rng,
+                &mut report,
+            );
+            black_box(&report);
+        })
+    });
+    let mut encoder = Encoder::new(&cms).expect("OS randomness");
+    group.bench_function("cms/d=64,m=1024", |b| {
+        b.iter(|| {
+            i = (i + 1) % values.len();
+            black_box(encoder.encode(black_box(&values[i])).expect("encodes"))
+        })
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group("numeric");
+    group.throughput(Throughput::Elements(1));
+    let grid = ldp_protocol::mechanism::GridSpec::default();
+    for (name, mechanism) in [
+        ("duchi", Mechanism::Duchi),
+        ("piecewise", Mechanism::Piecewise(grid)),
+        ("hybrid", Mechanism::Hybrid(grid)),
+    ] {
+        let config = open(
+            mechanism,
+            2.0,
+            ldp_protocol::Domain::Numeric { lo: 0.0, hi: 100.0 },
+        );
+        let params = match config.params() {
+            MechanismParams::Duchi(p)
+            | MechanismParams::Piecewise(p)
+            | MechanismParams::Hybrid(p) => *p,
+            _ => unreachable!("a numeric campaign"),
+        };
+        let mut rng = ProductionRng::from_os().expect("OS randomness");
+        let mut t = -1.0;
+        group.bench_function(format!("{name}_randomize/eps=2"), |b| {
+            b.iter(|| {
+                t += 0.146;
+                if t >= 1.0 {
+                    t -= 2.0;
+                }
+                black_box(ldp_client::encoder::numeric::randomize(
+                    &params,
+                    black_box(t),
+                    &mut rng,
+                ))
+            })
+        });
+        let mut encoder = Encoder::new(&config).expect("OS randomness");
+        let mut x = 0.0;
+        group.bench_function(format!("{name}/eps=2"), |b| {
+            b.iter(|| {
+                x += 7.3;
+                if x >= 100.0 {
+                    x -= 100.0;
+                }
+                black_box(encoder.encode_number(black_box(x)).expect("encodes"))
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, encode, unary_paths, rappor, sketch_and_numeric);
 criterion_main!(benches);

@@ -65,6 +65,35 @@ pub fn bernoulli<R: RngCore + ?Sized>(rng: &mut R, threshold: u64) -> bool {
     rng.next_u64() < threshold
 }
 
+/// One Bernoulli draw, true with probability `t / 2^64` exactly, from 32-bit words: the high
+/// half of a uniform `u64` first, the low half only on a tie (probability 2^-32). The result is
+/// the comparison `(hi·2^32 + lo) < t` of [`bernoulli`], for about half the random bytes.
+#[inline]
+pub fn bernoulli_lazy<R: RngCore + ?Sized>(rng: &mut R, threshold: u64) -> bool {
+    let high = rng.next_u32();
+    let t_high = (threshold >> 32) as u32;
+    if high != t_high {
+        return high < t_high;
+    }
+    rng.next_u32() < threshold as u32
+}
+
+/// A uniform integer in `[0, n)` from 32-bit words, exactly (Lemire's multiply-shift with
+/// rejection on `u32`). For `n == 0` it returns 0.
+#[inline]
+pub fn uniform_below_lazy<R: RngCore + ?Sized>(rng: &mut R, n: u32) -> u32 {
+    if n == 0 {
+        return 0;
+    }
+    loop {
+        let m = u64::from(rng.next_u32()) * u64::from(n);
+        let low = m as u32;
+        if low >= n || low >= n.wrapping_neg() % n {
+            return (m >> 32) as u32;
+        }
+    }
+}
+
 /// 64 independent Bernoulli draws at once, each 1 with probability `t / 2^64`, exactly.
 ///
 /// Lane i compares its own uniform 64-bit number, built one bit per random word from the most
@@ -167,6 +196,56 @@ mod tests {
         }
         fn fill_bytes(&mut self, _: &mut [u8]) {
             unimplemented!()
+        }
+    }
+
+    /// The lazy Bernoulli is the 64-bit comparison of the two halves it reads.
+    #[test]
+    fn lazy_bernoulli_is_the_full_comparison() {
+        let mut rng = ChaCha20Rng::from_seed([3; 32]);
+        for case in 0..20_000u32 {
+            let high = rng.next_u32();
+            let low = rng.next_u32();
+            // Thresholds sharing the high half often, to exercise the tie.
+            let t = match case % 3 {
+                0 => rng.next_u64(),
+                1 => (u64::from(high) << 32) | u64::from(rng.next_u32()),
+                _ => u64::from(high) << 32,
+            };
+            let words = alloc::vec![u64::from(high), u64::from(low)];
+            let lazy = bernoulli_lazy(&mut Words(words, 0), t);
+            assert_eq!(
+                lazy,
+                ((u64::from(high) << 32) | u64::from(low)) < t,
+                "{t:#x}"
+            );
+        }
+    }
+
+    /// The lazy uniform's rejection zone: for n = 3, 2^32 mod 3 = 1, so the word 0 is
+    /// redrawn; every other multiply-shift cell of a small n is hit by equally many words
+    /// (⌊2^32/n⌋ of them, checked through the cell boundaries).
+    #[test]
+    fn lazy_uniform_is_exact() {
+        let mut rng = Words(alloc::vec![0, u64::from(u32::MAX)], 0);
+        assert_eq!(uniform_below_lazy(&mut rng, 3), 2);
+        assert_eq!(rng.1, 2, "exactly one word rejected");
+        for n in [1000u32, 65_535, 3_000_000] {
+            let zone = n.wrapping_neg() % n;
+            // Value v is returned for the accepted words x with ⌊x·n/2^32⌋ = v: count them
+            // from the boundaries, excluding the rejected low parts.
+            let accepted = |v: u32| -> u64 {
+                (0..=u32::MAX as u64)
+                    .step_by(1)
+                    .skip(((u64::from(v) << 32).div_ceil(u64::from(n))) as usize)
+                    .take_while(|x| (x * u64::from(n)) >> 32 == u64::from(v))
+                    .filter(|x| ((x * u64::from(n)) as u32) >= zone)
+                    .count() as u64
+            };
+            let first = accepted(0);
+            assert_eq!(first, (1u64 << 32) / u64::from(n), "n={n}");
+            assert_eq!(accepted(n - 1), first, "n={n}");
+            assert_eq!(accepted(n / 2), first, "n={n}");
         }
     }
 

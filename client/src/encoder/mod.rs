@@ -140,6 +140,15 @@ pub struct Encoder<R = ProductionRng> {
     config: CampaignConfig,
     rng: R,
     clamped: u64,
+    /// A numeric campaign's (lo, hi, 2/(hi − lo)), computed once.
+    numeric: Option<(f64, f64, f64)>,
+}
+
+/// `(lo, hi, 2/(hi − lo))` of a numeric campaign.
+fn numeric_scale(config: &CampaignConfig) -> Option<(f64, f64, f64)> {
+    config
+        .numeric_range()
+        .map(|(lo, hi)| (lo, hi, 2.0 / (hi - lo)))
 }
 
 impl Encoder<ProductionRng> {
@@ -154,6 +163,7 @@ impl Encoder<ProductionRng> {
             config: config.clone(),
             rng: ProductionRng::from_os()?,
             clamped: 0,
+            numeric: numeric_scale(config),
         })
     }
 }
@@ -166,6 +176,7 @@ impl<R: RngCore> Encoder<R> {
             config: config.clone(),
             rng,
             clamped: 0,
+            numeric: numeric_scale(config),
         }
     }
 
@@ -198,8 +209,9 @@ impl<R: RngCore> Encoder<R> {
     /// ```
     pub fn encode_number(&mut self, value: f64) -> Result<Report, ClientError> {
         let t = self.scaled(value)?;
-        numeric_of(self.config.params(), t, &mut self.rng)
-            .ok_or(ClientError::NotNumeric(self.config.params().kind().name()))
+        let params = self.config.params();
+        numeric_of(params, t, &mut self.rng)
+            .ok_or_else(|| ClientError::NotNumeric(params.kind().name()))
     }
 
     /// [`Encoder::encode_number`] after charging one report to `accountant` for `epoch`.
@@ -227,18 +239,22 @@ impl<R: RngCore> Encoder<R> {
 
     /// `value` clamped into the numeric range and scaled to t ∈ [−1, 1].
     fn scaled(&mut self, value: f64) -> Result<f64, ClientError> {
-        let (lo, hi) = self
-            .config
-            .numeric_range()
-            .ok_or(ClientError::NotNumeric(self.config.params().kind().name()))?;
+        let Some((lo, hi, scale)) = self.numeric else {
+            return Err(ClientError::NotNumeric(self.config.params().kind().name()));
+        };
         if !value.is_finite() {
             return Err(ClientError::NotFinite(value.to_string()));
         }
-        if value < lo || value > hi {
+        let x = if value < lo {
             self.clamped += 1;
-        }
-        let x = value.clamp(lo, hi);
-        Ok(((x - lo) / (hi - lo) * 2.0 - 1.0).clamp(-1.0, 1.0))
+            lo
+        } else if value > hi {
+            self.clamped += 1;
+            hi
+        } else {
+            value
+        };
+        Ok(((x - lo) * scale - 1.0).clamp(-1.0, 1.0))
     }
 
     /// Encodes a string value: a dictionary entry (anything else is encoded as `other`), or a

@@ -3,7 +3,8 @@
 //!
 //! Every draw is an integer comparison: the Hybrid's coin and the in-block choice against
 //! their thresholds, the block start's random rounding against its fraction scaled to 2^64,
-//! the cell by an exact uniform draw. The input t itself is a float (a value, not noise); the
+//! the cell by an exact uniform draw — all from 32-bit words read lazily
+//! ([`crate::rng::bernoulli_lazy`]), which halves the random bytes a report costs. The input t itself is a float (a value, not noise); the
 //! report is a cell of a fixed grid.
 
 use ldp_protocol::math::TWO_POW_64;
@@ -11,7 +12,7 @@ use ldp_protocol::mechanism::NumericParams;
 use ldp_protocol::mechanism::numeric::Piecewise;
 use rand_core::RngCore;
 
-use crate::rng::{bernoulli, uniform_below};
+use crate::rng::{bernoulli_lazy as bernoulli, uniform_below_lazy as uniform_below};
 
 /// The report cell for t ∈ [−1, 1] (clamped; NaN counts as 0).
 #[inline]
@@ -35,18 +36,22 @@ pub fn randomize<R: RngCore + ?Sized>(params: &NumericParams, t: f64, rng: &mut 
 #[inline]
 fn draw<R: RngCore + ?Sized>(p: &Piecewise, t: f64, rng: &mut R) -> u32 {
     let free = p.cells - p.block;
+    // start ≥ 0 (t ≥ −1), so truncation is the floor.
     let start = p.start(t);
-    let floor = libm::floor(start);
-    let low = (floor as u32).min(free);
+    let low = (start as u32).min(free);
     // The fraction as a threshold out of 2^64 (truncated: off by at most 2^-64).
-    let up = ((start - floor) * TWO_POW_64) as u64;
+    let up = ((start - f64::from(low)) * TWO_POW_64) as u64;
     let s = if low < free && bernoulli(rng, up) {
         low + 1
     } else {
         low
     };
     if bernoulli(rng, p.keep.0) {
-        s + uniform_below(rng, p.block)
+        if p.block == 1 {
+            s
+        } else {
+            s + uniform_below(rng, p.block)
+        }
     } else {
         let u = uniform_below(rng, free);
         if u < s { u } else { u + p.block }
