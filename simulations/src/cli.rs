@@ -94,13 +94,20 @@ pub struct RunArgs {
     /// Population flags.
     #[command(flatten)]
     pub population: PopulationArgs,
-    /// Mechanisms: a comma-separated list of grr, sue, oue, olh, blh, ss, hr, or `all`; or `rappor`
-    /// (alone: strings, detection and per-value errors; ε is ε₁).
+    /// Mechanisms: a comma-separated list of grr, sue, oue, olh, blh, ss, hr, or `all`. Alone:
+    /// `rappor` (strings, detection and per-value errors; ε is ε₁), `cms` or `hcms` (strings
+    /// through a count-mean sketch: count error against theory, detection). Numeric means:
+    /// `duchi`, `piecewise`, `hybrid` (comma-separated) or `numeric` for all three; each
+    /// device's number is its value's index in the population (0..k−1 for zipf and uniform),
+    /// over the range [0, k − 1].
     #[arg(long, default_value = "all")]
     pub mechanism: String,
     /// RAPPOR settings.
     #[command(flatten)]
     pub rappor: RapporArgs,
+    /// Count-mean sketch settings.
+    #[command(flatten)]
+    pub sketch: SketchArgs,
     /// ε values, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "0.5,1,2,4")]
     pub eps: Vec<f64>,
@@ -136,15 +143,26 @@ pub struct RapporArgs {
     /// IRR q (with --irr-p).
     #[arg(long, requires = "irr_p")]
     pub irr_q: Option<f64>,
-    /// Candidate strings held by no device, added to the candidate list.
+    /// Candidate strings held by no device, added to the candidate list (rappor, cms, hcms).
     #[arg(long, default_value_t = 0)]
     pub absent: usize,
-    /// Family-wise significance level of detection.
+    /// Family-wise significance level of detection (rappor, cms, hcms).
     #[arg(long, default_value_t = 0.05)]
     pub alpha: f64,
     /// Per-value rows printed (most frequent first, then the absent candidates detected).
     #[arg(long, default_value_t = 25)]
     pub show: usize,
+}
+
+/// Count-mean sketch flags of `run` (`--mechanism cms` or `hcms`).
+#[derive(Debug, Args)]
+pub struct SketchArgs {
+    /// Hash functions d, the sketch's rows.
+    #[arg(long, default_value_t = 64)]
+    pub sketch_hashes: u32,
+    /// Buckets per row m (a power of two for hcms).
+    #[arg(long, default_value_t = 1024)]
+    pub sketch_width: u32,
 }
 
 /// `grid` flags.
@@ -312,7 +330,12 @@ fn mechanisms(list: &str) -> Result<Vec<Mechanism>, BoxError> {
                 .find(|k| k.name() == name.trim())
                 .map(Mechanism::with_defaults)
                 .ok_or_else(|| {
-                    format!("unknown mechanism {name:?} (grr, sue, oue, olh, blh, ss, hr, all; or rappor alone)").into()
+                    format!(
+                        "unknown mechanism {name:?} (grr, sue, oue, olh, blh, ss, hr, all; \
+                         `run` also takes rappor, cms or hcms alone, and duchi, piecewise, \
+                         hybrid or numeric)"
+                    )
+                    .into()
                 })
         })
         .collect()
@@ -332,12 +355,56 @@ fn progress_bar(total: u64, quiet: bool) -> indicatif::ProgressBar {
     bar
 }
 
-fn run_run(args: RunArgs) -> Result<(), BoxError> {
-    if args.mechanism.split(',').any(|m| m.trim() == "rappor") {
-        if args.mechanism.trim() != "rappor" {
-            return Err("rappor runs alone: --mechanism rappor".into());
+/// The numeric mechanisms `names` asks for (`numeric`: all three); `None` when it names none.
+fn numeric_mechanisms(names: &[&str]) -> Result<Option<Vec<Mechanism>>, BoxError> {
+    let kind = |name: &str| {
+        MechanismKind::NUMERIC
+            .into_iter()
+            .find(|k| k.name() == name)
+    };
+    if !names.iter().any(|&n| n == "numeric" || kind(n).is_some()) {
+        return Ok(None);
+    }
+    let mut kinds = Vec::new();
+    for &name in names {
+        match (name, kind(name)) {
+            ("numeric", _) => kinds.extend(MechanismKind::NUMERIC),
+            (_, Some(k)) => kinds.push(k),
+            _ => {
+                return Err(format!(
+                    "duchi, piecewise and hybrid estimate means and run only with each other \
+                     (--mechanism numeric for all three); {name:?} is not one of them"
+                )
+                .into());
+            }
         }
-        return run_rappor(&args);
+    }
+    let mut unique = Vec::new();
+    for k in kinds {
+        if !unique.contains(&k) {
+            unique.push(k);
+        }
+    }
+    Ok(Some(
+        unique.into_iter().map(Mechanism::with_defaults).collect(),
+    ))
+}
+
+fn run_run(args: RunArgs) -> Result<(), BoxError> {
+    let names: Vec<&str> = args.mechanism.split(',').map(str::trim).collect();
+    for alone in ["rappor", "cms", "hcms"] {
+        if names.contains(&alone) {
+            if names.len() != 1 {
+                return Err(format!("{alone} runs alone: --mechanism {alone}").into());
+            }
+            return match alone {
+                "rappor" => run_rappor(&args),
+                _ => run_sketch(&args, alone == "hcms"),
+            };
+        }
+    }
+    if let Some(mechanisms) = numeric_mechanisms(&names)? {
+        return run_numeric(&args, &mechanisms);
     }
     let p = &args.population;
     let (population, _labels) = Population::parse(&p.dist, p.k, p.n)?;
@@ -537,6 +604,155 @@ fn run_rappor(args: &RunArgs) -> Result<(), BoxError> {
     }
     if args.csv.is_some() {
         return Err("--csv is not available for rappor runs; use --json".into());
+    }
+    Ok(())
+}
+
+fn run_sketch(args: &RunArgs, hadamard: bool) -> Result<(), BoxError> {
+    let p = &args.population;
+    let r = &args.rappor;
+    let s = &args.sketch;
+    let name = if hadamard { "hcms" } else { "cms" };
+    let (population, labels) = Population::parse(&p.dist, p.k, p.n)?;
+    let bar = progress_bar(args.eps.len() as u64 * u64::from(args.reps), p.quiet);
+    let mut records = Vec::new();
+    for &eps in &args.eps {
+        bar.set_message(format!("{name} ε={eps}"));
+        let settings = crate::sketch::SketchRun {
+            hadamard,
+            hashes: s.sketch_hashes,
+            width: s.sketch_width,
+            eps,
+            absent: r.absent,
+            alpha: r.alpha,
+            reps: args.reps,
+            seed: p.seed,
+        };
+        let (record, _) = crate::sketch::run(&population, &labels, &settings, &|| bar.inc(1))?;
+        records.push(record);
+    }
+    bar.finish_and_clear();
+    println!(
+        "{name}: {} devices, {} values ({}), {} absent candidates, d = {}, m = {}, α = {}, {} repetitions (a hash family each), seed {}, simulation RNG {}",
+        population.n(),
+        population.k(),
+        p.dist,
+        r.absent,
+        s.sketch_hashes,
+        s.sketch_width,
+        r.alpha,
+        args.reps,
+        p.seed,
+        run::SIMULATION_RNG
+    );
+    println!(
+        "{:>5} {:>13} {:>13} {:>7} {:>17} {:>7} {:>7} {:>10} {:>10} {:>9} {:>10}",
+        "ε",
+        "MSE",
+        "theory",
+        "ratio",
+        "ratio 99% CI",
+        "recall",
+        "top-20",
+        "false runs",
+        "client ns",
+        "fold ns",
+        "decode ms"
+    );
+    for rec in &records {
+        println!(
+            "{:>5} {:>13.1} {:>13.1} {:>7.3} {:>17} {:>7.3} {:>7.3} {:>10} {:>10.1} {:>9.1} {:>10.1}",
+            rec.eps,
+            rec.mse,
+            rec.mse_theory,
+            rec.mse_ratio,
+            format!(
+                "[{:.3}, {:.3}]",
+                rec.mse_ratio_ci99[0], rec.mse_ratio_ci99[1]
+            ),
+            rec.recall,
+            rec.recall_top20,
+            format!("{}/{}", rec.runs_with_false_detection, rec.reps),
+            rec.client_ns_per_report,
+            rec.fold_ns_per_report,
+            rec.decode_ms
+        );
+    }
+    if let Some(path) = &args.json {
+        std::fs::write(path, serde_json::to_vec_pretty(&records)?)?;
+    }
+    if args.csv.is_some() {
+        return Err(format!("--csv is not available for {name} runs; use --json").into());
+    }
+    Ok(())
+}
+
+fn run_numeric(args: &RunArgs, mechanisms: &[Mechanism]) -> Result<(), BoxError> {
+    let p = &args.population;
+    let (population, _labels) = Population::parse(&p.dist, p.k, p.n)?;
+    let bar = progress_bar(
+        (mechanisms.len() * args.eps.len()) as u64 * u64::from(args.reps),
+        p.quiet,
+    );
+    let mut records = Vec::new();
+    for mechanism in mechanisms {
+        for &eps in &args.eps {
+            bar.set_message(format!("{} ε={eps}", mechanism.kind().name()));
+            let (record, _) =
+                crate::numeric::run(&population, mechanism, eps, args.reps, p.seed, &|| {
+                    bar.inc(1)
+                })?;
+            records.push(record);
+        }
+    }
+    bar.finish_and_clear();
+    let (lo, hi, true_mean) = records
+        .first()
+        .map_or((0.0, 0.0, 0.0), |r| (r.lo, r.hi, r.true_mean));
+    println!(
+        "numeric means: {} devices, value i of {} ({}) reported as the number i, range [{lo}, {hi}], true mean {true_mean:.4}, {} repetitions, seed {}, simulation RNG {}",
+        population.n(),
+        population.k(),
+        p.dist,
+        args.reps,
+        p.seed,
+        run::SIMULATION_RNG
+    );
+    println!(
+        "{:<9} {:>5} {:>11} {:>11} {:>11} {:>7} {:>17} {:>9} {:>9} {:>9} {:>10}",
+        "mech",
+        "ε",
+        "mean err",
+        "MSE",
+        "theory",
+        "ratio",
+        "ratio 99% CI",
+        "mean se",
+        "√theory",
+        "in 95% CI",
+        "client ns"
+    );
+    for r in &records {
+        println!(
+            "{:<9} {:>5} {:>11.5} {:>11.3e} {:>11.3e} {:>7.3} {:>17} {:>9.5} {:>9.5} {:>9} {:>10.1}",
+            r.mechanism,
+            r.eps,
+            r.mean_error,
+            r.mse,
+            r.mse_theory,
+            r.mse_ratio,
+            format!("[{:.3}, {:.3}]", r.mse_ratio_ci99[0], r.mse_ratio_ci99[1]),
+            r.mean_std_error,
+            r.mse_theory.sqrt(),
+            format!("{}/{}", r.runs_covered, r.reps),
+            r.client_ns_per_report
+        );
+    }
+    if let Some(path) = &args.json {
+        std::fs::write(path, serde_json::to_vec_pretty(&records)?)?;
+    }
+    if args.csv.is_some() {
+        return Err("--csv is not available for numeric runs; use --json".into());
     }
     Ok(())
 }

@@ -7,7 +7,9 @@
 pub mod cli;
 pub mod demo;
 pub mod load;
+pub mod numeric;
 pub mod plot;
 pub mod population;
 pub mod rappor;
 pub mod run;
+pub mod sketch;

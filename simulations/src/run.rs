@@ -157,6 +157,24 @@ pub fn theory_mse(
     Ok(total / f64::from(population.k()))
 }
 
+/// The mean of `per_rep` (one squared-error figure per repetition) and the 99% interval of its
+/// ratio to `theory`: Student t over the repetitions, infinite with fewer than two.
+pub(crate) fn mse_ratio_ci99(per_rep: &[f64], theory: f64) -> (f64, [f64; 2]) {
+    let r = per_rep.len() as f64;
+    let mse = per_rep.iter().sum::<f64>() / r;
+    let ci = if per_rep.len() > 1 {
+        let var = per_rep.iter().map(|m| (m - mse).powi(2)).sum::<f64>() / (r - 1.0);
+        let t = StudentsT::new(0.0, 1.0, r - 1.0)
+            .map(|d| d.inverse_cdf(0.995))
+            .unwrap_or(f64::INFINITY);
+        let half = t * (var / r).sqrt();
+        [(mse - half) / theory, (mse + half) / theory]
+    } else {
+        [f64::NEG_INFINITY, f64::INFINITY]
+    };
+    (mse, ci)
+}
+
 /// Runs `reps` repetitions of `mechanism` at `eps` over `population`; returns the record and
 /// the estimates of the last repetition. `progress` is called after each repetition.
 pub fn run(
@@ -208,17 +226,7 @@ pub fn run(
         progress();
     }
     let r = f64::from(reps);
-    let mse = per_rep.iter().sum::<f64>() / r;
-    let ci = if reps > 1 {
-        let var = per_rep.iter().map(|m| (m - mse).powi(2)).sum::<f64>() / (r - 1.0);
-        let t = StudentsT::new(0.0, 1.0, r - 1.0)
-            .map(|d| d.inverse_cdf(0.995))
-            .unwrap_or(f64::INFINITY);
-        let half = t * (var / r).sqrt();
-        [(mse - half) / mse_theory, (mse + half) / mse_theory]
-    } else {
-        [f64::NEG_INFINITY, f64::INFINITY]
-    };
+    let (mse, ci) = mse_ratio_ci99(&per_rep, mse_theory);
     let reports = n * r;
     let record = RunRecord {
         mechanism: config.params().kind().name().to_owned(),

@@ -217,3 +217,151 @@ fn grid_writes_svg_and_png_plots() {
     let png = std::fs::read(dir.path().join("mse_vs_eps_k16_n5000.png")).unwrap();
     assert_eq!(&png[1..4], b"PNG");
 }
+
+/// The table rows after the header line that starts with `header`, split on whitespace.
+fn table_rows(stdout: &str, header: &str) -> Vec<Vec<String>> {
+    stdout
+        .lines()
+        .skip_while(|line| !line.trim_start().starts_with(header))
+        .skip(1)
+        .map(|line| line.split_whitespace().map(str::to_owned).collect())
+        .collect()
+}
+
+#[test]
+fn run_hcms_prints_error_against_theory_and_detection() {
+    let output = ldp_sim()
+        .args([
+            "run",
+            "--mechanism",
+            "hcms",
+            "--dist",
+            "zipf:1.1",
+            "--k",
+            "50",
+        ])
+        .args(["--n", "20000", "--eps", "2", "--reps", "2", "--quiet"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let stdout = String::from_utf8(output).unwrap();
+    assert!(
+        stdout.starts_with("hcms: 20000 devices, 50 values"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("d = 64, m = 1024"), "{stdout}");
+    let header = stdout.lines().nth(1).unwrap();
+    for column in [
+        "ε",
+        "MSE",
+        "theory",
+        "ratio",
+        "ratio 99% CI",
+        "recall",
+        "top-20",
+        "false runs",
+        "client ns",
+        "fold ns",
+        "decode ms",
+    ] {
+        assert!(header.contains(column), "{column} missing: {header}");
+    }
+    let rows = table_rows(&stdout, "ε");
+    assert_eq!(rows.len(), 1, "{stdout}");
+    assert_eq!(rows[0][0], "2");
+    let ratio: f64 = rows[0][3].parse().unwrap();
+    assert!(ratio > 0.0 && ratio.is_finite(), "{stdout}");
+    // The 99% interval prints as two tokens; "false runs" is the fourth column from the end.
+    assert_eq!(rows[0][rows[0].len() - 4], "0/2", "{stdout}");
+}
+
+#[test]
+fn run_numeric_prints_one_row_per_mechanism_and_eps() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("numeric.json");
+    let output = ldp_sim()
+        .args([
+            "run",
+            "--mechanism",
+            "numeric",
+            "--k",
+            "100",
+            "--n",
+            "20000",
+        ])
+        .args(["--eps", "1", "--reps", "3", "--quiet", "--json"])
+        .arg(&json)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let stdout = String::from_utf8(output).unwrap();
+    assert!(stdout.contains("range [0, 99]"), "{stdout}");
+    let header = stdout.lines().nth(1).unwrap();
+    for column in [
+        "mech",
+        "mean err",
+        "MSE",
+        "theory",
+        "ratio 99% CI",
+        "mean se",
+        "√theory",
+        "in 95% CI",
+        "client ns",
+    ] {
+        assert!(header.contains(column), "{column} missing: {header}");
+    }
+    let rows = table_rows(&stdout, "mech");
+    let names: Vec<(&str, &str)> = rows
+        .iter()
+        .map(|r| (r[0].as_str(), r[1].as_str()))
+        .collect();
+    assert_eq!(
+        names,
+        [("duchi", "1"), ("piecewise", "1"), ("hybrid", "1")],
+        "{stdout}"
+    );
+    let records: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let records = records.as_array().unwrap();
+    assert_eq!(records.len(), 3);
+    for record in records {
+        assert_eq!(record["hi"].as_f64(), Some(99.0));
+        assert!(record["mse_theory"].as_f64().unwrap() > 0.0);
+        assert_eq!(record["mse_ratio_ci99"].as_array().unwrap().len(), 2);
+    }
+}
+
+#[test]
+fn run_refuses_mixed_or_invalid_sketch_and_numeric_flags() {
+    ldp_sim()
+        .args(["run", "--mechanism", "hcms,oue", "--quiet"])
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("hcms runs alone"));
+    ldp_sim()
+        .args(["run", "--mechanism", "duchi,grr", "--quiet"])
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("\"grr\" is not one of them"));
+    ldp_sim()
+        .args([
+            "run",
+            "--mechanism",
+            "hcms",
+            "--sketch-width",
+            "1000",
+            "--quiet",
+        ])
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("power of two"));
+    ldp_sim()
+        .args(["run", "--mechanism", "sketch", "--quiet"])
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("cms or hcms alone"));
+}

@@ -98,6 +98,12 @@ fn numeric_of<R: RngCore + ?Sized>(
     })
 }
 
+/// The refusal of NaN or an infinity, out of the encoding path.
+#[cold]
+fn not_finite(value: f64) -> ClientError {
+    ClientError::NotFinite(value.to_string())
+}
+
 fn itoa_buffer() -> [u8; 10] {
     [0; 10]
 }
@@ -207,6 +213,7 @@ impl<R: RngCore> Encoder<R> {
     /// assert!(encoder.encode_number(f64::NAN).is_err());
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
+    #[inline]
     pub fn encode_number(&mut self, value: f64) -> Result<Report, ClientError> {
         let t = self.scaled(value)?;
         let params = self.config.params();
@@ -225,7 +232,7 @@ impl<R: RngCore> Encoder<R> {
             return Err(ClientError::NotNumeric(self.config.params().kind().name()));
         }
         if !value.is_finite() {
-            return Err(ClientError::NotFinite(value.to_string()));
+            return Err(not_finite(value));
         }
         accountant.charge(&self.config, epoch)?;
         self.encode_number(value)
@@ -238,12 +245,13 @@ impl<R: RngCore> Encoder<R> {
     }
 
     /// `value` clamped into the numeric range and scaled to t ∈ [−1, 1].
+    #[inline]
     fn scaled(&mut self, value: f64) -> Result<f64, ClientError> {
         let Some((lo, hi, scale)) = self.numeric else {
             return Err(ClientError::NotNumeric(self.config.params().kind().name()));
         };
         if !value.is_finite() {
-            return Err(ClientError::NotFinite(value.to_string()));
+            return Err(not_finite(value));
         }
         let x = if value < lo {
             self.clamped += 1;
