@@ -11,21 +11,13 @@
 //! aggregator reports comes from the reports' sample variance, which also holds the spread of
 //! the values themselves, so it is slightly larger than the square root of that variance.
 
-use std::time::Instant;
-
+use ldp_aggregator::Counters;
 use ldp_aggregator::estimate::numeric::MeanEstimate;
-use ldp_aggregator::{Accumulator, Counters};
-use ldp_client::Encoder;
 use ldp_protocol::mechanism::{MechanismParams, NumericParams};
-use ldp_protocol::{CampaignConfig, CampaignSpec, Domain, Mechanism, Report};
-use rayon::prelude::*;
-use wyrand::WyRand;
+use ldp_protocol::{CampaignConfig, CampaignSpec, Domain, Mechanism};
 
 use crate::population::Population;
-use crate::run::{RunError, SHARD, SIMULATION_RNG, mse_ratio_ci99, shard_seed};
-
-/// Reports encoded, then folded, at a time.
-const BLOCK: usize = 2048;
+use crate::run::{RunError, SIMULATION_RNG, mse_ratio_ci99, simulate_with};
 
 /// One (mechanism, ε) result of a numeric run (the JSON record).
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -120,38 +112,10 @@ pub fn simulate_once(
     seed: u64,
     rep: u32,
 ) -> Result<(Counters, u128, u128), RunError> {
-    let label = format!("{:?}", config.params().resolved());
-    let shards: Vec<_> = values
-        .par_chunks(SHARD)
-        .enumerate()
-        .map(|(shard, chunk)| {
-            let rng = WyRand::new(shard_seed(seed, &label, config.epsilon(), rep, shard));
-            let mut encoder = Encoder::with_simulation_rng(config, rng);
-            let mut counters = Counters::new(config);
-            let mut reports: Vec<Report> = Vec::with_capacity(BLOCK);
-            let (mut encoded, mut folded) = (0u128, 0u128);
-            for block in chunk.chunks(BLOCK) {
-                let started = Instant::now();
-                reports.clear();
-                for &v in block {
-                    reports.push(encoder.encode_number(f64::from(v))?);
-                }
-                encoded += started.elapsed().as_nanos();
-                let started = Instant::now();
-                counters.fold_all(&reports)?;
-                folded += started.elapsed().as_nanos();
-            }
-            Ok((counters, encoded, folded))
-        })
-        .collect::<Result<_, RunError>>()?;
-    let mut total = Counters::new(config);
-    let (mut encode_ns, mut fold_ns) = (0, 0);
-    for (counters, e, f) in shards {
-        total.merge(&counters)?;
-        encode_ns += e;
-        fold_ns += f;
-    }
-    Ok((total, encode_ns, fold_ns))
+    simulate_with(config, values, seed, rep, |encoder, v, slot| {
+        *slot = encoder.encode_number(f64::from(v))?;
+        Ok(())
+    })
 }
 
 /// Runs `reps` repetitions of `mechanism` at `eps` over `population` (device values are the

@@ -83,6 +83,25 @@ pub fn simulate_once(
     seed: u64,
     rep: u32,
 ) -> Result<(Counters, u128, u128), RunError> {
+    simulate_with(config, values, seed, rep, |encoder, v, slot| {
+        Ok(encoder.encode_index_into(v, slot)?)
+    })
+}
+
+/// The shard loop every simulation through [`Encoder`] shares: `values` split over the cores,
+/// each shard with its own seeded simulation RNG, each device's report written by `encode`
+/// into a block of reports reused block to block (cache-resident, allocations kept), folded,
+/// and the shards merged. Returns the counters and the encoding and folding nanoseconds.
+pub(crate) fn simulate_with<E>(
+    config: &CampaignConfig,
+    values: &[u32],
+    seed: u64,
+    rep: u32,
+    encode: E,
+) -> Result<(Counters, u128, u128), RunError>
+where
+    E: Fn(&mut Encoder<WyRand>, u32, &mut Report) -> Result<(), RunError> + Sync,
+{
     let label = format!("{:?}", config.params().resolved());
     let shards: Vec<_> = values
         .par_chunks(SHARD)
@@ -91,17 +110,17 @@ pub fn simulate_once(
             let rng = WyRand::new(shard_seed(seed, &label, config.epsilon(), rep, shard));
             let mut encoder = Encoder::with_simulation_rng(config, rng);
             let mut counters = Counters::new(config);
-            // Blocks of reports stay in cache; their allocations are reused block to block.
             let mut reports: Vec<Report> = Vec::with_capacity(BLOCK);
             let (mut encoded, mut folded) = (0u128, 0u128);
             for block in chunk.chunks(BLOCK) {
                 let started = Instant::now();
+                // Every slot is overwritten before folding; a new one starts as a placeholder.
                 reports.truncate(block.len());
-                for (i, &v) in block.iter().enumerate() {
-                    match reports.get_mut(i) {
-                        Some(slot) => encoder.encode_index_into(v, slot)?,
-                        None => reports.push(encoder.encode_index(v)?),
-                    }
+                reports.resize_with(block.len(), || {
+                    Report::Grr(ldp_protocol::GrrReport { value: 0 })
+                });
+                for (slot, &v) in reports.iter_mut().zip(block) {
+                    encode(&mut encoder, v, slot)?;
                 }
                 encoded += started.elapsed().as_nanos();
                 let started = Instant::now();
@@ -114,8 +133,7 @@ pub fn simulate_once(
     let mut total = Counters::new(config);
     let (mut encode_ns, mut fold_ns) = (0, 0);
     for (counters, e, f) in shards {
-        // Same digest and shape by construction; merge cannot fail.
-        let _ = total.merge(&counters);
+        total.merge(&counters)?;
         encode_ns += e;
         fold_ns += f;
     }
