@@ -388,7 +388,7 @@ fn bad_candidate_queries_get_problems() {
     assert_problem(&wrong, 409, "candidates-unsupported");
     let detail = wrong.json["detail"].as_str().unwrap();
     assert!(
-        detail.contains("candidate lists are for rappor campaigns"),
+        detail.contains("candidate lists are for rappor, cms and hcms campaigns"),
         "{detail}"
     );
     assert_eq!(wrong.json["mechanism"], "oue");
