@@ -88,6 +88,7 @@ mod file {
     use std::fs;
     use std::io::Write;
     use std::path::{Path, PathBuf};
+    use std::sync::atomic::{AtomicU64, Ordering};
 
     use alloc::format;
 
@@ -95,8 +96,11 @@ mod file {
     use crate::error::ClientError;
 
     /// The secret in a file of exactly 32 bytes, created with mode 0600 (on Unix) and written
-    /// atomically: a temporary file in the same directory, synced, then renamed over the path
-    /// and the directory synced. A crash leaves either no file or the whole secret.
+    /// atomically: a temporary file in the same directory, synced, then linked to the path
+    /// only if no file is there yet (renamed over it where the file system has no hard links),
+    /// and the directory synced. A crash leaves either no file or the whole secret, and when
+    /// several threads or processes create the secret at once, all of them end up with the one
+    /// that was stored first.
     #[derive(Debug, Clone)]
     pub struct FileSecretStore {
         path: PathBuf,
@@ -117,13 +121,20 @@ mod file {
             ClientError::SecretStore(format!("{what} {}: {e}", self.path.display()))
         }
 
-        fn write_new(&self, secret: &DeviceSecret) -> Result<(), ClientError> {
+        /// Stores `secret` unless a secret is already there; false when one was.
+        fn write_new(&self, secret: &DeviceSecret) -> Result<bool, ClientError> {
+            static NEXT_TEMP: AtomicU64 = AtomicU64::new(0);
             let dir = match self.path.parent() {
                 Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
                 _ => PathBuf::from("."),
             };
             let mut tmp = self.path.clone().into_os_string();
-            tmp.push(format!(".tmp-{}", std::process::id()));
+            // Unique per process and per call: concurrent writers never share a temporary file.
+            tmp.push(format!(
+                ".tmp-{}-{}",
+                std::process::id(),
+                NEXT_TEMP.fetch_add(1, Ordering::Relaxed)
+            ));
             let tmp = PathBuf::from(tmp);
             let mut options = fs::OpenOptions::new();
             options.write(true).create(true).truncate(true);
@@ -136,17 +147,31 @@ mod file {
                 .and_then(|()| file.sync_all())
                 .map_err(|e| self.error("cannot write", e))?;
             drop(file);
-            fs::rename(&tmp, &self.path).map_err(|e| self.error("cannot rename into", e))?;
-            // Make the rename durable; some platforms cannot open a directory, which is fine.
+            // A hard link creates the path only if it does not exist yet: the first writer wins.
+            let stored = match fs::hard_link(&tmp, &self.path) {
+                Ok(()) => {
+                    let _ = fs::remove_file(&tmp);
+                    true
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    let _ = fs::remove_file(&tmp);
+                    return Ok(false);
+                }
+                // No hard links on this file system: an atomic rename (the last writer wins).
+                Err(_) => {
+                    fs::rename(&tmp, &self.path)
+                        .map_err(|e| self.error("cannot rename into", e))?;
+                    true
+                }
+            };
+            // Make the new name durable; some platforms cannot open a directory, which is fine.
             if let Ok(dir) = fs::File::open(&dir) {
                 let _ = dir.sync_all();
             }
-            Ok(())
+            Ok(stored)
         }
-    }
 
-    impl SecretStore for FileSecretStore {
-        fn load_or_create(&mut self) -> Result<DeviceSecret, ClientError> {
+        fn read(&self) -> Result<Option<DeviceSecret>, ClientError> {
             match fs::read(&self.path) {
                 Ok(bytes) => {
                     let bytes: [u8; 32] = bytes.as_slice().try_into().map_err(|_| {
@@ -155,15 +180,26 @@ mod file {
                             format!("{} bytes", bytes.len()),
                         )
                     })?;
-                    Ok(DeviceSecret::from_bytes(bytes))
+                    Ok(Some(DeviceSecret::from_bytes(bytes)))
                 }
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    let secret = DeviceSecret::generate()?;
-                    self.write_new(&secret)?;
-                    Ok(secret)
-                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
                 Err(e) => Err(self.error("cannot read", e)),
             }
+        }
+    }
+
+    impl SecretStore for FileSecretStore {
+        fn load_or_create(&mut self) -> Result<DeviceSecret, ClientError> {
+            if let Some(secret) = self.read()? {
+                return Ok(secret);
+            }
+            let secret = DeviceSecret::generate()?;
+            if self.write_new(&secret)? {
+                return Ok(secret);
+            }
+            // Another writer stored its secret first: use that one.
+            self.read()?
+                .ok_or_else(|| self.error("vanished while being created:", "no file"))
         }
     }
 }

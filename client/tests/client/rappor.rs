@@ -241,6 +241,31 @@ fn the_file_store_keeps_the_secret_across_restarts() {
     );
 }
 
+/// Threads creating the same secret at once all get the one stored first, and no temporary
+/// file is left behind.
+#[test]
+fn concurrent_creators_share_one_secret() {
+    for round in 0..20 {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("device.secret");
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(8));
+        let handles: Vec<_> = (0..8)
+            .map(|_| {
+                let (path, barrier) = (path.clone(), barrier.clone());
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    FileSecretStore::new(&path).load_or_create().unwrap()
+                })
+            })
+            .collect();
+        let secrets: Vec<DeviceSecret> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+        let stored = FileSecretStore::new(&path).load_or_create().unwrap();
+        assert!(secrets.iter().all(|s| *s == stored), "round {round}");
+        let files = std::fs::read_dir(dir.path()).unwrap().count();
+        assert_eq!(files, 1, "round {round}: temporary files left");
+    }
+}
+
 #[test]
 fn the_generic_encoder_refuses_rappor_campaigns() {
     assert!(ldp_client::Encoder::new(&config()).is_err());

@@ -29,9 +29,9 @@
 //!
 //! **The grid's effect.** On ε: none beyond the threshold rounding (the ratio of the integers
 //! used is checked exactly). On bias: the random rounding of s(t) and the choice of block cell
-//! are exact; the only inexact step is turning the fraction of s(t) into a 64-bit threshold,
-//! which moves `E[y]` by at most `λ·G·2⁻⁶⁴` — below 10⁻¹⁴ of the range. What the grid costs is
-//! variance, which [`Piecewise::variance`] gives exactly.
+//! are exact; what is inexact is computing s(t) in floating point (relative error 2⁻⁵²) and
+//! truncating its fraction to a 64-bit threshold (2⁻⁶⁴), which move `E[y]` by less than 10⁻¹⁴
+//! of the range. What the grid costs is variance, which [`Piecewise::variance`] gives exactly.
 //!
 //! Report: the cell index (`u32`); Hybrid numbers Duchi's two cells after Piecewise's G.
 
