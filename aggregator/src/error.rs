@@ -44,6 +44,9 @@ pub enum AggregateError {
     /// An argument is outside its documented range.
     #[error("{0}")]
     InvalidArgument(String),
+    /// The caller gave up (a query timed out) and the work stopped early.
+    #[error("cancelled")]
+    Cancelled,
     /// Counter bytes could not be decoded.
     #[error(transparent)]
     Wire(#[from] WireError),

@@ -345,9 +345,25 @@ impl Counters {
         candidates: &[String],
         alpha: f64,
     ) -> Result<candidates::CandidateDecoding, AggregateError> {
+        self.decode_cancellable(
+            candidates,
+            alpha,
+            &std::sync::atomic::AtomicBool::new(false),
+        )
+    }
+
+    /// [`Counters::decode`] that stops with [`AggregateError::Cancelled`] soon after `cancel`
+    /// is set (RAPPOR's regression checks it between sweeps; the sketches finish in
+    /// milliseconds). For callers with a deadline, such as the service's query route.
+    pub fn decode_cancellable(
+        &self,
+        candidates: &[String],
+        alpha: f64,
+        cancel: &std::sync::atomic::AtomicBool,
+    ) -> Result<candidates::CandidateDecoding, AggregateError> {
         match &self.params {
             MechanismParams::Rappor(p) => {
-                rappor::decode(p, &self.flushed_cells(), candidates, alpha)
+                rappor::decode(p, &self.flushed_cells(), candidates, alpha, cancel)
             }
             MechanismParams::Cms(p) | MechanismParams::Hcms(p) => {
                 sketch::decode(p, &self.flushed_cells(), candidates, alpha)

@@ -24,6 +24,8 @@
 use ldp_protocol::RapporReport;
 use ldp_protocol::mechanism::RapporParams;
 use ldp_protocol::mechanism::rappor::bloom_bit;
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use nalgebra::{DMatrix, DVector};
 use serde::{Deserialize, Serialize};
 use statrs::distribution::{ContinuousCDF, Normal};
@@ -115,12 +117,15 @@ struct Row {
     weight: f64,
 }
 
-/// Decodes flushed `cells` against `candidates` at family-wise level `alpha`.
+/// Decodes flushed `cells` against `candidates` at family-wise level `alpha`. Stops with
+/// [`AggregateError::Cancelled`] soon after `cancel` is set (checked between sweeps of the
+/// fit), so a query that timed out does not keep a core busy.
 pub fn decode(
     params: &RapporParams,
     cells: &[u64],
     candidates: &[String],
     alpha: f64,
+    cancel: &AtomicBool,
 ) -> Result<CandidateDecoding, AggregateError> {
     check_candidates(candidates)?;
     if !(alpha > 0.0 && alpha < 1.0) {
@@ -199,7 +204,7 @@ pub fn decode(
         .map(|col| col.iter().map(|(r, a)| weight(&rows, *r) * a * a).sum())
         .collect();
 
-    let x = nonnegative_fit(&rows, &columns, &diag);
+    let x = nonnegative_fit(&rows, &columns, &diag, cancel)?;
 
     // Selection: positive coefficients, the largest first, at most 80% of the rows.
     let mut selected: Vec<(usize, f64)> = x
@@ -263,10 +268,18 @@ fn weight(rows: &[Row], r: u32) -> f64 {
 /// each step minimizes the objective exactly in one coordinate and clips at 0, so the
 /// objective never rises; it stops when no coordinate moves by more than 10⁻⁶ of its own
 /// standard error.
-fn nonnegative_fit(rows: &[Row], columns: &[Vec<(u32, f64)>], diag: &[f64]) -> Vec<f64> {
+fn nonnegative_fit(
+    rows: &[Row],
+    columns: &[Vec<(u32, f64)>],
+    diag: &[f64],
+    cancel: &AtomicBool,
+) -> Result<Vec<f64>, AggregateError> {
     let mut x = vec![0.0; columns.len()];
     let mut residual: Vec<f64> = rows.iter().map(|r| r.y).collect();
     for _ in 0..MAX_SWEEPS {
+        if cancel.load(Ordering::Relaxed) {
+            return Err(AggregateError::Cancelled);
+        }
         let mut largest_move = 0.0f64;
         for ((column, &h), xv) in columns.iter().zip(diag).zip(x.iter_mut()) {
             if h <= 0.0 {
@@ -294,7 +307,7 @@ fn nonnegative_fit(rows: &[Row], columns: &[Vec<(u32, f64)>], diag: &[f64]) -> V
             break;
         }
     }
-    x
+    Ok(x)
 }
 
 /// Weighted least squares on the `selected` columns: estimates and standard errors, or None

@@ -12,6 +12,7 @@
 //! | `GET /healthz`, `/readyz`, `/metrics`, `/openapi.json` | public | operations |
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::Json;
 use axum::Router;
@@ -795,12 +796,16 @@ async fn query_estimates(
     let counters = merged_counters(&state, &config, range).await?;
     let candidates = request.candidates;
     // Decoding is CPU work proportional to candidates × cohorts × hashes: off the async workers.
-    let decoded = tokio::task::spawn_blocking(move || counters.decode(&candidates, alpha))
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "candidate decoding failed");
-            Problem::new(ProblemType::Internal, "decoding the candidates failed")
-        })?;
+    // If this request is dropped (the request timeout), the guard tells the decoder to stop.
+    let cancel = CancelOnDrop(Arc::new(AtomicBool::new(false)));
+    let flag = cancel.0.clone();
+    let decoded =
+        tokio::task::spawn_blocking(move || counters.decode_cancellable(&candidates, alpha, &flag))
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "candidate decoding failed");
+                Problem::new(ProblemType::Internal, "decoding the candidates failed")
+            })?;
     let decoding: CandidateDecoding = decoded.map_err(|e| match e {
         AggregateError::InvalidArgument(_) => bad_query(e.to_string()),
         _ => {
@@ -822,6 +827,16 @@ async fn query_estimates(
         explained_share: decoding.explained_share,
         candidates: decoding.candidates,
     }))
+}
+
+/// Sets its flag when dropped: a blocking task watching the flag stops when the request that
+/// started it is gone.
+struct CancelOnDrop(Arc<AtomicBool>);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
 }
 
 /// The trending question.

@@ -171,3 +171,31 @@ fn dictionary_estimates_decode_against_the_dictionary() {
     let total: f64 = estimates.values.iter().map(|v| v.count).sum();
     assert!((total - f64::from(n)).abs() < 1e-6);
 }
+
+/// A decoding whose caller gave up stops with `Cancelled` instead of finishing the fit.
+#[test]
+fn a_cancelled_decoding_stops() {
+    let config = config(8, Domain::Open);
+    let params = params(&config);
+    let mut rng = ChaCha8Rng::from_seed([8; 32]);
+    let reports: Vec<Report> = (0..5_000u32)
+        .map(|i| {
+            let value = format!("v{}", i % 20);
+            Report::Rappor(encode_once(&params, value.as_bytes(), &mut rng))
+        })
+        .collect();
+    let mut counters = Counters::new(&config);
+    counters.fold_all(&reports).unwrap();
+    let candidates: Vec<String> = (0..20).map(|i| format!("v{i}")).collect();
+    let cancelled = std::sync::atomic::AtomicBool::new(true);
+    assert!(matches!(
+        counters.decode_cancellable(&candidates, 0.05, &cancelled),
+        Err(ldp_aggregator::AggregateError::Cancelled)
+    ));
+    let live = std::sync::atomic::AtomicBool::new(false);
+    assert!(
+        counters
+            .decode_cancellable(&candidates, 0.05, &live)
+            .is_ok()
+    );
+}
