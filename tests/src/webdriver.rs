@@ -161,6 +161,19 @@ impl Browser {
             .unwrap_or_default()
     }
 
+    /// Waits up to `timeout` for the current URL to end with `suffix` (a click that submits a
+    /// form returns before the next page has loaded); returns the last URL seen.
+    pub fn wait_for_url(&self, suffix: &str, timeout: std::time::Duration) -> String {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            let url = self.url();
+            if url.ends_with(suffix) || std::time::Instant::now() >= deadline {
+                return url;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+
     /// Types `text` into the element matching `css`.
     pub fn type_into(&self, css: &str, text: &str) {
         let element = self.element(css);

@@ -46,7 +46,8 @@ fn the_quick_start_shows_the_planted_emoji_trending_in_chromium() {
     );
     browser.type_into("#token", &server.analyst);
     browser.click("form.login button");
-    assert!(browser.url().ends_with("/dashboard"), "{}", browser.url());
+    let url = browser.wait_for_url("/dashboard", std::time::Duration::from_secs(10));
+    assert!(url.ends_with("/dashboard"), "{url}");
     assert!(browser.source().contains(&summary.campaign));
 
     browser.open(&campaign);
