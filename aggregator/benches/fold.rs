@@ -112,6 +112,14 @@ fn rappor_reports(config: &CampaignConfig, n: usize) -> Vec<Report> {
         .collect()
 }
 
+/// The 10^4 candidates every decode bench asks for: the 1,000 values the reports hold, then
+/// 9,000 absent strings.
+fn decode_candidates() -> Vec<String> {
+    let mut candidates: Vec<String> = (0..1000).map(|v| format!("value-{v}")).collect();
+    candidates.extend((0..9000).map(|v| format!("absent-{v}")));
+    candidates
+}
+
 /// RAPPOR (m = 128, h = 2, 64 cohorts): fold reports; decode 10^4 candidates after 10^6.
 fn rappor(c: &mut Criterion) {
     let config = rappor_config(64);
@@ -133,8 +141,7 @@ fn rappor(c: &mut Criterion) {
     for _ in 0..10 {
         counters.fold_all(&batch).expect("valid reports");
     }
-    let mut candidates: Vec<String> = (0..1000).map(|v| format!("value-{v}")).collect();
-    candidates.extend((0..9000).map(|v| format!("absent-{v}")));
+    let candidates = decode_candidates();
     group.bench_function("decode/n=1e6,candidates=1e4", |b| {
         b.iter(|| {
             let decoding = counters
@@ -165,8 +172,7 @@ fn hadamard(c: &mut Criterion) {
 /// Count-mean sketches (d = 64, m = 1024, ε = 4): fold 10^6 reports; estimate 10^4
 /// candidates from the counters (for HCMS, the per-row Walsh–Hadamard transforms included).
 fn sketches(c: &mut Criterion) {
-    let mut candidates: Vec<String> = (0..1000).map(|v| format!("value-{v}")).collect();
-    candidates.extend((0..9000).map(|v| format!("absent-{v}")));
+    let candidates = decode_candidates();
     for (name, mechanism) in [
         (
             "hcms",

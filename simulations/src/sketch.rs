@@ -159,8 +159,7 @@ pub fn simulate_once(
         let value = labels
             .get(v as usize)
             .ok_or_else(|| RunError::Invalid("one label per population value".into()))?;
-        *slot = encoder.encode(value)?;
-        Ok(())
+        Ok(encoder.encode_into(value, slot)?)
     })
 }
 

@@ -104,6 +104,24 @@ fn not_finite(value: f64) -> ClientError {
     ClientError::NotFinite(value.to_string())
 }
 
+/// The bytes a sketch hashes for `value`: the string itself, or for a range domain the
+/// canonical decimal of its index (refused when it is not one).
+fn sketch_bytes<'a>(
+    config: &CampaignConfig,
+    value: &'a str,
+    digits: &'a mut [u8; 10],
+) -> Result<&'a [u8], ClientError> {
+    match config.domain() {
+        Domain::Range { .. } => {
+            let index = config
+                .index_of(value)
+                .ok_or_else(|| ClientError::NotInRange(value.to_string()))?;
+            Ok(decimal(index, digits))
+        }
+        Domain::Dictionary { .. } | Domain::Open | Domain::Numeric { .. } => Ok(value.as_bytes()),
+    }
+}
+
 fn itoa_buffer() -> [u8; 10] {
     [0; 10]
 }
@@ -295,21 +313,25 @@ impl<R: RngCore> Encoder<R> {
             _ => return Ok(None),
         };
         let mut digits = itoa_buffer();
-        let bytes = match self.config.domain() {
-            Domain::Range { .. } => {
-                let index = self
-                    .config
-                    .index_of(value)
-                    .ok_or_else(|| ClientError::NotInRange(value.to_string()))?;
-                decimal(index, &mut digits)
-            }
-            Domain::Dictionary { .. } | Domain::Open | Domain::Numeric { .. } => value.as_bytes(),
-        };
+        let bytes = sketch_bytes(&self.config, value, &mut digits)?;
         Ok(Some(if params.hadamard {
             Report::Hcms(sketch::encode_hcms(&params, bytes, &mut self.rng))
         } else {
             Report::Cms(sketch::encode_cms(&params, bytes, &mut self.rng))
         }))
+    }
+
+    /// [`Encoder::encode`] into a reused report: a CMS report keeps its words, so a loop of
+    /// encodes allocates nothing once the report has its shape. Other mechanisms overwrite it.
+    pub fn encode_into(&mut self, value: &str, report: &mut Report) -> Result<(), ClientError> {
+        if let (MechanismParams::Cms(p), Report::Cms(r)) = (self.config.params(), &mut *report) {
+            let mut digits = itoa_buffer();
+            let bytes = sketch_bytes(&self.config, value, &mut digits)?;
+            sketch::encode_cms_into(p, bytes, &mut self.rng, r);
+            return Ok(());
+        }
+        *report = self.encode(value)?;
+        Ok(())
     }
 
     /// Encodes a value by its index `< k`.

@@ -234,7 +234,9 @@ impl NumericParams {
         share * p + (1.0 - share) * d
     }
 
-    /// The largest variance over t ∈ [−1, 1] (the worst case the advisor compares).
+    /// The largest variance over 65 evenly spaced t ∈ [−1, 1], the ends and the middle
+    /// included: the worst case up to the grid's small ripple (the continuous variance is
+    /// quadratic in t, so its maximum lies at an end or the middle).
     pub fn worst_variance(&self) -> f64 {
         (0..=64)
             .map(|i| self.variance(-1.0 + f64::from(i) / 32.0))
