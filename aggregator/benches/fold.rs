@@ -120,7 +120,8 @@ fn decode_candidates() -> Vec<String> {
     candidates
 }
 
-/// RAPPOR (m = 128, h = 2, 64 cohorts): fold reports; decode 10^4 candidates after 10^6.
+/// RAPPOR (m = 128, h = 2, 64 cohorts): fold reports; decode 10^4 candidates (selection) and
+/// 10^3 (one fit) after 10^6.
 fn rappor(c: &mut Criterion) {
     let config = rappor_config(64);
     let mut group = c.benchmark_group("rappor");
@@ -146,6 +147,16 @@ fn rappor(c: &mut Criterion) {
         b.iter(|| {
             let decoding = counters
                 .decode(black_box(&candidates), 0.05)
+                .expect("valid candidates");
+            black_box(decoding.detected)
+        })
+    });
+    // The largest list fitted whole: every candidate in one weighted least-squares fit.
+    let whole = candidates.get(..1000).unwrap_or_default().to_vec();
+    group.bench_function("decode/n=1e6,candidates=1e3", |b| {
+        b.iter(|| {
+            let decoding = counters
+                .decode(black_box(&whole), 0.05)
                 .expect("valid candidates");
             black_box(decoding.detected)
         })

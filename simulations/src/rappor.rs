@@ -15,6 +15,7 @@ use ldp_client::encoder::rappor::encode_once_into;
 use ldp_protocol::mechanism::{MechanismParams, RapporSpec};
 use ldp_protocol::{CampaignConfig, CampaignSpec, Domain, Mechanism, RapporReport, Report};
 use rayon::prelude::*;
+use statrs::distribution::{ContinuousCDF, Normal};
 use wyrand::WyRand;
 
 use crate::population::Population;
@@ -82,6 +83,14 @@ pub struct RapporRecord {
     pub recall_top20: f64,
     /// Repetitions in which all 20 most frequent values were detected.
     pub runs_with_top20_detected: u32,
+    /// The repetitions in which all 20 were expected to be detected: the sum over repetitions
+    /// of Π Φ(truth/SE − z_threshold) over the 20, from each repetition's standard errors.
+    pub runs_with_top20_expected: f64,
+    /// Standard deviation of that count (a sum of independent Bernoulli trials).
+    pub runs_with_top20_sd: f64,
+    /// The 20 most frequent values' pooled standardized error over all repetitions,
+    /// Σ(estimate − truth)/√(Σ SE²): about N(0, 1) for an unbiased decoder.
+    pub top20_error_z: f64,
     /// Mean share of detections that are present values.
     pub precision: f64,
     /// Repetitions in which any absent candidate was detected.
@@ -215,6 +224,9 @@ pub fn run(
 
     let (mut recall, mut recall_top20, mut precision, mut explained) = (0.0, 0.0, 0.0, 0.0);
     let mut top_all = 0u32;
+    let (mut top_expected, mut top_variance) = (0.0, 0.0);
+    let (mut top_error, mut top_se2) = (0.0, 0.0);
+    let normal = Normal::standard();
     let (mut false_runs, mut detected_total, mut within, mut squared) = (0u32, 0u64, 0u64, 0.0);
     let (mut encode_ns, mut fold_ns, mut decode_ns) = (0u128, 0u128, 0u128);
     let mut last = None;
@@ -242,6 +254,15 @@ pub fn run(
         if top_detected == top20.len() {
             top_all += 1;
         }
+        let mut p_all = 1.0;
+        for &i in &top20 {
+            let c = &decoding.candidates[i];
+            p_all *= normal.cdf(truth[i] as f64 / c.std_error - decoding.z_threshold);
+            top_error += c.count - truth[i] as f64;
+            top_se2 += c.std_error * c.std_error;
+        }
+        top_expected += p_all;
+        top_variance += p_all * (1.0 - p_all);
         precision += if detected.is_empty() {
             1.0
         } else {
@@ -298,6 +319,13 @@ pub fn run(
         recall: recall / reps,
         recall_top20: recall_top20 / reps,
         runs_with_top20_detected: top_all,
+        runs_with_top20_expected: top_expected,
+        runs_with_top20_sd: top_variance.sqrt(),
+        top20_error_z: if top_se2 > 0.0 {
+            top_error / top_se2.sqrt()
+        } else {
+            0.0
+        },
         precision: precision / reps,
         runs_with_false_detection: false_runs,
         detected_within_5se: if detected_total == 0 {

@@ -23,9 +23,9 @@ pub const DEFAULT_ALPHA: f64 = 0.05;
 pub struct CandidateEstimate {
     /// The candidate string.
     pub value: String,
-    /// Estimated count (0 when not selected; may be negative when selected).
+    /// Estimated count (0 when not fitted; may be negative when fitted).
     pub count: f64,
-    /// Standard error of `count` (for a candidate not selected: the standard error its count
+    /// Standard error of `count` (for a candidate not fitted: the standard error its count
     /// would have alone).
     pub std_error: f64,
     /// Lower end of the 95% normal interval.
@@ -34,7 +34,8 @@ pub struct CandidateEstimate {
     pub ci95_high: f64,
     /// `count / std_error`.
     pub z: f64,
-    /// Whether the non-negative fit selected it.
+    /// Whether its count was estimated (RAPPOR: in the final least-squares fit, which takes
+    /// every candidate of a list of up to 1,000; sketches: always).
     pub selected: bool,
     /// Whether it passed the Bonferroni-corrected test: present in the population.
     pub detected: bool,

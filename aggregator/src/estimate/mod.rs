@@ -353,8 +353,9 @@ impl Counters {
     }
 
     /// [`Counters::decode`] that stops with [`AggregateError::Cancelled`] soon after `cancel`
-    /// is set (RAPPOR's regression checks it between sweeps; the sketches finish in
-    /// milliseconds). For callers with a deadline, such as the service's query route.
+    /// is set (RAPPOR's regression checks it before the fit and between the selection's sweeps;
+    /// the sketches finish in milliseconds). For callers with a deadline, such as the service's
+    /// query route.
     pub fn decode_cancellable(
         &self,
         candidates: &[String],

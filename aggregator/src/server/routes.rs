@@ -728,9 +728,9 @@ pub struct CandidateEstimatesView {
 /// RAPPOR: estimated counts of the candidate strings given, with standard errors, 95%
 /// intervals and a detection test.
 ///
-/// Candidates are decoded together (non-negative selection, then weighted least squares over
-/// the selected ones), so a string's estimate depends on the others in the list: list every
-/// string that may be common. A candidate is detected when its z exceeds Φ⁻¹(1 − α/M) for M
+/// Candidates are decoded together (weighted least squares over all of them, or, beyond 1,000,
+/// over those a non-negative fit selects), so a string's estimate depends on the others in
+/// the list: list every string that may be common. A candidate is detected when its z exceeds Φ⁻¹(1 − α/M) for M
 /// candidates, so the chance that any absent string is reported is at most α. The epochs are
 /// chosen with the same query parameters as `GET …/estimates`, and the same `min_reports`
 /// refusal applies.
