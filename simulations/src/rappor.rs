@@ -48,7 +48,7 @@ pub struct ValueResult {
     pub value: String,
     /// Devices holding it (0 for an absent candidate).
     pub truth: u64,
-    /// Estimated count (0 when not selected).
+    /// Estimated count (0 when not fitted).
     pub estimate: f64,
     /// Standard error of the estimate.
     pub std_error: f64,

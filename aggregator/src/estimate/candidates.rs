@@ -54,6 +54,11 @@ pub struct CandidateDecoding {
     pub detected: usize,
     /// Share of all reports explained by detected candidates (Σ counts / n).
     pub explained_share: f64,
+    /// Standard error of the sum of all candidates' counts (what a dictionary's `other`
+    /// bucket, n minus that sum, is uncertain by): RAPPOR's from the fit's covariance,
+    /// `√(1ᵀ(XᵀWX)⁻¹1)`; the sketches' the sum of the candidates' standard errors, an upper
+    /// bound whatever their correlation.
+    pub total_std_error: f64,
     /// One entry per candidate, in the order given.
     pub candidates: Vec<CandidateEstimate>,
 }
@@ -74,6 +79,7 @@ impl CandidateDecoding {
             z_threshold: f64::INFINITY,
             detected: 0,
             explained_share: 0.0,
+            total_std_error: 0.0,
             candidates: Vec::new(),
         }
     }

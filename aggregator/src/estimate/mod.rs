@@ -445,16 +445,10 @@ impl Counters {
             .map(|c| (c.count, c.std_error))
             .collect();
         if self.params.k() as usize > candidates.len() {
-            // The `other` bucket of a dictionary: everything the candidates do not explain.
-            // Its standard error is bounded by the sum of the selected ones' (conservative).
+            // The `other` bucket of a dictionary: everything the candidates do not explain,
+            // as uncertain as their sum (n is exact).
             let explained: f64 = counts.iter().map(|c| c.0).sum();
-            let se: f64 = decoding
-                .candidates
-                .iter()
-                .filter(|c| c.selected)
-                .map(|c| c.std_error)
-                .sum();
-            counts.push((n - explained, se));
+            counts.push((n - explained, decoding.total_std_error));
         }
         self.assemble(counts)
     }

@@ -236,8 +236,10 @@ pub fn decode(
         .collect();
     let mut explained = 0.0;
     let mut detected = 0;
-    if let Some((beta, se)) = fit {
-        for ((&v, &count), &std_error) in selected.iter().zip(beta.iter()).zip(se.iter()) {
+    let mut total_std_error = 0.0;
+    if let Some(fit) = fit {
+        total_std_error = fit.total_std_error;
+        for ((&v, &count), &std_error) in selected.iter().zip(&fit.counts).zip(&fit.std_errors) {
             let z = count / std_error;
             let is_detected = z > z_threshold;
             if is_detected {
@@ -265,6 +267,7 @@ pub fn decode(
         z_threshold,
         detected,
         explained_share: explained / total,
+        total_std_error,
         candidates: out,
     })
 }
@@ -348,13 +351,23 @@ fn nonnegative_fit(
     Ok(x)
 }
 
-/// Weighted least squares on the `selected` columns: estimates and standard errors, or None
-/// when nothing is selected or `XᵀWX` is singular.
+/// A weighted least-squares fit of the selected candidates.
+struct Fit {
+    /// Estimated counts, in the order of `selected`.
+    counts: Vec<f64>,
+    /// Their standard errors.
+    std_errors: Vec<f64>,
+    /// Standard error of their sum.
+    total_std_error: f64,
+}
+
+/// Weighted least squares on the `selected` columns, or None when nothing is selected or
+/// `XᵀWX` is singular.
 fn weighted_least_squares(
     rows: &[Row],
     columns: &[Vec<(u32, f64)>],
     selected: &[usize],
-) -> Option<(Vec<f64>, Vec<f64>)> {
+) -> Option<Fit> {
     let s = selected.len();
     if s == 0 {
         return None;
@@ -384,13 +397,19 @@ fn weighted_least_squares(
     }
     let cholesky = gram.cholesky()?;
     let beta = cholesky.solve(&rhs);
-    // XᵀWX = LLᵀ, so its inverse is L⁻ᵀL⁻¹ and the j-th variance is column j of L⁻¹ squared.
+    // XᵀWX = LLᵀ, so its inverse is L⁻ᵀL⁻¹: the j-th variance is column j of L⁻¹ squared,
+    // and the variance of the sum, 1ᵀ(XᵀWX)⁻¹1, is L⁻¹1 squared.
     let l_inverse = cholesky
         .l()
         .solve_lower_triangular(&DMatrix::identity(s, s))?;
-    let se = l_inverse
+    let std_errors = l_inverse
         .column_iter()
-        .map(|column| column.norm_squared().max(0.0).sqrt())
+        .map(|column| column.norm())
         .collect();
-    Some((beta.iter().copied().collect(), se))
+    let total_std_error = l_inverse.column_sum().norm();
+    Some(Fit {
+        counts: beta.iter().copied().collect(),
+        std_errors,
+        total_std_error,
+    })
 }

@@ -160,7 +160,7 @@ pub fn decode(
     };
     let mut explained = 0.0;
     let mut detected = 0;
-    let estimates = candidates
+    let estimates: Vec<CandidateEstimate> = candidates
         .iter()
         .zip(&counts)
         .map(|(value, &count)| {
@@ -195,6 +195,7 @@ pub fn decode(
         z_threshold,
         detected,
         explained_share: if n > 0 { explained / total } else { 0.0 },
+        total_std_error: estimates.iter().map(|c| c.std_error).sum(),
         candidates: estimates,
     })
 }
