@@ -34,8 +34,8 @@ pub struct CandidateEstimate {
     pub ci95_high: f64,
     /// `count / std_error`.
     pub z: f64,
-    /// Whether its count was estimated (RAPPOR: in the final least-squares fit, which takes
-    /// every candidate of a list of up to 1,000; sketches: always).
+    /// Whether its count was estimated (RAPPOR: in the least-squares fit, which takes every
+    /// candidate of a list of up to 1,000 that the data can tell apart; sketches: always).
     pub selected: bool,
     /// Whether it passed the Bonferroni-corrected test: present in the population.
     pub detected: bool,

@@ -353,9 +353,8 @@ impl Counters {
     }
 
     /// [`Counters::decode`] that stops with [`AggregateError::Cancelled`] soon after `cancel`
-    /// is set (RAPPOR's regression checks it before the fit and between the selection's sweeps;
-    /// the sketches finish in milliseconds). For callers with a deadline, such as the service's
-    /// query route.
+    /// is set (RAPPOR checks it before its fit; the sketches finish in milliseconds). For
+    /// callers with a deadline, such as the service's query route.
     pub fn decode_cancellable(
         &self,
         candidates: &[String],

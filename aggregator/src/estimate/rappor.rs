@@ -15,13 +15,13 @@
 //!    weighted least squares (weights 1/variance) on every candidate, solved with `nalgebra`'s
 //!    Cholesky factorization, standard errors from the inverse of `XᵀWX`. Nothing is chosen
 //!    by the noise, so the estimates are unbiased and an absent candidate's z is centred on 0.
-//! 4. A longer list (or a singular fit) needs selection first: non-negative weighted least
-//!    squares, solved by cyclic coordinate descent over the sparse columns, keeps the
-//!    candidates with a positive coefficient (at most 1,000, the largest first), and weighted
-//!    least squares estimates those. Selection follows the noise: absent candidates that
-//!    happen to look present are kept and take a little of their neighbours' counts, so the
-//!    selected candidates' estimates are biased low (by about a third of a standard error
-//!    with 400 candidates of which 70 absent ones are selected).
+//!    Candidates the data cannot tell apart (a singular `XᵀWX`, likely only when few cohorts
+//!    have reports) are left out through `nalgebra`'s symmetric eigendecomposition; every
+//!    other candidate keeps its unique estimate.
+//! 4. A longer list is screened first: the 1,000 candidates with the largest marginal z (each
+//!    fitted alone) go into the fit. A candidate the fit would detect passes the screen, but
+//!    the screen follows the noise: absent candidates that happen to look present are kept
+//!    and take a little of their neighbours' counts, so estimates after screening lean low.
 //! 5. Detection: a one-sided z-test per candidate at the Bonferroni level α/M over all M
 //!    candidates given. Candidates not fitted have count 0 and are not detected.
 //!
@@ -41,10 +41,8 @@ use super::candidates::{CandidateDecoding, CandidateEstimate, check_candidates, 
 use super::unary::{self, BitSlices};
 use crate::error::AggregateError;
 
-/// Coordinate-descent sweeps at most.
-const MAX_SWEEPS: usize = 1000;
 /// Candidates in one fit may be at most this share of the rows.
-const MAX_SELECTED_SHARE: f64 = 0.8;
+const MAX_FITTED_SHARE: f64 = 0.8;
 /// Candidates in one fit at most: the dense Cholesky factorization and inverse of `XᵀWX`
 /// take about half a second at this size.
 const MAX_FITTED: usize = 1000;
@@ -127,8 +125,8 @@ struct Row {
 }
 
 /// Decodes flushed `cells` against `candidates` at family-wise level `alpha`. Stops with
-/// [`AggregateError::Cancelled`] soon after `cancel` is set (checked before the fit and
-/// between sweeps of the selection), so a query that timed out does not keep a core busy.
+/// [`AggregateError::Cancelled`] when `cancel` is set before the fit (the fit itself takes
+/// at most about a third of a second), so a query that timed out does not start it.
 pub fn decode(
     params: &RapporParams,
     cells: &[u64],
@@ -217,17 +215,13 @@ pub fn decode(
         return Err(AggregateError::Cancelled);
     }
     let most = max_fitted(rows.len());
-    let mut fit = None;
-    let mut selected: Vec<usize> = Vec::new();
-    if candidates.len() <= most {
+    let selected: Vec<usize> = if candidates.len() <= most {
         // Every candidate in one fit: unbiased, nothing chosen by the noise.
-        selected = (0..candidates.len()).collect();
-        fit = weighted_least_squares(&rows, &columns, &selected);
-    }
-    if fit.is_none() {
-        selected = select(&rows, &columns, &diag, most, cancel)?;
-        fit = weighted_least_squares(&rows, &columns, &selected);
-    }
+        (0..candidates.len()).collect()
+    } else {
+        screen(&rows, &columns, &diag, most)
+    };
+    let fit = weighted_least_squares(&rows, &columns, &selected);
     let z_threshold = Normal::standard().inverse_cdf(1.0 - alpha / candidates.len() as f64);
     let mut out: Vec<CandidateEstimate> = candidates
         .iter()
@@ -240,15 +234,20 @@ pub fn decode(
     if let Some(fit) = fit {
         total_std_error = fit.total_std_error;
         for ((&v, &count), &std_error) in selected.iter().zip(&fit.counts).zip(&fit.std_errors) {
+            let Some(slot) = out.get_mut(v) else {
+                continue;
+            };
+            if !std_error.is_finite() {
+                // Not estimable: indistinguishable from other candidates in these data.
+                *slot = not_selected(&slot.value, f64::INFINITY);
+                continue;
+            }
             let z = count / std_error;
             let is_detected = z > z_threshold;
             if is_detected {
                 explained += count;
                 detected += 1;
             }
-            let Some(slot) = out.get_mut(v) else {
-                continue;
-            };
             *slot = CandidateEstimate {
                 value: core::mem::take(&mut slot.value),
                 count,
@@ -275,94 +274,67 @@ pub fn decode(
 /// Most candidates one weighted least-squares fit takes: 80% of the rows (so the fit is
 /// identifiable with room to spare) and at most [`MAX_FITTED`] (the dense solve's cost).
 fn max_fitted(rows: usize) -> usize {
-    ((MAX_SELECTED_SHARE * rows as f64) as usize).min(MAX_FITTED)
+    ((MAX_FITTED_SHARE * rows as f64) as usize).min(MAX_FITTED)
 }
 
-/// Selection for a list too long to fit at once (or whose fit is singular): the candidates
-/// with a positive non-negative least-squares coefficient, the largest first, at most `most`.
-fn select(
-    rows: &[Row],
-    columns: &[Vec<(u32, f64)>],
-    diag: &[f64],
-    most: usize,
-    cancel: &AtomicBool,
-) -> Result<Vec<usize>, AggregateError> {
-    let x = nonnegative_fit(rows, columns, diag, cancel)?;
-    let mut selected: Vec<(usize, f64)> = x
+/// Screening for a list too long to fit at once: the `most` candidates with the largest
+/// marginal z — each one's weighted least-squares z fitted alone, `Σ w·a·y / √(Σ w·a²)` over
+/// its own rows — in the order given. A candidate the final fit would detect has a marginal
+/// z at least about as large (collisions with other present values only raise it), so it
+/// passes the screen.
+fn screen(rows: &[Row], columns: &[Vec<(u32, f64)>], diag: &[f64], most: usize) -> Vec<usize> {
+    let mut marginal: Vec<(usize, f64)> = columns
         .iter()
+        .zip(diag)
         .enumerate()
-        .filter(|(_, xv)| **xv > 0.0)
-        .map(|(v, xv)| (v, *xv))
+        .filter(|(_, (_, h))| **h > 0.0)
+        .map(|(v, (column, h))| {
+            let projection: f64 = column
+                .iter()
+                .map(|(r, a)| {
+                    rows.get(*r as usize)
+                        .map_or(0.0, |row| row.weight * a * row.y)
+                })
+                .sum();
+            (v, projection / h.sqrt())
+        })
         .collect();
-    selected.sort_by(|a, b| b.1.total_cmp(&a.1));
-    selected.truncate(most);
-    let mut selected: Vec<usize> = selected.into_iter().map(|(v, _)| v).collect();
+    marginal.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    marginal.truncate(most);
+    let mut selected: Vec<usize> = marginal.into_iter().map(|(v, _)| v).collect();
     selected.sort_unstable();
-    Ok(selected)
+    selected
 }
 
 fn weight(rows: &[Row], r: u32) -> f64 {
     rows.get(r as usize).map_or(0.0, |row| row.weight)
 }
 
-/// Non-negative weighted least squares by cyclic coordinate descent over sparse columns:
-/// each step minimizes the objective exactly in one coordinate and clips at 0, so the
-/// objective never rises; it stops when no coordinate moves by more than 10⁻⁶ of its own
-/// standard error.
-fn nonnegative_fit(
-    rows: &[Row],
-    columns: &[Vec<(u32, f64)>],
-    diag: &[f64],
-    cancel: &AtomicBool,
-) -> Result<Vec<f64>, AggregateError> {
-    let mut x = vec![0.0; columns.len()];
-    let mut residual: Vec<f64> = rows.iter().map(|r| r.y).collect();
-    for _ in 0..MAX_SWEEPS {
-        if cancel.load(Ordering::Relaxed) {
-            return Err(AggregateError::Cancelled);
-        }
-        let mut largest_move = 0.0f64;
-        for ((column, &h), xv) in columns.iter().zip(diag).zip(x.iter_mut()) {
-            if h <= 0.0 {
-                continue;
-            }
-            let gradient: f64 = column
-                .iter()
-                .map(|(r, a)| {
-                    weight(rows, *r) * a * residual.get(*r as usize).copied().unwrap_or(0.0)
-                })
-                .sum();
-            let next = (*xv + gradient / h).max(0.0);
-            let step = next - *xv;
-            if step != 0.0 {
-                for (r, a) in column {
-                    if let Some(res) = residual.get_mut(*r as usize) {
-                        *res -= a * step;
-                    }
-                }
-                *xv = next;
-                largest_move = largest_move.max(step.abs() * h.sqrt());
-            }
-        }
-        if largest_move < 1e-6 {
-            break;
-        }
-    }
-    Ok(x)
-}
-
 /// A weighted least-squares fit of the selected candidates.
 struct Fit {
     /// Estimated counts, in the order of `selected`.
     counts: Vec<f64>,
-    /// Their standard errors.
+    /// Their standard errors; infinite for a candidate the data cannot tell apart from
+    /// others (its count is then 0 and means nothing).
     std_errors: Vec<f64>,
-    /// Standard error of their sum.
+    /// Standard error of the sum of the counts.
     total_std_error: f64,
 }
 
-/// Weighted least squares on the `selected` columns, or None when nothing is selected or
-/// `XᵀWX` is singular.
+/// Eigenvalues below this share of the largest count as zero in the fallback fit; a Cholesky
+/// pivot whose square is below this share of its diagonal entry sends the fit there.
+const RANK_TOLERANCE: f64 = 1e-10;
+/// A candidate with more than this share of its unit vector in the null space of `XᵀWX` is
+/// not estimable.
+const NULL_SHARE: f64 = 1e-6;
+
+/// Weighted least squares on the `selected` columns, or None when nothing is selected.
+///
+/// `XᵀWX` is factored by Cholesky. When it is singular (candidates whose Bloom bits, over the
+/// cohorts with reports, are linear combinations of others' — only likely with few cohorts
+/// reporting), the fit falls back to the symmetric eigendecomposition: the minimum-norm
+/// solution gives every estimable candidate its unique estimate and variance, and the others
+/// get an infinite standard error.
 fn weighted_least_squares(
     rows: &[Row],
     columns: &[Vec<(u32, f64)>],
@@ -395,20 +367,82 @@ fn weighted_least_squares(
             }
         }
     }
-    let cholesky = gram.cholesky()?;
-    let beta = cholesky.solve(&rhs);
-    // XᵀWX = LLᵀ, so its inverse is L⁻ᵀL⁻¹: the j-th variance is column j of L⁻¹ squared,
-    // and the variance of the sum, 1ᵀ(XᵀWX)⁻¹1, is L⁻¹1 squared.
-    let l_inverse = cholesky
-        .l()
-        .solve_lower_triangular(&DMatrix::identity(s, s))?;
-    let std_errors = l_inverse
-        .column_iter()
-        .map(|column| column.norm())
+    let well_conditioned = |l: &DMatrix<f64>| {
+        // Pivot² over the candidate's own diagonal: the share of its column not explained by
+        // the candidates before it. Rounding can leave a tiny positive pivot where the exact
+        // one is 0.
+        (0..s).all(|j| {
+            let pivot = l.get((j, j)).copied().unwrap_or(0.0);
+            let own = gram.get((j, j)).copied().unwrap_or(0.0);
+            pivot * pivot > RANK_TOLERANCE * own
+        })
+    };
+    if let Some(cholesky) = gram
+        .clone()
+        .cholesky()
+        .filter(|c| well_conditioned(c.l_dirty()))
+    {
+        let beta = cholesky.solve(&rhs);
+        // XᵀWX = LLᵀ, so its inverse is L⁻ᵀL⁻¹: the j-th variance is column j of L⁻¹
+        // squared, and the variance of the sum, 1ᵀ(XᵀWX)⁻¹1, is L⁻¹1 squared.
+        let l_inverse = cholesky
+            .l()
+            .solve_lower_triangular(&DMatrix::identity(s, s))?;
+        return Some(Fit {
+            counts: beta.iter().copied().collect(),
+            std_errors: l_inverse.column_iter().map(|c| c.norm()).collect(),
+            total_std_error: l_inverse.column_sum().norm(),
+        });
+    }
+    rank_deficient_fit(gram, &rhs)
+}
+
+/// The fallback of [`weighted_least_squares`] for a singular `XᵀWX` = V·diag(λ)·Vᵀ: the
+/// pseudo-inverse over the eigenvalues above [`RANK_TOLERANCE`] of the largest. Candidate j is
+/// estimable when its unit vector lies in the row space (its share in the null space,
+/// Σ_{λ_k = 0} V_jk², is at most [`NULL_SHARE`]); its estimate is then unique.
+fn rank_deficient_fit(gram: DMatrix<f64>, rhs: &DVector<f64>) -> Option<Fit> {
+    let eigen = gram.symmetric_eigen();
+    let largest = eigen.eigenvalues.iter().fold(0.0f64, |m, &l| m.max(l));
+    if largest <= 0.0 {
+        return None;
+    }
+    let s = rhs.len();
+    // Columns of V scaled by 1/√λ (the pseudo-inverse is B·Bᵀ), and the null-space shares.
+    let mut scaled = eigen.eigenvectors.clone();
+    let mut null_share = vec![0.0; s];
+    for (k, (mut column, &lambda)) in scaled
+        .column_iter_mut()
+        .zip(eigen.eigenvalues.iter())
+        .enumerate()
+    {
+        if lambda > RANK_TOLERANCE * largest {
+            column /= lambda.sqrt();
+        } else {
+            for (share, v) in null_share
+                .iter_mut()
+                .zip(eigen.eigenvectors.column(k).iter())
+            {
+                *share += v * v;
+            }
+            column.fill(0.0);
+        }
+    }
+    let beta = &scaled * (scaled.transpose() * rhs);
+    let estimable: Vec<bool> = null_share.iter().map(|&z| z <= NULL_SHARE).collect();
+    let std_errors = scaled
+        .row_iter()
+        .zip(&estimable)
+        .map(|(row, &ok)| if ok { row.norm() } else { f64::INFINITY })
         .collect();
-    let total_std_error = l_inverse.column_sum().norm();
+    let ones = DVector::from_iterator(s, estimable.iter().map(|&ok| f64::from(u8::from(ok))));
+    let total_std_error = (scaled.transpose() * ones).norm();
     Some(Fit {
-        counts: beta.iter().copied().collect(),
+        counts: beta
+            .iter()
+            .zip(&estimable)
+            .map(|(&b, &ok)| if ok { b } else { 0.0 })
+            .collect(),
         std_errors,
         total_std_error,
     })

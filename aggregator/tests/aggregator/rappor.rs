@@ -219,6 +219,69 @@ fn dictionary_standard_errors_are_calibrated_including_other() {
     }
 }
 
+/// Candidates the data cannot tell apart (here two strings with the same Bloom filter in the
+/// only cohort) are not estimated — infinite standard error, never detected — and the others
+/// still are, unbiased.
+#[test]
+fn indistinguishable_candidates_are_left_out_and_the_rest_estimated() {
+    let config = config(1, Domain::Open);
+    let params = params(&config);
+    let filter = |v: &str| bloom_filter(&params, v.as_bytes(), 0);
+    let names: Vec<String> = (0..5000).map(|i| format!("s{i}")).collect();
+    let (x, y) = names
+        .iter()
+        .enumerate()
+        .find_map(|(i, x)| {
+            names[i + 1..]
+                .iter()
+                .find(|y| filter(y) == filter(x))
+                .map(|y| (x.clone(), y.clone()))
+        })
+        .expect("two strings share a Bloom filter");
+    let disjoint = |v: &str| filter(v).iter().zip(filter(&x)).all(|(a, b)| a & b == 0);
+    let a = names.iter().find(|v| disjoint(v)).unwrap().clone();
+    let b = names
+        .iter()
+        .find(|v| {
+            disjoint(v) && **v != a && filter(v).iter().zip(filter(&a)).all(|(p, q)| p & q == 0)
+        })
+        .unwrap()
+        .clone();
+    let mut rng = ChaCha8Rng::from_seed([11; 32]);
+    let mut counters = Counters::new(&config);
+    for i in 0..20_000u32 {
+        let value = if i % 2 == 0 {
+            &a
+        } else if i % 4 == 1 {
+            &x
+        } else {
+            &b
+        };
+        let report = encode_once(&params, value.as_bytes(), &mut rng);
+        counters.fold(&Report::Rappor(report)).unwrap();
+    }
+    let candidates = vec![a.clone(), x.clone(), y.clone(), b.clone()];
+    let decoding = counters.decode(&candidates, 0.05).unwrap();
+    let [ea, ex, ey, eb] = &decoding.candidates[..] else {
+        panic!("four estimates")
+    };
+    for (e, truth) in [(ea, 10_000.0), (eb, 5_000.0)] {
+        assert!(e.selected && e.std_error.is_finite(), "{e:?}");
+        assert!(
+            (e.count - truth).abs() < 5.0 * e.std_error,
+            "{e:?} vs {truth}"
+        );
+        assert!(e.detected, "{e:?}");
+    }
+    for e in [ex, ey] {
+        assert!(
+            !e.selected && !e.detected && e.std_error == f64::INFINITY,
+            "{e:?}"
+        );
+    }
+    assert!(decoding.total_std_error.is_finite() && decoding.total_std_error > 0.0);
+}
+
 /// A decoding whose caller gave up stops with `Cancelled` instead of finishing the fit.
 #[test]
 fn a_cancelled_decoding_stops() {
