@@ -538,11 +538,14 @@ fn run_rappor(args: &RunArgs) -> Result<(), BoxError> {
     }
     bar.finish_and_clear();
     println!(
-        "{:>6} {:>6} {:>7} {:>9} {:>9} {:>10} {:>11} {:>11} {:>10} {:>10} {:>9} {:>10}",
+        "{:>6} {:>6} {:>7} {:>9} {:>11} {:>11} {:>9} {:>9} {:>10} {:>11} {:>11} {:>10} {:>10} {:>9} {:>10}",
         "ε₁",
         "ε∞",
         "recall",
         "top-20",
+        "all 20 runs",
+        "(expected)",
+        "top-20 z",
         "precision",
         "false runs",
         "within 5se",
@@ -554,11 +557,17 @@ fn run_rappor(args: &RunArgs) -> Result<(), BoxError> {
     );
     for rec in &records {
         println!(
-            "{:>6.3} {:>6.3} {:>7.3} {:>9.3} {:>9.3} {:>10} {:>11.3} {:>11.1} {:>10.3} {:>10.1} {:>9.1} {:>10.1}",
+            "{:>6.3} {:>6.3} {:>7.3} {:>9.3} {:>11} {:>11} {:>9.2} {:>9.3} {:>10} {:>11.3} {:>11.1} {:>10.3} {:>10.1} {:>9.1} {:>10.1}",
             rec.eps_one,
             rec.eps_permanent,
             rec.recall,
             rec.recall_top20,
+            format!("{}/{}", rec.runs_with_top20_detected, rec.reps),
+            format!(
+                "{:.1}±{:.1}",
+                rec.runs_with_top20_expected, rec.runs_with_top20_sd
+            ),
+            rec.top20_error_z,
             rec.precision,
             format!("{}/{}", rec.runs_with_false_detection, rec.reps),
             rec.detected_within_5se,
