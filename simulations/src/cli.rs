@@ -263,7 +263,7 @@ pub struct LoadArgs {
     /// Admin token, to create the campaign.
     #[arg(long, env = "LDP_ADMIN_TOKEN")]
     pub admin_token: Option<String>,
-    /// Mechanism of a created campaign.
+    /// Mechanism of a created campaign: a frequency oracle, `cms` or `hcms`.
     #[arg(long, default_value = "oue")]
     pub mechanism: String,
     /// Domain size of a created campaign.
@@ -1004,10 +1004,17 @@ fn run_load(args: LoadArgs) -> Result<(), BoxError> {
                 .admin_token
                 .as_deref()
                 .ok_or("the campaign does not exist; pass --admin-token to create it")?;
-            let kind = MechanismKind::ALL
+            let kind = MechanismKind::EVERY
                 .into_iter()
                 .find(|k| k.name() == args.mechanism)
                 .ok_or_else(|| format!("unknown mechanism {:?}", args.mechanism))?;
+            if kind == MechanismKind::Rappor || kind.is_numeric() {
+                return Err(format!(
+                    "load creates campaigns over 0..k: a frequency oracle, cms or hcms, not {}",
+                    kind.name()
+                )
+                .into());
+            }
             let mut spec = CampaignSpec::new(
                 &args.campaign,
                 Mechanism::with_defaults(kind),

@@ -729,8 +729,8 @@ pub struct CandidateEstimatesView {
 /// intervals and a detection test.
 ///
 /// Candidates are decoded together (weighted least squares over all of them, or, beyond 1,000,
-/// over the 1,000 that look most present), so a string's estimate depends on the others in
-/// the list: list every string that may be common. A candidate is detected when its z exceeds Φ⁻¹(1 − α/M) for M
+/// over those forward selection keeps), so a string's estimate depends on the others in the
+/// list: list every string that may be common. A candidate is detected when its z exceeds Φ⁻¹(1 − α/M) for M
 /// candidates, so the chance that any absent string is reported is at most α. The epochs are
 /// chosen with the same query parameters as `GET …/estimates`, and the same `min_reports`
 /// refusal applies.
