@@ -53,10 +53,10 @@ const MAX_FITTED_SHARE: f64 = 0.8;
 /// Forward selection adds candidates whose z against the residual is within this of the
 /// detection threshold.
 const SELECTION_MARGIN: f64 = 1.0;
-/// Candidates forward selection adds in its first round.
+/// Candidates forward selection adds in its first round (and at least in every round).
 const FIRST_STEP: usize = 64;
-/// Candidates in one fit at most: the dense Cholesky factorization and inverse of `XᵀWX`
-/// take about half a second at this size.
+/// Candidates in one fit at most: the dense Cholesky factorization of `XᵀWX` and the inverse
+/// of its factor take about a third of a second at this size.
 const MAX_FITTED: usize = 1000;
 
 /// One bit-sliced counter per cohort.
@@ -326,8 +326,8 @@ impl Columns<'_> {
 /// Forward selection for a list too long to fit at once. Each round computes every
 /// candidate's z against the residual of the current fit (`Σ w·a·r / √(Σ w·a²)` over its
 /// rows), adds those within [`SELECTION_MARGIN`] of the detection threshold — the largest
-/// first, at most half again as many as are already fitted (64 at the start) — and refits all
-/// added so far. It stops when no candidate outside the fit comes close, or at `most`.
+/// first, at most half as many as are already in and at least 64 — and refits all added so
+/// far. It stops when no candidate outside the fit comes close, or at `most`.
 /// Fitting the heavy values first matters because a string whose Bloom bits collide with
 /// theirs looks present until their counts are taken out of the residual.
 fn forward_selection(

@@ -136,18 +136,19 @@ fn per_cohort_bit_estimates_are_unbiased() {
     assert!((chi2 - 8192.0).abs() < 5.0 * 128.0, "chi2 = {chi2}");
 }
 
+/// A 16-cohort campaign over the dictionary a, b, c, d.
+fn abcd_dictionary() -> (CampaignConfig, RapporParams) {
+    let values: Vec<String> = ["a", "b", "c", "d"].map(String::from).to_vec();
+    let config = config(16, Domain::Dictionary { values });
+    let params = params(&config);
+    (config, params)
+}
+
 /// A dictionary campaign's estimates decode against the dictionary: one value per entry plus
 /// the `other` bucket with the reports the entries leave unexplained.
 #[test]
 fn dictionary_estimates_decode_against_the_dictionary() {
-    let values: Vec<String> = ["a", "b", "c", "d"].map(String::from).to_vec();
-    let config = config(
-        16,
-        Domain::Dictionary {
-            values: values.clone(),
-        },
-    );
-    let params = params(&config);
+    let (config, params) = abcd_dictionary();
     let mut rng = ChaCha8Rng::from_seed([9; 32]);
     let mut counters = Counters::new(&config);
     // 60% "a", 30% "b", 10% strings outside the dictionary; "c" and "d" absent.
@@ -180,14 +181,7 @@ fn dictionary_estimates_decode_against_the_dictionary() {
 /// standard errors would make its Σz² about 38.
 #[test]
 fn dictionary_standard_errors_are_calibrated_including_other() {
-    let values: Vec<String> = ["a", "b", "c", "d"].map(String::from).to_vec();
-    let config = config(
-        16,
-        Domain::Dictionary {
-            values: values.clone(),
-        },
-    );
-    let params = params(&config);
+    let (config, params) = abcd_dictionary();
     let truth = [12_000.0, 6_000.0, 2_000.0, 0.0, 0.0];
     let runs = 200u8;
     let mut chi2 = [0.0f64; 5];
@@ -308,4 +302,54 @@ fn a_cancelled_decoding_stops() {
             .decode_cancellable(&candidates, 0.05, &live)
             .is_ok()
     );
+}
+
+/// Decoding small and degenerate data never fails or panics: tiny filters, one to three
+/// cohorts (some empty), 0 to 60 reports, lists from 1 to 40 candidates — more than a fit can
+/// take for the smallest filters, so forward selection and the rank-deficient fallback run
+/// too. Every fitted candidate has a finite count; a standard error is positive or infinite.
+#[test]
+fn small_and_degenerate_data_decode_without_failing() {
+    let mut rng = ChaCha8Rng::from_seed([12; 32]);
+    for bloom_bits in [1u32, 2, 4, 8, 16] {
+        for hashes in [1u32, 2, 4] {
+            for cohorts in [1u32, 3] {
+                let Ok(config) = CampaignConfig::new(CampaignSpec::new(
+                    "tiny",
+                    Mechanism::Rappor(RapporSpec {
+                        bloom_bits,
+                        hashes,
+                        cohorts,
+                        ..RapporSpec::paper_example()
+                    }),
+                    1.9,
+                    Domain::Open,
+                )) else {
+                    continue; // a shape the campaign checks refuse
+                };
+                let params = params(&config);
+                for n in [0u32, 1, 5, 60] {
+                    let mut counters = Counters::new(&config);
+                    for i in 0..n {
+                        let value = format!("v{}", i % 3);
+                        let report = encode_once(&params, value.as_bytes(), &mut rng);
+                        counters.fold(&Report::Rappor(report)).unwrap();
+                    }
+                    for listed in [1usize, 7, 40] {
+                        let candidates: Vec<String> =
+                            (0..listed).map(|i| format!("v{i}")).collect();
+                        let decoding = counters.decode(&candidates, 0.05).unwrap_or_else(|e| {
+                            panic!("m={bloom_bits} h={hashes} cohorts={cohorts} n={n}: {e}")
+                        });
+                        assert_eq!(decoding.candidates.len(), listed);
+                        for c in &decoding.candidates {
+                            assert!(c.count.is_finite(), "{c:?}");
+                            assert!(c.std_error > 0.0, "{c:?}");
+                            assert!(!c.detected || c.std_error.is_finite(), "{c:?}");
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
