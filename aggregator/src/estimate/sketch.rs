@@ -13,9 +13,10 @@
 //! `f̂(d) = m/(m − 1)·(Σ_j T[j, h_j(d)] − n/m)`.
 //!
 //! **Standard errors** use the variance formula with the candidate's own estimate for c_d and,
-//! for the hash-collision term, the squares of the other candidates' positive estimates: it
-//! counts only the collisions the candidates can explain, so a population with much mass
-//! outside the candidate list has somewhat larger errors than reported.
+//! for the hash-collision term, the population's F₂ less the candidate's own square: F₂ is
+//! estimated from the table's squared cells ([`SketchTable::second_moment`]), so collisions
+//! with values outside the candidate list count too (or, where larger, the candidates'
+//! squared estimates).
 
 use ldp_protocol::mechanism::SketchParams;
 use ldp_protocol::{HadamardSketchReport, SketchReport};
@@ -72,6 +73,8 @@ pub struct SketchTable {
     table: Vec<f64>,
     /// Reports counted.
     n: u64,
+    /// Σ_j N_j², over the rows' report counts.
+    row_reports_squared: f64,
 }
 
 impl SketchTable {
@@ -81,17 +84,21 @@ impl SketchTable {
         let c = params.c();
         let mut table = Vec::with_capacity(params.hashes as usize * m);
         let mut n = 0u64;
+        let mut row_reports_squared = 0.0;
         if params.hadamard {
             let mut signed = vec![0i64; m];
             for row in cells.chunks_exact(2 * m) {
+                let mut n_j = 0u64;
                 for (s, pair) in signed.iter_mut().zip(row.chunks_exact(2)) {
                     let (plus, minus) = match pair {
                         [plus, minus] => (*plus, *minus),
                         _ => (0, 0),
                     };
-                    n += plus + minus;
+                    n_j += plus + minus;
                     *s = plus as i64 - minus as i64;
                 }
+                n += n_j;
+                row_reports_squared += n_j as f64 * n_j as f64;
                 fwht(&mut signed);
                 table.extend(signed.iter().map(|&s| c * s as f64));
             }
@@ -100,6 +107,7 @@ impl SketchTable {
                 let (ones, total) = row.split_at(m);
                 let n_j = total.first().copied().unwrap_or(0);
                 n += n_j;
+                row_reports_squared += n_j as f64 * n_j as f64;
                 let offset = n_j as f64 * (c - 1.0) / 2.0;
                 table.extend(ones.iter().map(|&o| c * o as f64 - offset));
             }
@@ -108,7 +116,34 @@ impl SketchTable {
             params: *params,
             table,
             n,
+            row_reports_squared,
         }
+    }
+
+    /// An unbiased estimate of the population's F₂ = Σ_v c_v², from the table's own squares.
+    ///
+    /// With B_jh the reports of row j whose value hashes to h, `E[T_jh] = B_jh` and, summed
+    /// over a row, `Σ_h Var(T_jh) = N_j·V` with V = m·c² − 1 (HCMS: each report adds ±c to
+    /// every cell, its mean to one) or m·c²·f(1 − f) (CMS: each entry flips with probability
+    /// f). Over the devices' uniform rows and the hash family,
+    /// `E[Σ_jh B_jh²] = (1 − 1/m)·(n(1 − 1/d) + F₂/d) + Σ_j N_j²/m`, which is solved for F₂.
+    /// Its noise is about `d·√(2dm)·c²·n/d`; it can come out below the truth, so callers
+    /// take the larger of it and what they know.
+    pub fn second_moment(&self) -> f64 {
+        let m = f64::from(self.params.width);
+        let d = f64::from(self.params.hashes);
+        let c = self.params.c();
+        let n = self.n as f64;
+        let per_report = if self.params.hadamard {
+            m * c * c - 1.0
+        } else {
+            let f = self.params.flip.probability();
+            m * c * c * f * (1.0 - f)
+        };
+        let squares: f64 = self.table.iter().map(|t| t * t).sum();
+        let bucket_squares = squares - n * per_report;
+        d * ((bucket_squares - self.row_reports_squared / m) / (1.0 - 1.0 / m)
+            - n * (1.0 - 1.0 / d))
     }
 
     /// Reports counted.
@@ -152,7 +187,10 @@ pub fn decode(
         .iter()
         .map(|value| table.estimate(value.as_bytes()))
         .collect();
-    let squares: f64 = counts.iter().map(|c| c.max(0.0) * c.max(0.0)).sum();
+    // F₂ for the collision term: the sketch's own estimate, or the candidates' squares when
+    // those are larger (the estimate is noisy where the population is spread thin).
+    let listed: f64 = counts.iter().map(|c| c.max(0.0) * c.max(0.0)).sum();
+    let squares = listed.max(table.second_moment());
     let z_threshold = if candidates.is_empty() {
         f64::INFINITY
     } else {
