@@ -190,6 +190,27 @@ pub fn candidates(labels: &[String], absent: usize) -> Vec<String> {
     out
 }
 
+/// For the candidates at `indices` (true counts `truth`, by candidate): the probability that
+/// all are detected, Π Φ(truth/SE − z_threshold), from the decoding's standard errors; the sum
+/// of their errors; and the sum of their squared standard errors.
+pub fn power_and_error(
+    decoding: &CandidateDecoding,
+    indices: &[usize],
+    truth: &[u64],
+) -> (f64, f64, f64) {
+    let normal = Normal::standard();
+    let (mut p_all, mut error, mut se2) = (1.0, 0.0, 0.0);
+    for &i in indices {
+        let (Some(c), Some(&t)) = (decoding.candidates.get(i), truth.get(i)) else {
+            continue;
+        };
+        p_all *= normal.cdf(t as f64 / c.std_error - decoding.z_threshold);
+        error += c.count - t as f64;
+        se2 += c.std_error * c.std_error;
+    }
+    (p_all, error, se2)
+}
+
 /// Runs `run.reps` repetitions and summarizes detection and error. `progress` is called
 /// after each repetition. Also returns the last repetition's decoding.
 pub fn run(
@@ -226,7 +247,6 @@ pub fn run(
     let mut top_all = 0u32;
     let (mut top_expected, mut top_variance) = (0.0, 0.0);
     let (mut top_error, mut top_se2) = (0.0, 0.0);
-    let normal = Normal::standard();
     let (mut false_runs, mut detected_total, mut within, mut squared) = (0u32, 0u64, 0u64, 0.0);
     let (mut encode_ns, mut fold_ns, mut decode_ns) = (0u128, 0u128, 0u128);
     let mut last = None;
@@ -254,13 +274,9 @@ pub fn run(
         if top_detected == top20.len() {
             top_all += 1;
         }
-        let mut p_all = 1.0;
-        for &i in &top20 {
-            let c = &decoding.candidates[i];
-            p_all *= normal.cdf(truth[i] as f64 / c.std_error - decoding.z_threshold);
-            top_error += c.count - truth[i] as f64;
-            top_se2 += c.std_error * c.std_error;
-        }
+        let (p_all, error, se2) = power_and_error(&decoding, &top20, &truth);
+        top_error += error;
+        top_se2 += se2;
         top_expected += p_all;
         top_variance += p_all * (1.0 - p_all);
         precision += if detected.is_empty() {

@@ -4,8 +4,7 @@
 
 use ldp_protocol::mechanism::RapporSpec;
 use ldp_sim::population::Population;
-use ldp_sim::rappor::{RapporRun, run};
-use statrs::distribution::{ContinuousCDF, Normal};
+use ldp_sim::rappor::{RapporRun, power_and_error, run};
 
 fn settings(reps: u32, seed: u64) -> RapporRun {
     RapporRun {
@@ -100,7 +99,7 @@ fn decode_runs(listed: usize, absent: usize, runs: u32, seed: u64) -> (u32, u32,
     let mut candidates = labels[..listed].to_vec();
     candidates.extend((0..absent).map(|i| format!("absent-{i}")));
     let truth = population.counts();
-    let normal = Normal::standard();
+    let top20: Vec<usize> = (0..20).collect();
     let (mut false_runs, mut all_top, mut expected, mut variance) = (0, 0, 0.0, 0.0);
     let (mut error, mut se2) = (0.0, 0.0);
     for rep in 0..runs {
@@ -110,21 +109,14 @@ fn decode_runs(listed: usize, absent: usize, runs: u32, seed: u64) -> (u32, u32,
         if decoding.candidates[listed..].iter().any(|c| c.detected) {
             false_runs += 1;
         }
-        let top = &decoding.candidates[..20];
-        if top.iter().all(|c| c.detected) {
+        if decoding.candidates[..20].iter().all(|c| c.detected) {
             all_top += 1;
         }
-        let p: f64 = top
-            .iter()
-            .zip(truth)
-            .map(|(c, &t)| normal.cdf(t as f64 / c.std_error - decoding.z_threshold))
-            .product();
+        let (p, e, s) = power_and_error(&decoding, &top20, truth);
         expected += p;
         variance += p * (1.0 - p);
-        for (c, &t) in top.iter().zip(truth) {
-            error += c.count - t as f64;
-            se2 += c.std_error * c.std_error;
-        }
+        error += e;
+        se2 += s;
     }
     (
         false_runs,

@@ -177,19 +177,15 @@ pub fn decode(
     // cohort j, or None.
     let mut rows = Vec::with_capacity(bits.len());
     let mut row_of = vec![None; params.cohorts as usize];
-    let mut scale = vec![0.0; params.cohorts as usize];
     for b in &bits {
         if b.reports == 0 {
             continue;
         }
         let n_j = b.reports as f64;
-        if b.bit == 0 {
-            if let Some(slot) = row_of.get_mut(b.cohort as usize) {
-                *slot = Some(rows.len());
-            }
-            if let Some(slot) = scale.get_mut(b.cohort as usize) {
-                *slot = n_j / total;
-            }
+        if b.bit == 0
+            && let Some(slot) = row_of.get_mut(b.cohort as usize)
+        {
+            *slot = Some(rows.len());
         }
         let pi = (b.count / n_j).clamp(0.0, 1.0);
         // Randomization plus the cohort's draw of devices; never below one report's worth.

@@ -307,7 +307,9 @@ fn a_cancelled_decoding_stops() {
 /// Decoding small and degenerate data never fails or panics: tiny filters, one to three
 /// cohorts (some empty), 0 to 60 reports, lists from 1 to 40 candidates — more than a fit can
 /// take for the smallest filters, so forward selection and the rank-deficient fallback run
-/// too. Every fitted candidate has a finite count; a standard error is positive or infinite.
+/// too. Every count is finite, a standard error positive, and infinite exactly where the
+/// candidate was left out of the fit (indistinguishable from others); only fitted ones are
+/// detected.
 #[test]
 fn small_and_degenerate_data_decode_without_failing() {
     let mut rng = ChaCha8Rng::from_seed([12; 32]);
@@ -345,7 +347,8 @@ fn small_and_degenerate_data_decode_without_failing() {
                         for c in &decoding.candidates {
                             assert!(c.count.is_finite(), "{c:?}");
                             assert!(c.std_error > 0.0, "{c:?}");
-                            assert!(!c.detected || c.std_error.is_finite(), "{c:?}");
+                            assert!(!c.selected || c.std_error.is_finite(), "{c:?}");
+                            assert!(!c.detected || c.selected, "{c:?}");
                         }
                     }
                 }
