@@ -90,7 +90,7 @@ impl core::fmt::Display for CampaignId {
 /// JSON: `{"range": {"k": 16}}`, `{"dictionary": {"values": ["😂", "❤"]}}`, `"open"`, or
 /// `{"numeric": {"lo": 0, "hi": 100}}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Domain {
     /// The indices `0..k`.
     Range {
@@ -131,8 +131,10 @@ impl Domain {
 }
 
 /// A campaign configuration as written by an operator: untrusted until
-/// [`CampaignConfig::new`] accepts it.
+/// [`CampaignConfig::new`] accepts it. Unknown fields are refused (a misspelled
+/// `"epoch_second"` must not silently leave the default in place).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CampaignSpec {
     /// Campaign id (a slug).
     pub id: String,

@@ -35,7 +35,7 @@ use crate::math::{LikelihoodRatio, PureParams};
 /// `{"cms": {"hashes": 64, "width": 1024}}`, `{"hcms": {}}`, and for numeric means `"duchi"`,
 /// `{"piecewise": {"grid": 1024}}`, `{"hybrid": {}}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Mechanism {
     /// Generalized randomized response (k-RR, direct encoding).
     Grr,
@@ -196,6 +196,25 @@ impl MechanismKind {
             Self::Piecewise => "piecewise",
             Self::Hybrid => "hybrid",
         }
+    }
+}
+
+/// A mechanism name that is not one of [`MechanismKind::EVERY`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown mechanism {0:?}; expected one of grr, sue, oue, olh, blh, ss, hr, rappor, cms, hcms, duchi, piecewise, hybrid")]
+pub struct UnknownMechanism(pub alloc::string::String);
+
+impl core::str::FromStr for MechanismKind {
+    type Err = UnknownMechanism;
+
+    /// Parses the lowercase name of [`MechanismKind::name`] (surrounding spaces ignored): the
+    /// one parser the CLIs, the simulator and the API share.
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        let name = name.trim();
+        Self::EVERY
+            .into_iter()
+            .find(|kind| kind.name() == name)
+            .ok_or_else(|| UnknownMechanism(name.into()))
     }
 }
 

@@ -123,3 +123,35 @@ fn huge_length_prefixes_fail_fast() {
         Err(WireError::Malformed(_))
     ));
 }
+
+/// Regression: `"epoch_second": 60` (a misspelling of `epoch_seconds`) used to be ignored and
+/// the campaign created with the default one-day epoch.
+#[test]
+fn a_misspelled_campaign_field_is_refused() {
+    let good = r#"{"id": "c", "mechanism": "grr", "epsilon": 1.0,
+                   "domain": {"range": {"k": 4}}, "epoch_seconds": 60}"#;
+    let spec: ldp_protocol::CampaignSpec = serde_json::from_str(good).unwrap();
+    assert_eq!(spec.epoch_seconds, 60);
+    for bad in [
+        r#"{"id": "c", "mechanism": "grr", "epsilon": 1.0,
+            "domain": {"range": {"k": 4}}, "epoch_second": 60}"#,
+        r#"{"id": "c", "mechanism": {"olh": {"g": 4, "seed_pol": 8}}, "epsilon": 1.0,
+            "domain": {"range": {"k": 4}}}"#,
+        r#"{"id": "c", "mechanism": "grr", "epsilon": 1.0, "domain": {"range": {"k": 4, "n": 1}}}"#,
+        r#"{"id": "c", "mechanism": {"cms": {"hash": 4}}, "epsilon": 1.0, "domain": "open"}"#,
+    ] {
+        let err = serde_json::from_str::<ldp_protocol::CampaignSpec>(bad).unwrap_err();
+        assert!(err.to_string().contains("unknown field"), "{bad}: {err}");
+    }
+}
+
+#[test]
+fn mechanism_names_parse_once_for_every_kind() {
+    use ldp_protocol::MechanismKind;
+    for kind in MechanismKind::EVERY {
+        assert_eq!(kind.name().parse::<MechanismKind>(), Ok(kind));
+        assert_eq!(format!(" {kind} ").parse::<MechanismKind>(), Ok(kind));
+    }
+    assert!("GRR".parse::<MechanismKind>().is_err());
+    assert!("".parse::<MechanismKind>().is_err());
+}
