@@ -14,7 +14,7 @@ use ldp_protocol::{CampaignConfig, CampaignSpec, Domain, Mechanism, MechanismKin
 use crate::server::auth::{new_token, token_hash};
 use crate::server::ingest::Committer;
 use crate::server::metrics::Metrics;
-use crate::server::{AppState, Settings, router, serve, shutdown_signal, unix_now};
+use crate::server::{AppState, Settings, defaults, router, serve, shutdown_signal, unix_now};
 use crate::store::{self, Role, Store};
 
 /// Collects local-differential-privacy reports and answers with unbiased estimates.
@@ -70,28 +70,28 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     /// Address to listen on.
-    #[arg(long, env = "LDP_LISTEN", default_value = "127.0.0.1:8080")]
+    #[arg(long, env = "LDP_LISTEN", default_value = defaults::LISTEN)]
     pub listen: SocketAddr,
     /// Largest request body in bytes (413 above).
-    #[arg(long, env = "LDP_BODY_LIMIT", default_value_t = 1 << 20)]
+    #[arg(long, env = "LDP_BODY_LIMIT", default_value_t = defaults::BODY_LIMIT)]
     pub body_limit: usize,
     /// Request timeout in milliseconds (408 after).
-    #[arg(long, env = "LDP_REQUEST_TIMEOUT_MS", default_value_t = 30_000)]
+    #[arg(long, env = "LDP_REQUEST_TIMEOUT_MS", default_value_t = defaults::REQUEST_TIMEOUT_MS)]
     pub request_timeout_ms: u64,
     /// Longest a client may take to send request headers, in milliseconds.
-    #[arg(long, env = "LDP_HEADER_TIMEOUT_MS", default_value_t = 10_000)]
+    #[arg(long, env = "LDP_HEADER_TIMEOUT_MS", default_value_t = defaults::HEADER_TIMEOUT_MS)]
     pub header_timeout_ms: u64,
     /// Group-commit window in milliseconds: batches arriving within it share one transaction.
-    #[arg(long, env = "LDP_COMMIT_WINDOW_MS", default_value_t = 2)]
+    #[arg(long, env = "LDP_COMMIT_WINDOW_MS", default_value_t = defaults::COMMIT_WINDOW_MS)]
     pub commit_window_ms: u64,
     /// Allowed clock difference between devices and the server, in seconds.
-    #[arg(long, env = "LDP_CLOCK_SKEW_SECONDS", default_value_t = 300)]
+    #[arg(long, env = "LDP_CLOCK_SKEW_SECONDS", default_value_t = defaults::CLOCK_SKEW_SECONDS)]
     pub clock_skew_seconds: u64,
     /// Whole epochs before the current one still accepted (late uploads).
-    #[arg(long, env = "LDP_LATE_EPOCHS", default_value_t = 1)]
+    #[arg(long, env = "LDP_LATE_EPOCHS", default_value_t = defaults::LATE_EPOCHS)]
     pub late_epochs: u64,
     /// Most reports in one batch.
-    #[arg(long, env = "LDP_MAX_BATCH_REPORTS", default_value_t = 10_000)]
+    #[arg(long, env = "LDP_MAX_BATCH_REPORTS", default_value_t = defaults::MAX_BATCH_REPORTS)]
     pub max_batch_reports: usize,
     /// Write the bound address to this file once listening (for scripts using port 0).
     #[arg(long, env = "LDP_ADDRESS_FILE")]

@@ -42,11 +42,14 @@
 
 pub mod error;
 pub mod estimate;
+pub mod ingest;
 pub mod postprocess;
 pub mod trending;
 
 #[cfg(feature = "server")]
 pub mod cli;
+#[cfg(feature = "server")]
+pub mod query;
 #[cfg(feature = "server")]
 pub mod server;
 #[cfg(feature = "server")]

@@ -3,12 +3,16 @@
 //!
 //! [`serve`] runs the service on a bound listener until a shutdown signal; [`router`] builds the
 //! axum router alone (handy for in-process tests). The routes and their contracts are in
-//! [`routes`]; every error is a [`problem::Problem`].
+//! [`routes`], the OpenAPI document in [`openapi`]; every error is a [`problem::Problem`],
+//! mapped from the library's errors in [`errors`]. Handlers only parse, call the library
+//! ([`crate::ingest`], [`crate::query`]) and answer.
 
 pub mod auth;
 pub mod dashboard;
+pub mod errors;
 pub mod ingest;
 pub mod metrics;
+pub mod openapi;
 pub mod problem;
 pub mod routes;
 
@@ -62,24 +66,55 @@ pub struct Settings {
     pub secure_cookies: bool,
 }
 
+/// The defaults of [`Settings`] and of the `serve` flags, defined once.
+pub mod defaults {
+    /// Address `serve` listens on.
+    pub const LISTEN: &str = "127.0.0.1:8080";
+    /// Largest request body, in bytes.
+    pub const BODY_LIMIT: usize = 1 << 20;
+    /// Request timeout, in milliseconds.
+    pub const REQUEST_TIMEOUT_MS: u64 = 30_000;
+    /// Header timeout, in milliseconds.
+    pub const HEADER_TIMEOUT_MS: u64 = 10_000;
+    /// Group-commit window, in milliseconds.
+    pub const COMMIT_WINDOW_MS: u64 = 2;
+    /// Batches that may wait for a commit.
+    pub const QUEUE_CAPACITY: usize = 16_384;
+    /// Allowed clock difference between devices and the server, in seconds.
+    pub const CLOCK_SKEW_SECONDS: u64 = 300;
+    /// Whole epochs before the current one still accepted.
+    pub const LATE_EPOCHS: u64 = 1;
+    /// Most reports in one batch.
+    pub const MAX_BATCH_REPORTS: usize = crate::ingest::DEFAULT_MAX_BATCH_REPORTS;
+    /// Longest a graceful shutdown waits, in milliseconds.
+    pub const SHUTDOWN_GRACE_MS: u64 = 30_000;
+}
+
 impl Default for Settings {
     fn default() -> Self {
         Self {
-            body_limit: 1 << 20,
-            request_timeout: Duration::from_secs(30),
-            header_timeout: Duration::from_secs(10),
-            commit_window: Duration::from_millis(2),
-            queue_capacity: 16_384,
-            clock_skew_seconds: 300,
-            late_epochs: 1,
-            max_batch_reports: 10_000,
-            shutdown_grace: Duration::from_secs(30),
+            body_limit: defaults::BODY_LIMIT,
+            request_timeout: Duration::from_millis(defaults::REQUEST_TIMEOUT_MS),
+            header_timeout: Duration::from_millis(defaults::HEADER_TIMEOUT_MS),
+            commit_window: Duration::from_millis(defaults::COMMIT_WINDOW_MS),
+            queue_capacity: defaults::QUEUE_CAPACITY,
+            clock_skew_seconds: defaults::CLOCK_SKEW_SECONDS,
+            late_epochs: defaults::LATE_EPOCHS,
+            max_batch_reports: defaults::MAX_BATCH_REPORTS,
+            shutdown_grace: Duration::from_millis(defaults::SHUTDOWN_GRACE_MS),
             secure_cookies: false,
         }
     }
 }
 
 impl Settings {
+    /// The size limits [`crate::ingest::accept`] applies.
+    pub fn ingest_limits(&self) -> crate::ingest::Limits {
+        crate::ingest::Limits {
+            max_batch_reports: self.max_batch_reports,
+        }
+    }
+
     /// The epochs a batch may carry at Unix time `now`: from `late_epochs` epochs before the
     /// epoch of `now − skew` up to the epoch of `now + skew`.
     pub fn accepted_epochs(&self, now: u64, epoch_seconds: u64) -> RangeInclusive<u64> {
@@ -219,40 +254,19 @@ impl AppState {
     }
 }
 
-/// Runs a store call on the blocking pool; a store error becomes a problem.
-pub async fn blocking<T, F>(f: F) -> Result<T, Problem>
+/// Runs a store or library call on the blocking pool; its error becomes a problem.
+pub async fn blocking<T, E, F>(f: F) -> Result<T, Problem>
 where
-    F: FnOnce() -> Result<T, StoreError> + Send + 'static,
+    F: FnOnce() -> Result<T, E> + Send + 'static,
     T: Send + 'static,
+    E: Into<Problem> + Send + 'static,
 {
     match tokio::task::spawn_blocking(f).await {
         Ok(Ok(value)) => Ok(value),
-        Ok(Err(e)) => Err(store_problem(&e)),
+        Ok(Err(e)) => Err(e.into()),
         Err(e) => {
-            tracing::error!(error = %e, "store task failed");
+            tracing::error!(error = %e, "blocking task failed");
             Err(Problem::new(ProblemType::Internal, "a storage task failed"))
-        }
-    }
-}
-
-/// The problem for a store error: unavailability for database errors (retry), internal for
-/// corrupt data.
-pub fn store_problem(e: &StoreError) -> Problem {
-    match e {
-        StoreError::Database(_) => {
-            tracing::warn!(error = %e, "database unavailable");
-            Problem::new(ProblemType::Unavailable, "the database is unavailable").retry_after(1)
-        }
-        StoreError::UnknownCampaign(id) => {
-            Problem::new(ProblemType::UnknownCampaign, format!("no campaign {id:?}"))
-        }
-        StoreError::CampaignExists(id) => Problem::new(
-            ProblemType::CampaignExists,
-            format!("campaign {id:?} already exists with a different configuration"),
-        ),
-        _ => {
-            tracing::error!(error = %e, "storage error");
-            Problem::new(ProblemType::Internal, "a storage error occurred")
         }
     }
 }

@@ -91,9 +91,7 @@ pub enum CommitOutcome {
 }
 
 /// The range of epochs that hold counters for a campaign.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EpochRange {
     /// First epoch, inclusive.
     pub from: u64,

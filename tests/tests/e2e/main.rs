@@ -6,6 +6,7 @@ mod faults;
 mod multinode;
 mod numeric;
 mod pipeline;
+mod policy;
 mod rappor;
 mod service;
 mod sketch;

@@ -31,15 +31,16 @@ use serde::Deserialize;
 use super::auth::token_hash;
 use super::problem::{Problem, ProblemType};
 use super::{AppState, blocking};
-use crate::estimate::{Counters, Estimates};
-use crate::store::Role;
-use crate::trending::{DEFAULT_ALPHA, TrendingReport, trending};
-use crate::{Accumulator, ValueEstimate};
+use crate::ValueEstimate;
+use crate::estimate::Estimates;
+use crate::query::{self, EpochSelection, QueryError, TrendingRequest};
+use crate::store::{EpochRange, Role, Store, StoreError};
+use crate::trending::TrendingReport;
 
 /// Values in the top chart.
 pub const TOP: usize = 20;
-/// Epochs in the baseline of the trending table.
-pub const BASELINE_EPOCHS: u64 = 7;
+/// Epochs in the baseline of the trending table (the API's default baseline).
+pub const BASELINE_EPOCHS: u64 = query::DEFAULT_BASELINE_EPOCHS;
 /// Most epochs drawn in the time series.
 pub const SERIES_EPOCHS: u64 = 30;
 
@@ -121,8 +122,9 @@ async fn login_form(State(state): State<Arc<AppState>>, headers: HeaderMap) -> R
     html(StatusCode::OK, pages::login(None))
 }
 
-/// The login form's fields.
+/// The login form's fields (nothing else is accepted).
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct LoginForm {
     token: String,
 }
@@ -225,23 +227,15 @@ async fn campaign_list(State(state): State<Arc<AppState>>, headers: HeaderMap) -
         let mut rows = Vec::new();
         for stored in store.campaigns()? {
             let config = Arc::new(stored.config);
-            let range = store.epoch_range(config.id().as_str())?;
-            let reports = match range {
-                Some(r) => store
-                    .counters(&config, r.from, r.to)?
-                    .iter()
-                    .map(|(_, c)| c.n())
-                    .sum(),
-                None => 0,
-            };
+            let summary = query::summary(&*store, &config)?;
             rows.push(CampaignRow {
-                current_epoch: now / config.epoch_seconds(),
-                last_epoch: range.map(|r| r.to),
-                reports,
+                current_epoch: query::current_epoch(&config, now),
+                last_epoch: summary.epochs.map(|r| r.to),
+                reports: summary.n,
                 config,
             });
         }
-        Ok(rows)
+        Ok::<_, StoreError>(rows)
     })
     .await;
     match rows {
@@ -250,7 +244,9 @@ async fn campaign_list(State(state): State<Arc<AppState>>, headers: HeaderMap) -
     }
 }
 
-/// The campaign page's options.
+/// The campaign page's options. Unlike the API's inputs, other parameters are ignored: the
+/// page is a link people share and bookmark, and tracking parameters added on the way must
+/// not turn it into an error page.
 #[derive(Debug, Deserialize)]
 pub struct CampaignQuery {
     /// `raw` (default) or `consistent`.
@@ -325,122 +321,98 @@ async fn campaign_page(
     }
 }
 
-/// Reads the campaign's counters once and derives the page's numbers from them.
+/// The page's numbers, each from the query function the API answers with: the same merging,
+/// minimum-reports rule and trending definition.
 pub async fn campaign_data(
     state: &AppState,
     config: Arc<CampaignConfig>,
     value: Option<u32>,
 ) -> Result<CampaignData, Problem> {
-    let current_epoch = state.now() / config.epoch_seconds();
     let store = state.store.clone();
-    let cfg = config.clone();
-    let rows = blocking(move || match store.epoch_range(cfg.id().as_str())? {
-        Some(range) => store.counters(&cfg, range.from, range.to),
-        None => Ok(Vec::new()),
-    })
-    .await?;
-    let epochs = rows.first().zip(rows.last()).map(|(a, b)| (a.0, b.0));
-    let merge = |pick: &dyn Fn(u64) -> bool| -> Result<Counters, Problem> {
-        let mut merged = Counters::new(&config);
-        for (epoch, counters) in rows.iter().filter(|(e, _)| pick(*e)) {
-            merged.merge(counters).map_err(|e| {
-                tracing::error!(error = %e, epoch, "stored counters do not merge");
-                Problem::new(ProblemType::Internal, "stored counters are inconsistent")
-            })?;
-        }
-        Ok(merged)
+    let now = state.now();
+    blocking(move || collect(&*store, config, now, value)).await
+}
+
+/// [`campaign_data`] on the blocking pool.
+fn collect(
+    store: &dyn Store,
+    config: Arc<CampaignConfig>,
+    now: u64,
+    value: Option<u32>,
+) -> Result<CampaignData, QueryError> {
+    let current_epoch = query::current_epoch(&config, now);
+    let summary = query::summary(store, &config)?;
+    let mut data = CampaignData {
+        config: config.clone(),
+        current_epoch,
+        epochs: summary.epochs.map(|r| (r.from, r.to)),
+        n: summary.n,
+        estimates: None,
+        trending: Err(String::new()),
+        series: None,
+        mean: None,
     };
-    let all = merge(&|_| true)?;
-    let n = all.n();
-    let min = config.min_reports();
+    let all = EpochSelection::default();
     if config.is_open() {
         // No values to rank, test or chart: the page points at the candidate query instead.
-        return Ok(CampaignData {
-            config,
-            current_epoch,
-            epochs,
-            n,
-            estimates: None,
-            trending: Err("An open domain has no values to test for trends.".to_owned()),
-            series: None,
-            mean: None,
-        });
+        data.trending = Err("An open domain has no values to test for trends.".to_owned());
+        return Ok(data);
     }
-    if let Some((lo, hi)) = config.numeric_range() {
+    if config.numeric_range().is_some() {
         // One number to show: the mean and its interval.
-        let mean = if n >= min { all.mean(lo, hi) } else { None };
-        return Ok(CampaignData {
-            config,
-            current_epoch,
-            epochs,
-            n,
-            estimates: None,
-            trending: Err(
-                "A numeric campaign estimates a mean: there are no values to test for \
-                           trends."
-                    .to_owned(),
-            ),
-            series: None,
-            mean,
-        });
+        data.mean = released(query::mean(store, &config, now, all))?.map(|m| m.mean);
+        data.trending = Err(
+            "A numeric campaign estimates a mean: there are no values to test \
+                             for trends."
+                .to_owned(),
+        );
+        return Ok(data);
     }
-    let estimates = (n >= min).then(|| all.estimate());
-
-    // Trending: the latest complete epoch with reports against the BASELINE_EPOCHS before it.
-    let latest = epochs
-        .map_or(current_epoch, |(_, to)| to.min(current_epoch))
-        .min(current_epoch.saturating_sub(1));
-    let trending = if latest < BASELINE_EPOCHS {
-        Err("Trending needs more epochs of history.".to_owned())
-    } else {
-        let now = merge(&|e| e == latest)?;
-        let before = merge(&|e| e < latest && e >= latest - BASELINE_EPOCHS)?;
-        if now.n() < min || before.n() < min {
-            Err(format!(
-                "Trending compares epoch {latest} with the {BASELINE_EPOCHS} epochs before it \
-                 and needs at least {min} reports in each; they have {} and {}.",
-                now.n(),
-                before.n()
-            ))
-        } else {
-            trending(&now.estimate(), &before.estimate(), DEFAULT_ALPHA)
-                .map(|report| (latest, report))
-                .map_err(|e| e.to_string())
-        }
+    data.estimates = released(query::estimates(store, &config, now, all))?.map(|e| e.estimates);
+    data.trending = match query::trending(store, &config, now, TrendingRequest::default()) {
+        Ok(answer) => Ok((answer.epoch, answer.report)),
+        Err(e @ (QueryError::Store(_) | QueryError::Inconsistent(_))) => return Err(e),
+        Err(e) => Err(format!(
+            "Trending compares the latest complete epoch with reports with the \
+             {BASELINE_EPOCHS} epochs before it: {e}."
+        )),
     };
 
     // The time series of one value: its share per epoch with enough reports.
     let chosen = value.filter(|v| *v < config.k()).or_else(|| {
-        estimates
+        data.estimates
             .as_ref()
             .and_then(|e| e.top(1).first().map(|v| v.index))
     });
-    let series = chosen.map(|index| {
-        let from = epochs.map_or(0, |(_, to)| to.saturating_sub(SERIES_EPOCHS - 1));
-        let points = rows
-            .iter()
-            .filter(|(epoch, c)| *epoch >= from && c.n() >= min)
-            .filter_map(|(epoch, counters)| {
-                let estimate = counters.estimate();
+    if let (Some(index), Some(epochs)) = (chosen, summary.epochs) {
+        let range = EpochRange {
+            from: epochs.from.max(epochs.to.saturating_sub(SERIES_EPOCHS - 1)),
+            to: epochs.to,
+        };
+        let points = query::series(store, &config, range)?
+            .into_iter()
+            .filter_map(|(epoch, estimate)| {
                 let v: &ValueEstimate = estimate.values.get(index as usize)?;
                 let scale = 100.0 / estimate.n as f64;
                 Some(charts::SharePoint {
-                    epoch: *epoch,
+                    epoch,
                     share: v.count * scale,
                     ci95: [v.ci95_low * scale, v.ci95_high * scale],
                 })
             })
             .collect();
-        (index, points)
-    });
-    Ok(CampaignData {
-        config,
-        current_epoch,
-        epochs,
-        n,
-        estimates,
-        trending,
-        series,
-        mean: None,
-    })
+        data.series = Some((index, points));
+    } else if let Some(index) = chosen {
+        data.series = Some((index, Vec::new()));
+    }
+    Ok(data)
+}
+
+/// An answer, or `None` when too few reports were counted to release it.
+fn released<T>(answer: Result<T, QueryError>) -> Result<Option<T>, QueryError> {
+    match answer {
+        Ok(answer) => Ok(Some(answer)),
+        Err(QueryError::NotEnoughReports { .. }) => Ok(None),
+        Err(e) => Err(e),
+    }
 }

@@ -1,0 +1,117 @@
+//! The routes: one module per area, each handler thin — parse the request, call the library
+//! ([`crate::ingest`], [`crate::query`], the [`crate::store::Store`]), and answer; every
+//! library error becomes a problem through [`super::errors`]. The OpenAPI document built
+//! from these handlers is [`super::openapi::ApiDoc`].
+//!
+//! | route | auth | what |
+//! |---|---|---|
+//! | `POST /v1/campaigns` | admin | create a campaign from a JSON configuration |
+//! | `GET /v1/campaigns`, `GET /v1/campaigns/{id}` | public | what a client needs to build its encoder |
+//! | `POST /v1/campaigns/{id}/reports` | public | one bincode batch; 202 once committed |
+//! | `GET /v1/campaigns/{id}/estimates` | analyst | counts with standard errors and intervals |
+//! | `POST /v1/campaigns/{id}/estimates/query` | analyst | RAPPOR, CMS, HCMS: estimates and detection for a list of candidate strings |
+//! | `GET /v1/campaigns/{id}/trending` | analyst | values whose share rose significantly |
+//! | `GET /v1/advice` | admin | every frequency oracle for (k, ε, n) ranked, and the recommendation |
+//! | `GET /healthz`, `/readyz`, `/metrics`, `/openapi.json` | public | operations |
+
+pub mod campaigns;
+pub mod estimates;
+pub mod ingest;
+pub mod ops;
+pub mod trending;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::http::{HeaderMap, header};
+use axum::routing::{get, post};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::AppState;
+use super::problem::{Problem, ProblemType};
+use crate::store::EpochRange;
+
+/// Every route of the service.
+pub fn routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route(
+            "/v1/campaigns",
+            post(campaigns::create_campaign).get(campaigns::list_campaigns),
+        )
+        .route("/v1/campaigns/{id}", get(campaigns::show_campaign))
+        .route("/v1/campaigns/{id}/reports", post(ingest::post_reports))
+        .route("/v1/campaigns/{id}/estimates", get(estimates::estimates))
+        .route(
+            "/v1/campaigns/{id}/estimates/query",
+            post(estimates::query_estimates),
+        )
+        .route(
+            "/v1/campaigns/{id}/trending",
+            get(trending::trending_values),
+        )
+        .route("/v1/advice", get(ops::advice))
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .route("/openapi.json", get(ops::openapi))
+}
+
+/// An RFC 9457 problem (every 4xx and 5xx).
+#[derive(Serialize, ToSchema)]
+pub struct ProblemView {
+    /// Stable URI of the reason; documented in `docs/problems.md`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Human summary of the reason.
+    pub title: String,
+    /// HTTP status.
+    pub status: u16,
+    /// What happened in this occurrence.
+    pub detail: String,
+}
+
+/// A range of epochs, both ends inclusive (named `EpochRange` in the OpenAPI document).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(as = EpochRange)]
+pub struct EpochsView {
+    /// First epoch, inclusive.
+    pub from: u64,
+    /// Last epoch, inclusive.
+    pub to: u64,
+}
+
+impl From<EpochRange> for EpochsView {
+    fn from(range: EpochRange) -> Self {
+        Self {
+            from: range.from,
+            to: range.to,
+        }
+    }
+}
+
+/// Whether the request's `Content-Type` (without parameters) is `expected`.
+fn content_type_is(headers: &HeaderMap, expected: &str) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|essence| essence.trim().eq_ignore_ascii_case(expected))
+}
+
+/// The refusal of a request that does not carry `expected` as its content type.
+fn require_content_type(headers: &HeaderMap, expected: &str, what: &str) -> Result<(), Problem> {
+    if content_type_is(headers, expected) {
+        Ok(())
+    } else {
+        Err(Problem::new(
+            ProblemType::UnsupportedMediaType,
+            format!("send {what} as {expected}"),
+        ))
+    }
+}
+
+/// An unreadable or out-of-range request.
+fn bad_query(detail: impl Into<String>) -> Problem {
+    Problem::new(ProblemType::InvalidRequest, detail)
+}

@@ -1,0 +1,144 @@
+//! `GET /v1/advice` and the operational routes: `/healthz`, `/readyz`, `/metrics`,
+//! `/openapi.json`.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, OpenApi, ToSchema};
+
+use super::super::auth::require;
+use super::super::openapi::ApiDoc;
+use super::super::problem::Problem;
+use super::super::{AppState, blocking};
+use super::{ProblemView, bad_query};
+use crate::store::Role;
+
+/// The question to the advisor.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct AdviceQuery {
+    /// Domain size (2 to 2^32 − 1).
+    pub k: u32,
+    /// ε per report.
+    pub epsilon: f64,
+    /// Expected reports per estimate (default 1,000,000; sets the standard errors' scale).
+    pub n: Option<u64>,
+    /// Largest acceptable report, in bytes.
+    pub max_report_bytes: Option<usize>,
+}
+
+/// Every frequency oracle for the question, best first, and the recommendation.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct AdviceView {
+    /// The first-ranked mechanism, ready for a campaign's `"mechanism"` field.
+    #[schema(value_type = Object)]
+    pub recommended: serde_json::Value,
+    /// Why, in one sentence.
+    pub reason: String,
+    /// Every mechanism that accepts (k, ε), best first.
+    pub ranked: Vec<AdvisedMechanism>,
+}
+
+/// One mechanism's predicted cost.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct AdvisedMechanism {
+    /// The mechanism with its parameters resolved for (k, ε).
+    #[schema(value_type = Object)]
+    pub mechanism: serde_json::Value,
+    /// Predicted standard error of a count whose true value is n/k.
+    pub std_error: f64,
+    /// Bytes per encoded report.
+    pub report_bytes: usize,
+    /// Collector work, in words.
+    pub server_cost: String,
+    /// Whether the report fits `max_report_bytes`.
+    pub fits: bool,
+}
+
+/// Which frequency oracle to use for k values at ε: ranked by predicted standard error, then
+/// report size, then server cost (the `ldp_protocol::advisor` library, as `ldp-sim advise`).
+#[utoipa::path(
+    get,
+    path = "/v1/advice",
+    params(AdviceQuery),
+    responses(
+        (status = 200, description = "The ranking and the recommendation", body = AdviceView),
+        (status = 400, description = "k or ε out of range", body = ProblemView, content_type = "application/problem+json"),
+        (status = 401, description = "No or unknown token", body = ProblemView, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin token", body = ProblemView, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub(crate) async fn advice(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    query: Result<Query<AdviceQuery>, QueryRejection>,
+) -> Result<Json<AdviceView>, Problem> {
+    require(&state, &headers, Role::Admin).await?;
+    let Query(query) = query.map_err(|e| bad_query(e.body_text()))?;
+    let n = query.n.unwrap_or(1_000_000).max(1);
+    let ranked = ldp_protocol::advisor::rank(query.k, n, query.epsilon, query.max_report_bytes)
+        .map_err(|e| bad_query(e.to_string()))?;
+    let (best, reason) = ldp_protocol::advisor::recommend(&ranked, query.k, query.epsilon)
+        .ok_or_else(|| bad_query("no mechanism accepts this domain"))?;
+    let json = |m: &ldp_protocol::Mechanism| serde_json::to_value(m).unwrap_or_default();
+    Ok(Json(AdviceView {
+        recommended: json(&best.mechanism),
+        reason,
+        ranked: ranked
+            .iter()
+            .map(|a| AdvisedMechanism {
+                mechanism: json(&a.mechanism),
+                std_error: a.std_error,
+                report_bytes: a.report_bytes,
+                server_cost: a.server_cost.to_owned(),
+                fits: a.fits,
+            })
+            .collect(),
+    }))
+}
+
+/// Liveness: the process answers.
+#[utoipa::path(get, path = "/healthz", responses((status = 200, description = "Alive")))]
+pub(crate) async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+/// Readiness: the database answers.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    responses(
+        (status = 200, description = "Ready"),
+        (status = 503, description = "The database is unavailable", body = ProblemView, content_type = "application/problem+json"),
+    )
+)]
+pub(crate) async fn readyz(State(state): State<Arc<AppState>>) -> Result<&'static str, Problem> {
+    let store = state.store.clone();
+    blocking(move || store.ping()).await?;
+    Ok("ready\n")
+}
+
+/// Prometheus metrics (text exposition format).
+#[utoipa::path(get, path = "/metrics", responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
+pub(crate) async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        state.metrics.encode(),
+    )
+        .into_response()
+}
+
+/// This document.
+#[utoipa::path(get, path = "/openapi.json", responses((status = 200, description = "OpenAPI 3.1 document")))]
+pub(crate) async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}

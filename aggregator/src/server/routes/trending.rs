@@ -1,0 +1,140 @@
+//! `GET /v1/campaigns/{id}/trending`: a thin shell over [`crate::query::trending`], the same
+//! function the dashboard's trending table calls.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::super::auth::require;
+use super::super::problem::Problem;
+use super::super::{AppState, blocking};
+use super::{EpochsView, ProblemView, bad_query};
+use crate::query::{self, TrendingRequest};
+use crate::store::Role;
+
+/// Rising values listed unless asked otherwise.
+pub const DEFAULT_TOP: usize = 10;
+
+/// The trending question.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct TrendingQuery {
+    /// Baseline length in epochs before the latest (default 7).
+    pub baseline: Option<u64>,
+    /// At most this many rising values (default 10).
+    pub top: Option<usize>,
+    /// The latest epoch (default: the latest complete epoch that has reports — the newest
+    /// epoch before the current one holding any; the one before the current when none does).
+    pub epoch: Option<u64>,
+    /// Family-wise false-positive level (default 0.05).
+    pub alpha: Option<f64>,
+}
+
+/// A value whose share rose significantly.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TrendView {
+    /// Domain index.
+    pub index: u32,
+    /// The value's label.
+    pub value: String,
+    /// Estimated share in the latest epoch.
+    pub share_now: f64,
+    /// Its 95% interval.
+    pub share_now_ci95: [f64; 2],
+    /// Estimated share over the baseline.
+    pub share_baseline: f64,
+    /// Its 95% interval.
+    pub share_baseline_ci95: [f64; 2],
+    /// z-score of the rise.
+    pub z: f64,
+}
+
+/// What is trending.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TrendingView {
+    /// Campaign id.
+    pub campaign: String,
+    /// The latest epoch compared.
+    pub epoch: u64,
+    /// The baseline epochs (inclusive).
+    pub baseline: EpochsView,
+    /// Family-wise false-positive level.
+    pub alpha: f64,
+    /// Values tested.
+    pub tested: usize,
+    /// z a rise must exceed (one-sided, Bonferroni over the values tested).
+    pub z_threshold: f64,
+    /// Reports in the latest epoch.
+    pub n_now: u64,
+    /// Reports in the baseline.
+    pub n_baseline: u64,
+    /// Significant rises, largest z first.
+    pub rising: Vec<TrendView>,
+}
+
+/// Values whose share in the latest epoch rose significantly over the baseline epochs.
+///
+/// A one-sided z-test per value on the difference of estimated shares, with the variance from
+/// the mechanism's formula, at family-wise level `alpha` (Bonferroni over the k values). The
+/// latest epoch defaults to the latest complete epoch that has reports (the current epoch is
+/// still filling); the dashboard's trending table answers the same question.
+#[utoipa::path(
+    get,
+    path = "/v1/campaigns/{id}/trending",
+    params(("id" = String, Path, description = "Campaign id"), TrendingQuery),
+    responses(
+        (status = 200, description = "Rising values", body = TrendingView),
+        (status = 400, description = "Malformed or unknown query parameters, baseline or alpha out of range, or too little history before the epoch", body = ProblemView, content_type = "application/problem+json"),
+        (status = 401, description = "No or unknown token", body = ProblemView, content_type = "application/problem+json"),
+        (status = 404, description = "No such campaign", body = ProblemView, content_type = "application/problem+json"),
+        (status = 409, description = "Fewer reports than the campaign's minimum in either period, or an open domain (no values to test)", body = ProblemView, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub(crate) async fn trending_values(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    query: Result<Query<TrendingQuery>, QueryRejection>,
+) -> Result<Json<TrendingView>, Problem> {
+    require(&state, &headers, Role::Analyst).await?;
+    let Query(query) = query.map_err(|e| bad_query(e.body_text()))?;
+    let config = state.campaign(&id).await?;
+    let request = TrendingRequest {
+        epoch: query.epoch,
+        baseline: query.baseline,
+        alpha: query.alpha,
+    };
+    let (store, cfg, now) = (state.store.clone(), config.clone(), state.now());
+    let answer = blocking(move || query::trending(&*store, &cfg, now, request)).await?;
+    let report = answer.report;
+    Ok(Json(TrendingView {
+        campaign: id,
+        epoch: answer.epoch,
+        baseline: answer.baseline.into(),
+        alpha: report.alpha,
+        tested: report.tested,
+        z_threshold: report.z_threshold,
+        n_now: report.n_now,
+        n_baseline: report.n_baseline,
+        rising: report
+            .rising
+            .into_iter()
+            .take(query.top.unwrap_or(DEFAULT_TOP))
+            .map(|t| TrendView {
+                index: t.index,
+                value: config.label(t.index),
+                share_now: t.share_now,
+                share_now_ci95: t.share_now_ci95,
+                share_baseline: t.share_baseline,
+                share_baseline_ci95: t.share_baseline_ci95,
+                z: t.z,
+            })
+            .collect(),
+    }))
+}
