@@ -1,6 +1,6 @@
 //! The query policy over a [`Store`]: which epochs a question covers, merging their counters,
-//! the minimum-reports rule, and the answers — [`estimates`], [`candidates`], [`trending`] and
-//! [`mean`], plus the per-epoch [`series`] and the campaign [`summary`] the dashboard draws.
+//! the minimum-reports rule, and the answers — [`estimates()`], [`candidates()`], [`trending()`] and
+//! [`mean()`], plus the per-epoch [`series()`] and the campaign [`summary()`] the dashboard draws.
 //!
 //! The HTTP routes and the dashboard both answer from these functions, so they cannot disagree
 //! about a rule. Every function is synchronous (the store is); the service calls them on its

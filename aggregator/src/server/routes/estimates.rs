@@ -1,5 +1,5 @@
 //! `GET /v1/campaigns/{id}/estimates` and `POST /v1/campaigns/{id}/estimates/query`: thin
-//! shells over [`crate::query::estimates`] and [`crate::query::candidates`].
+//! shells over [`crate::query::estimates()`] and [`crate::query::candidates()`].
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -1,4 +1,4 @@
-//! `GET /v1/campaigns/{id}/trending`: a thin shell over [`crate::query::trending`], the same
+//! `GET /v1/campaigns/{id}/trending`: a thin shell over [`crate::query::trending()`], the same
 //! function the dashboard's trending table calls.
 
 use std::sync::Arc;
