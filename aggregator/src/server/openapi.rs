@@ -67,3 +67,34 @@ impl utoipa::Modify for BearerAuth {
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_document_lists_every_route_and_the_shared_schemas() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        for path in [
+            "/v1/campaigns",
+            "/v1/campaigns/{id}",
+            "/v1/campaigns/{id}/reports",
+            "/v1/campaigns/{id}/estimates",
+            "/v1/campaigns/{id}/estimates/query",
+            "/v1/campaigns/{id}/trending",
+            "/v1/advice",
+            "/healthz",
+            "/readyz",
+            "/metrics",
+            "/openapi.json",
+        ] {
+            assert!(doc["paths"].get(path).is_some(), "{path} is missing");
+        }
+        // The HTTP layer's view keeps the schema name clients already know.
+        let schemas = &doc["components"]["schemas"];
+        assert!(schemas.get("EpochRange").is_some(), "{schemas}");
+        assert!(schemas.get("EpochsView").is_none());
+        let trending = &schemas["TrendingView"]["properties"]["baseline"]["$ref"];
+        assert_eq!(trending, "#/components/schemas/EpochRange");
+    }
+}

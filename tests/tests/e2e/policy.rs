@@ -202,6 +202,15 @@ fn the_api_and_the_dashboard_agree_on_what_is_trending() {
         std::sync::atomic::Ordering::SeqCst,
     );
     assert_eq!(assert_same_trending(&node, &config), current);
+
+    // Twenty epochs on, with reports arriving in the new current epoch after a gap longer
+    // than one window of the backward search.
+    node.clock.store(
+        START + 20 * EPOCH_SECONDS,
+        std::sync::atomic::Ordering::SeqCst,
+    );
+    node.upload(&config, current + 20, &base, "later");
+    assert_eq!(assert_same_trending(&node, &config), current);
 }
 
 /// Regression: a misspelled field (`epoch_second`) used to be ignored and the campaign created
