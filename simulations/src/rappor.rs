@@ -138,7 +138,7 @@ pub fn simulate_once(
         .par_chunks(SHARD)
         .enumerate()
         .map(|(shard, chunk)| {
-            let mut rng = WyRand::new(shard_seed(seed, "rappor", config.epsilon(), rep, shard));
+            let mut rng = WyRand::new(shard_seed(seed, b"rappor", config.epsilon(), rep, shard));
             let mut counters = Counters::new(config);
             let mut reports: Vec<Report> = (0..BLOCK)
                 .map(|_| {

@@ -3,6 +3,9 @@
 //!
 //! Devices are split into shards of [`SHARD`] devices; each shard draws from its own RNG,
 //! seeded from (seed, mechanism, ε, repetition, shard), and shards run in parallel (rayon).
+//! The mechanism enters the seed as explicit bytes ([`stream`]: its name and the campaign
+//! config's digest), never as a `Debug` string, so editing a type's `Debug` output cannot
+//! change results.
 //! Counters are sums, so merging them in shard order gives the same result however many
 //! threads ran: the same `--seed` gives the same numbers on one core or many.
 //!
@@ -65,14 +68,26 @@ pub struct RunRecord {
     pub rng: String,
 }
 
-/// A seed for one shard from everything that identifies it.
-pub(crate) fn shard_seed(seed: u64, label: &str, eps: f64, rep: u32, shard: usize) -> u64 {
-    let mut key = Vec::with_capacity(label.len() + 28);
-    key.extend_from_slice(label.as_bytes());
+/// A seed for one shard from everything that identifies it: the run's seed, the stream
+/// (what is simulated, as bytes), ε, the repetition and the shard.
+pub(crate) fn shard_seed(seed: u64, stream: &[u8], eps: f64, rep: u32, shard: usize) -> u64 {
+    let mut key = Vec::with_capacity(stream.len() + 28);
+    key.extend_from_slice(stream);
     key.extend_from_slice(&eps.to_bits().to_le_bytes());
     key.extend_from_slice(&rep.to_le_bytes());
     key.extend_from_slice(&(shard as u64).to_le_bytes());
     twox_hash::XxHash3_64::oneshot_with_seed(seed, &key)
+}
+
+/// The stream of a simulation of `config`: the mechanism's name and the config's digest (the
+/// xxh3 of its canonical encoding, every default resolved: OLH's g, a sketch's hash family).
+/// Explicit fields, so that only a change to what is simulated changes the numbers.
+pub fn stream(config: &CampaignConfig) -> Vec<u8> {
+    let name = config.params().kind().name();
+    let mut stream = Vec::with_capacity(name.len() + 8);
+    stream.extend_from_slice(name.as_bytes());
+    stream.extend_from_slice(&config.digest().to_le_bytes());
+    stream
 }
 
 /// One repetition: every device's report, folded. Returns the counters and the encoding and
@@ -102,12 +117,12 @@ pub(crate) fn simulate_with<E>(
 where
     E: Fn(&mut Encoder<WyRand>, u32, &mut Report) -> Result<(), RunError> + Sync,
 {
-    let label = format!("{:?}", config.params().resolved());
+    let stream = stream(config);
     let shards: Vec<_> = values
         .par_chunks(SHARD)
         .enumerate()
         .map(|(shard, chunk)| {
-            let rng = WyRand::new(shard_seed(seed, &label, config.epsilon(), rep, shard));
+            let rng = WyRand::new(shard_seed(seed, &stream, config.epsilon(), rep, shard));
             let mut encoder = Encoder::with_simulation_rng(config, rng);
             let mut counters = Counters::new(config);
             let mut reports: Vec<Report> = Vec::with_capacity(BLOCK);

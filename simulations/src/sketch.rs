@@ -91,7 +91,7 @@ pub struct SketchRecord {
 
 /// The hash-family seed of repetition `rep` of a run seeded with `seed`.
 pub fn family_seed(seed: u64, rep: u32) -> u64 {
-    shard_seed(seed, "sketch hash family", 0.0, rep, 0)
+    shard_seed(seed, b"sketch hash family", 0.0, rep, 0)
 }
 
 /// The campaign repetition `rep` simulates: an open domain, the run's shape, and the
