@@ -9,20 +9,15 @@
 
 use std::time::Instant;
 
+use ldp_aggregator::Counters;
 use ldp_aggregator::estimate::candidates::CandidateDecoding;
-use ldp_aggregator::{Accumulator, Counters};
 use ldp_client::encoder::rappor::encode_once_into;
 use ldp_protocol::mechanism::{MechanismParams, RapporSpec};
 use ldp_protocol::{CampaignConfig, CampaignSpec, Domain, Mechanism, RapporReport, Report};
-use rayon::prelude::*;
 use statrs::distribution::{ContinuousCDF, Normal};
-use wyrand::WyRand;
 
 use crate::population::Population;
-use crate::run::{RunError, SHARD, shard_seed};
-
-/// Reports encoded, then folded, at a time.
-const BLOCK: usize = 2048;
+use crate::run::{RunError, Shards, simulate_with};
 
 /// The settings of a RAPPOR run.
 #[derive(Debug, Clone, PartialEq)]
@@ -134,46 +129,31 @@ pub fn simulate_once(
         return Err(RunError::Invalid("not a RAPPOR campaign".into()));
     };
     let values: Vec<u32> = population.values().collect();
-    let shards: Vec<_> = values
-        .par_chunks(SHARD)
-        .enumerate()
-        .map(|(shard, chunk)| {
-            let mut rng = WyRand::new(shard_seed(seed, b"rappor", config.epsilon(), rep, shard));
-            let mut counters = Counters::new(config);
-            let mut reports: Vec<Report> = (0..BLOCK)
-                .map(|_| {
-                    Report::Rappor(RapporReport {
-                        cohort: 0,
-                        bits: vec![0; params.words()],
-                    })
-                })
-                .collect();
-            let mut scratch = vec![0; params.words()];
-            let (mut encoded, mut folded) = (0u128, 0u128);
-            for block in chunk.chunks(BLOCK) {
-                let started = Instant::now();
-                for (&v, slot) in block.iter().zip(reports.iter_mut()) {
-                    let label = labels.get(v as usize).map_or("", String::as_str);
-                    if let Report::Rappor(r) = slot {
-                        encode_once_into(params, label.as_bytes(), &mut rng, r, &mut scratch);
-                    }
-                }
-                encoded += started.elapsed().as_nanos();
-                let started = Instant::now();
-                counters.fold_all(reports.get(..block.len()).unwrap_or_default())?;
-                folded += started.elapsed().as_nanos();
+    let words = params.words();
+    let shards = Shards {
+        seed,
+        stream: b"rappor",
+        rep,
+    };
+    simulate_with(
+        config,
+        &values,
+        &shards,
+        |rng| (rng, vec![0; words]),
+        |(rng, scratch), v, slot| {
+            if !matches!(slot, Report::Rappor(_)) {
+                *slot = Report::Rappor(RapporReport {
+                    cohort: 0,
+                    bits: vec![0; words],
+                });
             }
-            Ok((counters, encoded, folded))
-        })
-        .collect::<Result<_, RunError>>()?;
-    let mut total = Counters::new(config);
-    let (mut encode_ns, mut fold_ns) = (0, 0);
-    for (counters, e, f) in shards {
-        total.merge(&counters)?;
-        encode_ns += e;
-        fold_ns += f;
-    }
-    Ok((total, encode_ns, fold_ns))
+            if let Report::Rappor(report) = slot {
+                let label = labels.get(v as usize).map_or("", String::as_str);
+                encode_once_into(params, label.as_bytes(), rng, report, scratch);
+            }
+            Ok(())
+        },
+    )
 }
 
 /// The candidates of a run: the population's labels, then `absent` strings no device holds.

@@ -98,16 +98,14 @@ pub fn simulate_once(
     seed: u64,
     rep: u32,
 ) -> Result<(Counters, u128, u128), RunError> {
-    simulate_with(config, values, seed, rep, |encoder, v, slot| {
+    simulate_encoded(config, values, seed, rep, |encoder, v, slot| {
         Ok(encoder.encode_index_into(v, slot)?)
     })
 }
 
-/// The shard loop every simulation through [`Encoder`] shares: `values` split over the cores,
-/// each shard with its own seeded simulation RNG, each device's report written by `encode`
-/// into a block of reports reused block to block (cache-resident, allocations kept), folded,
-/// and the shards merged. Returns the counters and the encoding and folding nanoseconds.
-pub(crate) fn simulate_with<E>(
+/// [`simulate_with`] for devices that encode through [`Encoder`] (one per shard, over the
+/// shard's simulation RNG), seeded by the config's [`stream`].
+pub(crate) fn simulate_encoded<E>(
     config: &CampaignConfig,
     values: &[u32],
     seed: u64,
@@ -117,13 +115,55 @@ pub(crate) fn simulate_with<E>(
 where
     E: Fn(&mut Encoder<WyRand>, u32, &mut Report) -> Result<(), RunError> + Sync,
 {
-    let stream = stream(config);
+    let shards = Shards {
+        seed,
+        stream: &stream(config),
+        rep,
+    };
+    simulate_with(
+        config,
+        values,
+        &shards,
+        |rng| Encoder::with_simulation_rng(config, rng),
+        encode,
+    )
+}
+
+/// What every shard's RNG is seeded from besides its index and ε: the run's seed, the stream
+/// (what is simulated, as bytes) and the repetition.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Shards<'a> {
+    /// The run's seed.
+    pub seed: u64,
+    /// What is simulated ([`stream`], or a fixed name).
+    pub stream: &'a [u8],
+    /// The repetition.
+    pub rep: u32,
+}
+
+/// The shard loop every simulation shares: `values` split over the cores, each shard with
+/// its own seeded simulation RNG handed to `device` (which makes the shard's encoder), each
+/// device's report written by `encode` into a block of reports reused block to block
+/// (cache-resident, allocations kept), folded, and the shards merged. Returns the counters
+/// and the encoding and folding nanoseconds.
+pub(crate) fn simulate_with<S, D, E>(
+    config: &CampaignConfig,
+    values: &[u32],
+    shards: &Shards<'_>,
+    device: D,
+    encode: E,
+) -> Result<(Counters, u128, u128), RunError>
+where
+    D: Fn(WyRand) -> S + Sync,
+    E: Fn(&mut S, u32, &mut Report) -> Result<(), RunError> + Sync,
+{
+    let Shards { seed, stream, rep } = *shards;
     let shards: Vec<_> = values
         .par_chunks(SHARD)
         .enumerate()
         .map(|(shard, chunk)| {
-            let rng = WyRand::new(shard_seed(seed, &stream, config.epsilon(), rep, shard));
-            let mut encoder = Encoder::with_simulation_rng(config, rng);
+            let rng = WyRand::new(shard_seed(seed, stream, config.epsilon(), rep, shard));
+            let mut encoder = device(rng);
             let mut counters = Counters::new(config);
             let mut reports: Vec<Report> = Vec::with_capacity(BLOCK);
             let (mut encoded, mut folded) = (0u128, 0u128);

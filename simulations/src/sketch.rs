@@ -22,7 +22,7 @@ use ldp_protocol::mechanism::{MechanismParams, SketchParams, SketchSpec};
 use ldp_protocol::{CampaignConfig, CampaignSpec, Domain, Mechanism};
 
 use crate::population::Population;
-use crate::run::{RunError, SIMULATION_RNG, mse_ratio_ci99, shard_seed, simulate_with};
+use crate::run::{RunError, SIMULATION_RNG, mse_ratio_ci99, shard_seed, simulate_encoded};
 
 /// The settings of a sketch run.
 #[derive(Debug, Clone, PartialEq)]
@@ -155,7 +155,7 @@ pub fn simulate_once(
     rep: u32,
 ) -> Result<(Counters, u128, u128), RunError> {
     let values: Vec<u32> = population.values().collect();
-    simulate_with(config, &values, seed, rep, |encoder, v, slot| {
+    simulate_encoded(config, &values, seed, rep, |encoder, v, slot| {
         let value = labels
             .get(v as usize)
             .ok_or_else(|| RunError::Invalid("one label per population value".into()))?;
