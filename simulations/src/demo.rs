@@ -54,7 +54,7 @@ impl Default for DemoPlan {
 }
 
 /// What the demo did.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct DemoSummary {
     /// The campaign fed.
     pub campaign: String,
