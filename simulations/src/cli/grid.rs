@@ -1,5 +1,8 @@
 //! `ldp-sim grid`: MSE against ε (and n, k) with theory curves, plus a top-20 chart.
 
+use std::path::PathBuf;
+
+use indicatif::ProgressBar;
 use ldp_protocol::Mechanism;
 
 use super::args::GridArgs;
@@ -7,7 +10,7 @@ use super::{BoxError, progress_bar};
 use crate::plot::{self, MseSeries};
 use crate::population::Population;
 use crate::registry::{self, Simulation};
-use crate::run;
+use crate::run::{self, RunRecord};
 
 /// Runs the grid and writes its plots and `grid.json` under `--out`.
 pub(super) fn run(args: &GridArgs) -> Result<(), BoxError> {
@@ -32,75 +35,9 @@ pub(super) fn run(args: &GridArgs) -> Result<(), BoxError> {
     let mut written = Vec::new();
     for &k in &args.k {
         for &n in &args.n {
-            let (population, labels) = Population::parse(&args.dist, k, n)?;
-            let mut series = Vec::new();
-            for mechanism in &mechanisms {
-                let name = mechanism.kind().name();
-                let (lo, hi) = args
-                    .eps
-                    .iter()
-                    .fold((f64::MAX, f64::MIN), |(lo, hi), &e| (lo.min(e), hi.max(e)));
-                let theory = (0..=60)
-                    .map(|i| lo * (hi / lo).powf(f64::from(i) / 60.0))
-                    .map(|e| run::theory_mse(&population, mechanism, e).map(|m| (e, m)))
-                    .collect::<Result<Vec<_>, _>>()?;
-                let mut measured = Vec::new();
-                for &eps in &args.eps {
-                    bar.set_message(format!("k={} n={n} {name} ε={eps}", population.k()));
-                    let (record, _) =
-                        run::run(&population, mechanism, eps, args.reps, args.seed, &|| {
-                            bar.inc(1)
-                        })?;
-                    measured.push(record);
-                }
-                all.extend(measured.iter().cloned());
-                series.push(MseSeries {
-                    mechanism: name.to_owned(),
-                    theory,
-                    measured,
-                });
-            }
-            let stem = args
-                .out
-                .join(format!("mse_vs_eps_k{}_n{n}", population.k()));
-            plot::mse_vs_eps(
-                &stem,
-                &format!(
-                    "MSE of a count vs ε — {}, k = {}, n = {n}, {} reps",
-                    args.dist,
-                    population.k(),
-                    args.reps
-                ),
-                &series,
-            )?;
-            written.push(stem);
-            let (_, estimates) = run::run(
-                &population,
-                &top_mechanism,
-                args.top_eps,
-                1,
-                args.seed,
-                &|| {},
-            )?;
-            let stem = args.out.join(format!(
-                "top20_{}_eps{}_k{}_n{n}",
-                top_mechanism.kind().name(),
-                args.top_eps,
-                population.k()
-            ));
-            plot::top_values(
-                &stem,
-                &format!(
-                    "Top 20: true counts and {} estimates (ε = {}, n = {n})",
-                    top_mechanism.kind().name(),
-                    args.top_eps
-                ),
-                population.counts(),
-                &labels,
-                &estimates,
-                20,
-            )?;
-            written.push(stem);
+            let (records, stems) = point(args, k, n, &mechanisms, &top_mechanism, &bar)?;
+            all.extend(records);
+            written.extend(stems);
         }
     }
     bar.finish_and_clear();
@@ -110,4 +47,99 @@ pub(super) fn run(args: &GridArgs) -> Result<(), BoxError> {
     }
     println!("wrote {}", args.out.join("grid.json").display());
     args.output.write(&all)
+}
+
+/// One (k, n) of the grid: every mechanism at every ε, the MSE plot and the top-20 chart.
+/// Returns the records and the plots' file stems.
+fn point(
+    args: &GridArgs,
+    k: u32,
+    n: u64,
+    mechanisms: &[Mechanism],
+    top_mechanism: &Mechanism,
+    bar: &ProgressBar,
+) -> Result<(Vec<RunRecord>, Vec<PathBuf>), BoxError> {
+    let (population, labels) = Population::parse(&args.dist, k, n)?;
+    let mut all = Vec::new();
+    let mut series = Vec::new();
+    for mechanism in mechanisms {
+        let one = mechanism_series(args, &population, mechanism, bar)?;
+        all.extend(one.measured.iter().cloned());
+        series.push(one);
+    }
+    let mse_stem = args
+        .out
+        .join(format!("mse_vs_eps_k{}_n{n}", population.k()));
+    plot::mse_vs_eps(
+        &mse_stem,
+        &format!(
+            "MSE of a count vs ε — {}, k = {}, n = {n}, {} reps",
+            args.dist,
+            population.k(),
+            args.reps
+        ),
+        &series,
+    )?;
+    let (_, estimates) = run::run(
+        &population,
+        top_mechanism,
+        args.top_eps,
+        1,
+        args.seed,
+        &|| {},
+    )?;
+    let top_stem = args.out.join(format!(
+        "top20_{}_eps{}_k{}_n{n}",
+        top_mechanism.kind().name(),
+        args.top_eps,
+        population.k()
+    ));
+    plot::top_values(
+        &top_stem,
+        &format!(
+            "Top 20: true counts and {} estimates (ε = {}, n = {n})",
+            top_mechanism.kind().name(),
+            args.top_eps
+        ),
+        population.counts(),
+        &labels,
+        &estimates,
+        20,
+    )?;
+    Ok((all, vec![mse_stem, top_stem]))
+}
+
+/// One mechanism's theory curve (61 points over the ε range) and its measured records.
+fn mechanism_series(
+    args: &GridArgs,
+    population: &Population,
+    mechanism: &Mechanism,
+    bar: &ProgressBar,
+) -> Result<MseSeries, BoxError> {
+    let name = mechanism.kind().name();
+    let (lo, hi) = args
+        .eps
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(lo, hi), &e| (lo.min(e), hi.max(e)));
+    let theory = (0..=60)
+        .map(|i| lo * (hi / lo).powf(f64::from(i) / 60.0))
+        .map(|e| run::theory_mse(population, mechanism, e).map(|m| (e, m)))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut measured = Vec::new();
+    for &eps in &args.eps {
+        bar.set_message(format!(
+            "k={} n={} {name} ε={eps}",
+            population.k(),
+            population.n()
+        ));
+        let (record, _) = run::run(population, mechanism, eps, args.reps, args.seed, &|| {
+            bar.inc(1)
+        })?;
+        measured.push(record);
+    }
+    Ok(MseSeries {
+        mechanism: name.to_owned(),
+        theory,
+        measured,
+    })
 }

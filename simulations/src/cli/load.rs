@@ -23,19 +23,7 @@ pub(super) fn run(args: &LoadArgs) -> Result<(), BoxError> {
             request_timeout: Duration::from_secs(10),
         },
     );
-    let config = match uploader.fetch_campaign(&args.campaign) {
-        Ok(config) => config,
-        Err(UploadError::Rejected { status: 404, .. }) => {
-            let token = args
-                .admin_token
-                .as_deref()
-                .ok_or("the campaign does not exist; pass --admin-token to create it")?;
-            let config = campaign(args)?;
-            crate::demo::create_campaign(&first, token, &config)?;
-            uploader.fetch_campaign(&args.campaign)?
-        }
-        Err(e) => return Err(e.into()),
-    };
+    let config = fetch_or_create(args, &first, &uploader)?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)?
         .as_secs();
@@ -97,6 +85,26 @@ pub(super) fn run(args: &LoadArgs) -> Result<(), BoxError> {
     }
     args.output.write_json(&report)?;
     args.output.write_csv(std::slice::from_ref(&report))
+}
+
+/// The campaign of `--campaign`, created first when it is missing and `--admin-token` is given.
+fn fetch_or_create(
+    args: &LoadArgs,
+    url: &str,
+    uploader: &Uploader,
+) -> Result<CampaignConfig, BoxError> {
+    match uploader.fetch_campaign(&args.campaign) {
+        Ok(config) => Ok(config),
+        Err(UploadError::Rejected { status: 404, .. }) => {
+            let token = args
+                .admin_token
+                .as_deref()
+                .ok_or("the campaign does not exist; pass --admin-token to create it")?;
+            crate::demo::create_campaign(url, token, &campaign(args)?)?;
+            Ok(uploader.fetch_campaign(&args.campaign)?)
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// The campaign `load` creates when it is missing: `--mechanism` over `0..k` at `--eps`.
