@@ -2,7 +2,7 @@
 //!
 //! A name is parsed by [`MechanismKind`]'s `FromStr`; a list is comma-separated and may use
 //! the groups `all` (every frequency oracle) and `numeric` (every numeric mechanism), both
-//! read from the [registry](crate::registry). Errors list the names.
+//! read from the [`crate::registry`]. Errors list the names.
 
 use std::str::FromStr;
 
