@@ -54,7 +54,7 @@ impl Default for DemoPlan {
 }
 
 /// What the demo did.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct DemoSummary {
     /// The campaign fed.
     pub campaign: String,
@@ -114,6 +114,8 @@ pub fn create_campaign(url: &str, token: &str, config: &CampaignConfig) -> Resul
 }
 
 /// Runs the demo; `progress` hears one line per step.
+// Over 80 lines: one linear script (create or reuse the campaign, then each epoch as the
+// server's clock reaches it, the last one planted), read top to bottom like the demo it runs.
 pub fn run(plan: &DemoPlan, progress: &dyn Fn(&str)) -> Result<DemoSummary, String> {
     let (population, labels) = Population::parse("emoji", 0, 1_000_000)?;
     let planted = labels

@@ -11,5 +11,6 @@ pub mod numeric;
 pub mod plot;
 pub mod population;
 pub mod rappor;
+pub mod registry;
 pub mod run;
 pub mod sketch;

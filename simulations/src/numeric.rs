@@ -17,7 +17,7 @@ use ldp_protocol::mechanism::{MechanismParams, NumericParams};
 use ldp_protocol::{CampaignConfig, CampaignSpec, Domain, Mechanism};
 
 use crate::population::Population;
-use crate::run::{RunError, SIMULATION_RNG, mse_ratio_ci99, simulate_with};
+use crate::run::{RunError, SIMULATION_RNG, mse_ratio_ci99, simulate_encoded};
 
 /// One (mechanism, ε) result of a numeric run (the JSON record).
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -112,7 +112,7 @@ pub fn simulate_once(
     seed: u64,
     rep: u32,
 ) -> Result<(Counters, u128, u128), RunError> {
-    simulate_with(config, values, seed, rep, |encoder, v, slot| {
+    simulate_encoded(config, values, seed, rep, |encoder, v, slot| {
         *slot = encoder.encode_number(f64::from(v))?;
         Ok(())
     })

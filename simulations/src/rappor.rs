@@ -9,20 +9,15 @@
 
 use std::time::Instant;
 
+use ldp_aggregator::Counters;
 use ldp_aggregator::estimate::candidates::CandidateDecoding;
-use ldp_aggregator::{Accumulator, Counters};
 use ldp_client::encoder::rappor::encode_once_into;
 use ldp_protocol::mechanism::{MechanismParams, RapporSpec};
 use ldp_protocol::{CampaignConfig, CampaignSpec, Domain, Mechanism, RapporReport, Report};
-use rayon::prelude::*;
 use statrs::distribution::{ContinuousCDF, Normal};
-use wyrand::WyRand;
 
 use crate::population::Population;
-use crate::run::{RunError, SHARD, shard_seed};
-
-/// Reports encoded, then folded, at a time.
-const BLOCK: usize = 2048;
+use crate::run::{RunError, Shards, simulate_with};
 
 /// The settings of a RAPPOR run.
 #[derive(Debug, Clone, PartialEq)]
@@ -134,46 +129,31 @@ pub fn simulate_once(
         return Err(RunError::Invalid("not a RAPPOR campaign".into()));
     };
     let values: Vec<u32> = population.values().collect();
-    let shards: Vec<_> = values
-        .par_chunks(SHARD)
-        .enumerate()
-        .map(|(shard, chunk)| {
-            let mut rng = WyRand::new(shard_seed(seed, "rappor", config.epsilon(), rep, shard));
-            let mut counters = Counters::new(config);
-            let mut reports: Vec<Report> = (0..BLOCK)
-                .map(|_| {
-                    Report::Rappor(RapporReport {
-                        cohort: 0,
-                        bits: vec![0; params.words()],
-                    })
-                })
-                .collect();
-            let mut scratch = vec![0; params.words()];
-            let (mut encoded, mut folded) = (0u128, 0u128);
-            for block in chunk.chunks(BLOCK) {
-                let started = Instant::now();
-                for (&v, slot) in block.iter().zip(reports.iter_mut()) {
-                    let label = labels.get(v as usize).map_or("", String::as_str);
-                    if let Report::Rappor(r) = slot {
-                        encode_once_into(params, label.as_bytes(), &mut rng, r, &mut scratch);
-                    }
-                }
-                encoded += started.elapsed().as_nanos();
-                let started = Instant::now();
-                counters.fold_all(reports.get(..block.len()).unwrap_or_default())?;
-                folded += started.elapsed().as_nanos();
+    let words = params.words();
+    let shards = Shards {
+        seed,
+        stream: b"rappor",
+        rep,
+    };
+    simulate_with(
+        config,
+        &values,
+        &shards,
+        |rng| (rng, vec![0; words]),
+        |(rng, scratch), v, slot| {
+            if !matches!(slot, Report::Rappor(_)) {
+                *slot = Report::Rappor(RapporReport {
+                    cohort: 0,
+                    bits: vec![0; words],
+                });
             }
-            Ok((counters, encoded, folded))
-        })
-        .collect::<Result<_, RunError>>()?;
-    let mut total = Counters::new(config);
-    let (mut encode_ns, mut fold_ns) = (0, 0);
-    for (counters, e, f) in shards {
-        total.merge(&counters)?;
-        encode_ns += e;
-        fold_ns += f;
-    }
-    Ok((total, encode_ns, fold_ns))
+            if let Report::Rappor(report) = slot {
+                let label = labels.get(v as usize).map_or("", String::as_str);
+                encode_once_into(params, label.as_bytes(), rng, report, scratch);
+            }
+            Ok(())
+        },
+    )
 }
 
 /// The candidates of a run: the population's labels, then `absent` strings no device holds.
@@ -243,11 +223,7 @@ pub fn run(
     top20.sort_by(|&a, &b| truth[b].cmp(&truth[a]).then(a.cmp(&b)));
     top20.truncate(20.min(present));
 
-    let (mut recall, mut recall_top20, mut precision, mut explained) = (0.0, 0.0, 0.0, 0.0);
-    let mut top_all = 0u32;
-    let (mut top_expected, mut top_variance) = (0.0, 0.0);
-    let (mut top_error, mut top_se2) = (0.0, 0.0);
-    let (mut false_runs, mut detected_total, mut within, mut squared) = (0u32, 0u64, 0u64, 0.0);
+    let mut tally = Tally::default();
     let (mut encode_ns, mut fold_ns, mut decode_ns) = (0u128, 0u128, 0u128);
     let mut last = None;
     for rep in 0..run.reps {
@@ -257,46 +233,7 @@ pub fn run(
         let started = Instant::now();
         let decoding = counters.decode(&candidates, run.alpha)?;
         decode_ns += started.elapsed().as_nanos();
-        let detected: Vec<usize> = decoding
-            .candidates
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| c.detected)
-            .map(|(i, _)| i)
-            .collect();
-        let true_detections = detected.iter().filter(|&&i| truth[i] > 0).count();
-        recall += true_detections as f64 / present.max(1) as f64;
-        let top_detected = top20
-            .iter()
-            .filter(|&&i| decoding.candidates[i].detected)
-            .count();
-        recall_top20 += top_detected as f64 / top20.len().max(1) as f64;
-        if top_detected == top20.len() {
-            top_all += 1;
-        }
-        let (p_all, error, se2) = power_and_error(&decoding, &top20, &truth);
-        top_error += error;
-        top_se2 += se2;
-        top_expected += p_all;
-        top_variance += p_all * (1.0 - p_all);
-        precision += if detected.is_empty() {
-            1.0
-        } else {
-            true_detections as f64 / detected.len() as f64
-        };
-        if detected.iter().any(|&i| truth[i] == 0) {
-            false_runs += 1;
-        }
-        for &i in &detected {
-            let c = &decoding.candidates[i];
-            let error = c.count - truth[i] as f64;
-            squared += error * error;
-            detected_total += 1;
-            if error.abs() <= 5.0 * c.std_error {
-                within += 1;
-            }
-        }
-        explained += decoding.explained_share;
+        tally.add(&decoding, &truth, present, &top20);
         last = Some(decoding);
         progress();
     }
@@ -332,33 +269,104 @@ pub fn run(
         present,
         absent: run.absent,
         reps: run.reps,
-        recall: recall / reps,
-        recall_top20: recall_top20 / reps,
-        runs_with_top20_detected: top_all,
-        runs_with_top20_expected: top_expected,
-        runs_with_top20_sd: top_variance.sqrt(),
-        top20_error_z: if top_se2 > 0.0 {
-            top_error / top_se2.sqrt()
+        recall: tally.recall / reps,
+        recall_top20: tally.recall_top20 / reps,
+        runs_with_top20_detected: tally.top_all,
+        runs_with_top20_expected: tally.top_expected,
+        runs_with_top20_sd: tally.top_variance.sqrt(),
+        top20_error_z: if tally.top_se2 > 0.0 {
+            tally.top_error / tally.top_se2.sqrt()
         } else {
             0.0
         },
-        precision: precision / reps,
-        runs_with_false_detection: false_runs,
-        detected_within_5se: if detected_total == 0 {
+        precision: tally.precision / reps,
+        runs_with_false_detection: tally.false_runs,
+        detected_within_5se: if tally.detected_total == 0 {
             1.0
         } else {
-            within as f64 / detected_total as f64
+            tally.within as f64 / tally.detected_total as f64
         },
-        rmse_detected: if detected_total == 0 {
+        rmse_detected: if tally.detected_total == 0 {
             0.0
         } else {
-            (squared / detected_total as f64).sqrt()
+            (tally.squared / tally.detected_total as f64).sqrt()
         },
-        explained_share: explained / reps,
+        explained_share: tally.explained / reps,
         client_ns_per_report: encode_ns as f64 / n,
         fold_ns_per_report: fold_ns as f64 / n,
         decode_ms: decode_ns as f64 / reps / 1e6,
         values,
     };
     Ok((record, last))
+}
+
+/// Detection and error sums over a run's repetitions.
+#[derive(Debug, Default)]
+struct Tally {
+    recall: f64,
+    recall_top20: f64,
+    precision: f64,
+    explained: f64,
+    top_all: u32,
+    top_expected: f64,
+    top_variance: f64,
+    top_error: f64,
+    top_se2: f64,
+    false_runs: u32,
+    detected_total: u64,
+    within: u64,
+    squared: f64,
+}
+
+impl Tally {
+    /// Adds one repetition's decoding: `truth` by candidate, `present` values held by a
+    /// device, `top20` the indices of the 20 most frequent.
+    fn add(
+        &mut self,
+        decoding: &CandidateDecoding,
+        truth: &[u64],
+        present: usize,
+        top20: &[usize],
+    ) {
+        let detected: Vec<usize> = decoding
+            .candidates
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.detected)
+            .map(|(i, _)| i)
+            .collect();
+        let true_detections = detected.iter().filter(|&&i| truth[i] > 0).count();
+        self.recall += true_detections as f64 / present.max(1) as f64;
+        let top_detected = top20
+            .iter()
+            .filter(|&&i| decoding.candidates[i].detected)
+            .count();
+        self.recall_top20 += top_detected as f64 / top20.len().max(1) as f64;
+        if top_detected == top20.len() {
+            self.top_all += 1;
+        }
+        let (p_all, error, se2) = power_and_error(decoding, top20, truth);
+        self.top_error += error;
+        self.top_se2 += se2;
+        self.top_expected += p_all;
+        self.top_variance += p_all * (1.0 - p_all);
+        self.precision += if detected.is_empty() {
+            1.0
+        } else {
+            true_detections as f64 / detected.len() as f64
+        };
+        if detected.iter().any(|&i| truth[i] == 0) {
+            self.false_runs += 1;
+        }
+        for &i in &detected {
+            let c = &decoding.candidates[i];
+            let error = c.count - truth[i] as f64;
+            self.squared += error * error;
+            self.detected_total += 1;
+            if error.abs() <= 5.0 * c.std_error {
+                self.within += 1;
+            }
+        }
+        self.explained += decoding.explained_share;
+    }
 }

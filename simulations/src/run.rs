@@ -3,6 +3,9 @@
 //!
 //! Devices are split into shards of [`SHARD`] devices; each shard draws from its own RNG,
 //! seeded from (seed, mechanism, ε, repetition, shard), and shards run in parallel (rayon).
+//! The mechanism enters the seed as explicit bytes ([`stream`]: its name and the campaign
+//! config's digest), never as a `Debug` string, so editing a type's `Debug` output cannot
+//! change results.
 //! Counters are sums, so merging them in shard order gives the same result however many
 //! threads ran: the same `--seed` gives the same numbers on one core or many.
 //!
@@ -65,14 +68,26 @@ pub struct RunRecord {
     pub rng: String,
 }
 
-/// A seed for one shard from everything that identifies it.
-pub(crate) fn shard_seed(seed: u64, label: &str, eps: f64, rep: u32, shard: usize) -> u64 {
-    let mut key = Vec::with_capacity(label.len() + 28);
-    key.extend_from_slice(label.as_bytes());
+/// A seed for one shard from everything that identifies it: the run's seed, the stream
+/// (what is simulated, as bytes), ε, the repetition and the shard.
+pub(crate) fn shard_seed(seed: u64, stream: &[u8], eps: f64, rep: u32, shard: usize) -> u64 {
+    let mut key = Vec::with_capacity(stream.len() + 28);
+    key.extend_from_slice(stream);
     key.extend_from_slice(&eps.to_bits().to_le_bytes());
     key.extend_from_slice(&rep.to_le_bytes());
     key.extend_from_slice(&(shard as u64).to_le_bytes());
     twox_hash::XxHash3_64::oneshot_with_seed(seed, &key)
+}
+
+/// The stream of a simulation of `config`: the mechanism's name and the config's digest (the
+/// xxh3 of its canonical encoding, every default resolved: OLH's g, a sketch's hash family).
+/// Explicit fields, so that only a change to what is simulated changes the numbers.
+pub fn stream(config: &CampaignConfig) -> Vec<u8> {
+    let name = config.params().kind().name();
+    let mut stream = Vec::with_capacity(name.len() + 8);
+    stream.extend_from_slice(name.as_bytes());
+    stream.extend_from_slice(&config.digest().to_le_bytes());
+    stream
 }
 
 /// One repetition: every device's report, folded. Returns the counters and the encoding and
@@ -83,16 +98,14 @@ pub fn simulate_once(
     seed: u64,
     rep: u32,
 ) -> Result<(Counters, u128, u128), RunError> {
-    simulate_with(config, values, seed, rep, |encoder, v, slot| {
+    simulate_encoded(config, values, seed, rep, |encoder, v, slot| {
         Ok(encoder.encode_index_into(v, slot)?)
     })
 }
 
-/// The shard loop every simulation through [`Encoder`] shares: `values` split over the cores,
-/// each shard with its own seeded simulation RNG, each device's report written by `encode`
-/// into a block of reports reused block to block (cache-resident, allocations kept), folded,
-/// and the shards merged. Returns the counters and the encoding and folding nanoseconds.
-pub(crate) fn simulate_with<E>(
+/// [`simulate_with`] for devices that encode through [`Encoder`] (one per shard, over the
+/// shard's simulation RNG), seeded by the config's [`stream`].
+pub(crate) fn simulate_encoded<E>(
     config: &CampaignConfig,
     values: &[u32],
     seed: u64,
@@ -102,13 +115,55 @@ pub(crate) fn simulate_with<E>(
 where
     E: Fn(&mut Encoder<WyRand>, u32, &mut Report) -> Result<(), RunError> + Sync,
 {
-    let label = format!("{:?}", config.params().resolved());
+    let shards = Shards {
+        seed,
+        stream: &stream(config),
+        rep,
+    };
+    simulate_with(
+        config,
+        values,
+        &shards,
+        |rng| Encoder::with_simulation_rng(config, rng),
+        encode,
+    )
+}
+
+/// What every shard's RNG is seeded from besides its index and ε: the run's seed, the stream
+/// (what is simulated, as bytes) and the repetition.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Shards<'a> {
+    /// The run's seed.
+    pub seed: u64,
+    /// What is simulated ([`stream`], or a fixed name).
+    pub stream: &'a [u8],
+    /// The repetition.
+    pub rep: u32,
+}
+
+/// The shard loop every simulation shares: `values` split over the cores, each shard with
+/// its own seeded simulation RNG handed to `device` (which makes the shard's encoder), each
+/// device's report written by `encode` into a block of reports reused block to block
+/// (cache-resident, allocations kept), folded, and the shards merged. Returns the counters
+/// and the encoding and folding nanoseconds.
+pub(crate) fn simulate_with<S, D, E>(
+    config: &CampaignConfig,
+    values: &[u32],
+    shards: &Shards<'_>,
+    device: D,
+    encode: E,
+) -> Result<(Counters, u128, u128), RunError>
+where
+    D: Fn(WyRand) -> S + Sync,
+    E: Fn(&mut S, u32, &mut Report) -> Result<(), RunError> + Sync,
+{
+    let Shards { seed, stream, rep } = *shards;
     let shards: Vec<_> = values
         .par_chunks(SHARD)
         .enumerate()
         .map(|(shard, chunk)| {
-            let rng = WyRand::new(shard_seed(seed, &label, config.epsilon(), rep, shard));
-            let mut encoder = Encoder::with_simulation_rng(config, rng);
+            let rng = WyRand::new(shard_seed(seed, stream, config.epsilon(), rep, shard));
+            let mut encoder = device(rng);
             let mut counters = Counters::new(config);
             let mut reports: Vec<Report> = Vec::with_capacity(BLOCK);
             let (mut encoded, mut folded) = (0u128, 0u128);

@@ -22,7 +22,7 @@ use ldp_protocol::mechanism::{MechanismParams, SketchParams, SketchSpec};
 use ldp_protocol::{CampaignConfig, CampaignSpec, Domain, Mechanism};
 
 use crate::population::Population;
-use crate::run::{RunError, SIMULATION_RNG, mse_ratio_ci99, shard_seed, simulate_with};
+use crate::run::{RunError, SIMULATION_RNG, mse_ratio_ci99, shard_seed, simulate_encoded};
 
 /// The settings of a sketch run.
 #[derive(Debug, Clone, PartialEq)]
@@ -91,7 +91,7 @@ pub struct SketchRecord {
 
 /// The hash-family seed of repetition `rep` of a run seeded with `seed`.
 pub fn family_seed(seed: u64, rep: u32) -> u64 {
-    shard_seed(seed, "sketch hash family", 0.0, rep, 0)
+    shard_seed(seed, b"sketch hash family", 0.0, rep, 0)
 }
 
 /// The campaign repetition `rep` simulates: an open domain, the run's shape, and the
@@ -155,7 +155,7 @@ pub fn simulate_once(
     rep: u32,
 ) -> Result<(Counters, u128, u128), RunError> {
     let values: Vec<u32> = population.values().collect();
-    simulate_with(config, &values, seed, rep, |encoder, v, slot| {
+    simulate_encoded(config, &values, seed, rep, |encoder, v, slot| {
         let value = labels
             .get(v as usize)
             .ok_or_else(|| RunError::Invalid("one label per population value".into()))?;

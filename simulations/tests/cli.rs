@@ -365,3 +365,174 @@ fn run_refuses_mixed_or_invalid_sketch_and_numeric_flags() {
         .failure()
         .stderr(predicates::str::contains("cms or hcms alone"));
 }
+
+/// The CSV a subcommand wrote: its header's columns and its rows.
+fn read_csv(path: &std::path::Path) -> (Vec<String>, Vec<String>) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut lines = text.lines().map(str::to_owned);
+    let header = lines.next().unwrap_or_default();
+    (
+        header.split(',').map(str::to_owned).collect(),
+        lines.collect(),
+    )
+}
+
+#[test]
+fn rappor_sketch_and_numeric_runs_write_csv() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: [(&str, &[&str], &[&str]); 3] = [
+        (
+            "rappor",
+            &["--k", "20", "--n", "5000", "--eps", "2,4"],
+            &["eps_one", "recall", "decode_ms"],
+        ),
+        (
+            "hcms",
+            &[
+                "--k",
+                "20",
+                "--n",
+                "5000",
+                "--eps",
+                "2,4",
+                "--sketch-width",
+                "64",
+            ],
+            &[
+                "mechanism",
+                "mse_ratio_ci99_low",
+                "mse_ratio_ci99_high",
+                "rng",
+            ],
+        ),
+        (
+            "numeric",
+            &["--k", "20", "--n", "5000", "--eps", "2,4"],
+            &[
+                "mechanism",
+                "true_mean",
+                "mse_ratio_ci99_low",
+                "runs_covered",
+            ],
+        ),
+    ];
+    for (mechanism, flags, columns) in cases {
+        let csv = dir.path().join(format!("{mechanism}.csv"));
+        let json = dir.path().join(format!("{mechanism}.json"));
+        ldp_sim()
+            .args(["run", "--mechanism", mechanism, "--reps", "2", "--quiet"])
+            .args(flags)
+            .arg("--csv")
+            .arg(&csv)
+            .arg("--json")
+            .arg(&json)
+            .assert()
+            .success();
+        let (header, rows) = read_csv(&csv);
+        for column in columns {
+            assert!(
+                header.iter().any(|h| h == column),
+                "{mechanism}: {column} missing: {header:?}"
+            );
+        }
+        assert!(!header.iter().any(|h| h == "values"), "{header:?}");
+        let records: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+        assert_eq!(rows.len(), records.as_array().unwrap().len(), "{mechanism}");
+        assert!(
+            rows.iter().all(|r| r.split(',').count() == header.len()),
+            "{rows:?}"
+        );
+    }
+}
+
+#[test]
+fn bench_and_advise_write_csv() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("bench.csv");
+    ldp_sim()
+        .args([
+            "bench",
+            "--k",
+            "64",
+            "--n",
+            "20000",
+            "--mechanism",
+            "grr,hr",
+            "--csv",
+        ])
+        .arg(&csv)
+        .assert()
+        .success();
+    let (header, rows) = read_csv(&csv);
+    assert_eq!(header[..2], ["mechanism", "k"]);
+    assert_eq!(rows.len(), 2);
+    assert!(rows[1].starts_with("hr,64,"), "{rows:?}");
+    let csv = dir.path().join("advise.csv");
+    ldp_sim()
+        .args(["advise", "--k", "256", "--n", "20000", "--eps", "1"])
+        .args(["--mechanism", "grr,oue,olh", "--csv"])
+        .arg(&csv)
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("recommendation: o"));
+    let (header, rows) = read_csv(&csv);
+    assert_eq!(header[..3], ["rank", "mechanism", "std_error"]);
+    assert_eq!(rows.len(), 3, "{rows:?}");
+    assert!(rows[0].starts_with("1,o"), "{rows:?}");
+}
+
+#[test]
+fn every_mechanism_flag_refuses_an_unknown_name_with_the_list() {
+    for args in [
+        &["run", "--mechanism", "oue,grrr"][..],
+        &["grid", "--mechanism", "grrr"],
+        &["grid", "--top-mechanism", "grrr"],
+        &["bench", "--mechanism", "grrr"],
+        &[
+            "advise",
+            "--k",
+            "4",
+            "--n",
+            "10",
+            "--eps",
+            "1",
+            "--mechanism",
+            "grrr",
+        ],
+        &["load", "--mechanism", "grrr"],
+    ] {
+        ldp_sim()
+            .args(args)
+            .assert()
+            .failure()
+            .stderr(predicates::str::contains("unknown mechanism \"grrr\""))
+            .stderr(predicates::str::contains(
+                "grr, sue, oue, olh, blh, ss, hr or all",
+            ))
+            .stderr(predicates::str::contains("rappor, cms or hcms alone"))
+            .stderr(predicates::str::contains(
+                "duchi, piecewise, hybrid or numeric",
+            ));
+    }
+    for args in [
+        &["bench", "--mechanism", "rappor"][..],
+        &[
+            "advise",
+            "--k",
+            "4",
+            "--n",
+            "10",
+            "--eps",
+            "1",
+            "--mechanism",
+            "numeric",
+        ],
+    ] {
+        ldp_sim()
+            .args(args)
+            .assert()
+            .failure()
+            .stderr(predicates::str::contains("is not a frequency oracle"));
+    }
+}
