@@ -362,8 +362,7 @@ fn collect(
         // One number to show: the mean and its interval.
         data.mean = released(query::mean(store, &config, now, all))?.map(|m| m.mean);
         data.trending = Err(
-            "A numeric campaign estimates a mean: there are no values to test \
-                             for trends."
+            "A numeric campaign estimates a mean: there are no values to test for trends."
                 .to_owned(),
         );
         return Ok(data);
