@@ -201,7 +201,9 @@ impl MechanismKind {
 
 /// A mechanism name that is not one of [`MechanismKind::EVERY`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown mechanism {0:?}; expected one of grr, sue, oue, olh, blh, ss, hr, rappor, cms, hcms, duchi, piecewise, hybrid")]
+#[error(
+    "unknown mechanism {0:?}; expected one of grr, sue, oue, olh, blh, ss, hr, rappor, cms, hcms, duchi, piecewise, hybrid"
+)]
 pub struct UnknownMechanism(pub alloc::string::String);
 
 impl core::str::FromStr for MechanismKind {
