@@ -212,16 +212,7 @@ pub fn run(
         return Err(RunError::Invalid("not a RAPPOR campaign".into()));
     };
     let candidates = candidates(labels, run.absent);
-    let truth: Vec<u64> = population
-        .counts()
-        .iter()
-        .copied()
-        .chain(std::iter::repeat_n(0, run.absent))
-        .collect();
-    let present = truth.iter().filter(|&&c| c > 0).count();
-    let mut top20: Vec<usize> = (0..population.k() as usize).collect();
-    top20.sort_by(|&a, &b| truth[b].cmp(&truth[a]).then(a.cmp(&b)));
-    top20.truncate(20.min(present));
+    let (truth, present, top20) = truth_and_top20(population, run.absent);
 
     let mut tally = Tally::default();
     let (mut encode_ns, mut fold_ns, mut decode_ns) = (0u128, 0u128, 0u128);
@@ -242,23 +233,7 @@ pub fn run(
     };
     let reps = f64::from(run.reps);
     let n = population.n() as f64 * reps;
-    let mut values: Vec<ValueResult> = last
-        .candidates
-        .iter()
-        .zip(&truth)
-        .map(|(c, &t)| ValueResult {
-            value: c.value.clone(),
-            truth: t,
-            estimate: c.count,
-            std_error: c.std_error,
-            detected: c.detected,
-        })
-        .collect();
-    values.sort_by(|a, b| {
-        b.truth
-            .cmp(&a.truth)
-            .then(b.estimate.total_cmp(&a.estimate))
-    });
+    let values = value_results(&last, &truth);
     let record = RapporRecord {
         eps_one: params.epsilon_one_upper_bound(),
         eps_permanent: params.epsilon_permanent_upper_bound(),
@@ -298,6 +273,44 @@ pub fn run(
         values,
     };
     Ok((record, last))
+}
+
+/// The true count of every candidate (the population's values, then `absent` zeros), how
+/// many are present (count > 0), and the indices of the 20 most frequent (ties by index).
+fn truth_and_top20(population: &Population, absent: usize) -> (Vec<u64>, usize, Vec<usize>) {
+    let truth: Vec<u64> = population
+        .counts()
+        .iter()
+        .copied()
+        .chain(std::iter::repeat_n(0, absent))
+        .collect();
+    let present = truth.iter().filter(|&&c| c > 0).count();
+    let mut top20: Vec<usize> = (0..population.k() as usize).collect();
+    top20.sort_by(|&a, &b| truth[b].cmp(&truth[a]).then(a.cmp(&b)));
+    top20.truncate(20.min(present));
+    (truth, present, top20)
+}
+
+/// Every candidate's result in `decoding`, most frequent first (then by estimate).
+fn value_results(decoding: &CandidateDecoding, truth: &[u64]) -> Vec<ValueResult> {
+    let mut values: Vec<ValueResult> = decoding
+        .candidates
+        .iter()
+        .zip(truth)
+        .map(|(c, &t)| ValueResult {
+            value: c.value.clone(),
+            truth: t,
+            estimate: c.count,
+            std_error: c.std_error,
+            detected: c.detected,
+        })
+        .collect();
+    values.sort_by(|a, b| {
+        b.truth
+            .cmp(&a.truth)
+            .then(b.estimate.total_cmp(&a.estimate))
+    });
+    values
 }
 
 /// Detection and error sums over a run's repetitions.

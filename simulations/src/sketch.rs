@@ -206,24 +206,11 @@ pub fn run(
         let started = Instant::now();
         let decoding = counters.decode(&candidates, run.alpha)?;
         decode_ns += started.elapsed().as_nanos();
-        let (mut squared, mut found, mut false_detection) = (0.0, 0usize, false);
-        for (c, &t) in decoding.candidates.iter().zip(&truth) {
-            if t > 0 {
-                let error = c.count - t as f64;
-                squared += error * error;
-                found += usize::from(c.detected);
-            } else {
-                false_detection |= c.detected;
-            }
-        }
-        per_rep.push(squared / present.max(1) as f64);
-        recall += found as f64 / present.max(1) as f64;
-        let top_found = top20
-            .iter()
-            .filter(|&&i| decoding.candidates.get(i).is_some_and(|c| c.detected))
-            .count();
-        recall_top20 += top_found as f64 / top20.len().max(1) as f64;
-        false_runs += u32::from(false_detection);
+        let score = score(&decoding, &truth, present, &top20);
+        per_rep.push(score.mse);
+        recall += score.recall;
+        recall_top20 += score.recall_top20;
+        false_runs += u32::from(score.false_detection);
         last = Some(decoding);
         progress();
     }
@@ -253,6 +240,43 @@ pub fn run(
         rng: SIMULATION_RNG.to_owned(),
     };
     Ok((record, last))
+}
+
+/// One repetition's errors and detections.
+struct Score {
+    /// Mean squared error of the present values' counts.
+    mse: f64,
+    /// Share of the present values detected.
+    recall: f64,
+    /// Share of the 20 most frequent values detected.
+    recall_top20: f64,
+    /// Whether an absent candidate was detected.
+    false_detection: bool,
+}
+
+/// Scores one repetition's `decoding` against `truth` (by candidate; `present` values held,
+/// `top20` the indices of the most frequent).
+fn score(decoding: &CandidateDecoding, truth: &[u64], present: usize, top20: &[usize]) -> Score {
+    let (mut squared, mut found, mut false_detection) = (0.0, 0usize, false);
+    for (c, &t) in decoding.candidates.iter().zip(truth) {
+        if t > 0 {
+            let error = c.count - t as f64;
+            squared += error * error;
+            found += usize::from(c.detected);
+        } else {
+            false_detection |= c.detected;
+        }
+    }
+    let top_found = top20
+        .iter()
+        .filter(|&&i| decoding.candidates.get(i).is_some_and(|c| c.detected))
+        .count();
+    Score {
+        mse: squared / present.max(1) as f64,
+        recall: found as f64 / present.max(1) as f64,
+        recall_top20: top_found as f64 / top20.len().max(1) as f64,
+        false_detection,
+    }
 }
 
 /// `cms` or `hcms`.
