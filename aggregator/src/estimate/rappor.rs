@@ -34,9 +34,9 @@
 //!
 //! The share of the reports explained by detected candidates is reported beside them.
 
-use ldp_protocol::RapporReport;
-use ldp_protocol::mechanism::RapporParams;
 use ldp_protocol::mechanism::rappor::bloom_bit;
+use ldp_protocol::mechanism::{CheckedReports, RapporParams};
+use ldp_protocol::{CampaignConfig, RapporReport};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use nalgebra::{DMatrix, DVector};
@@ -44,8 +44,12 @@ use serde::{Deserialize, Serialize};
 use statrs::distribution::{ContinuousCDF, Normal};
 
 use super::Z_95;
-use super::candidates::{CandidateDecoding, CandidateEstimate, check_candidates, not_selected};
-use super::unary::{self, BitSlices};
+use super::bitslice::{BitSlices, flush_rows, fold_row};
+use super::candidates::{
+    CandidateDecoding, CandidateEstimate, DEFAULT_ALPHA, check_candidates, not_selected,
+    own_value_estimates,
+};
+use super::family::{CandidateQuery, CountEstimate, FamilyCounters, Tally};
 use crate::error::AggregateError;
 
 /// Candidates in one fit may be at most this share of the rows.
@@ -59,31 +63,99 @@ const FIRST_STEP: usize = 64;
 /// of its factor take about a third of a second at this size.
 const MAX_FITTED: usize = 1000;
 
-/// One bit-sliced counter per cohort.
-pub(crate) fn new_slices(params: &RapporParams) -> Vec<BitSlices> {
-    BitSlices::per_row(params.cohorts, params.words())
+/// RAPPOR counters: per cohort, how many reports set each Bloom bit, then the cohort's
+/// report count (pending counts in one bit-sliced counter per cohort).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RapporCounters {
+    params: RapporParams,
+    tally: Tally,
+    slices: Vec<BitSlices>,
+    /// The campaign's own values, decoded against by [`FamilyCounters::value_estimates`].
+    values: Vec<String>,
 }
 
-/// Counts one report that `Report::check` accepted.
-#[inline]
-pub(crate) fn fold(
-    cells: &mut [u64],
-    slices: &mut [BitSlices],
-    params: &RapporParams,
-    report: &RapporReport,
-) {
-    unary::fold_row(
-        cells,
-        slices,
-        params.bloom_bits,
-        report.cohort,
-        &report.bits,
-    );
+impl RapporCounters {
+    /// The debiased per-cohort, per-bit counts.
+    pub fn bit_estimates(&self) -> Vec<BitEstimate> {
+        bit_estimates(&self.params, &self.cells())
+    }
 }
 
-/// Adds every cohort's pending bit-sliced counts into `cells`.
-pub(crate) fn add_slices_to(slices: &[BitSlices], params: &RapporParams, cells: &mut [u64]) {
-    unary::flush_rows(slices, params.bloom_bits, cells);
+impl FamilyCounters for RapporCounters {
+    type Params = RapporParams;
+    type Query<'q> = CandidateQuery<'q>;
+    type Output = CandidateDecoding;
+
+    fn new(params: &RapporParams, config: &CampaignConfig) -> Self {
+        Self {
+            params: params.clone(),
+            tally: Tally::new(params.cells()),
+            slices: BitSlices::per_row(params.cohorts, params.words()),
+            values: config.default_candidates(),
+        }
+    }
+
+    fn params(&self) -> &RapporParams {
+        &self.params
+    }
+
+    fn n(&self) -> u64 {
+        self.tally.n
+    }
+
+    fn fold(&mut self, reports: CheckedReports<'_, RapporParams>) {
+        for report in reports.iter::<RapporReport>() {
+            fold_row(
+                &mut self.tally.cells,
+                &mut self.slices,
+                self.params.bloom_bits,
+                report.cohort,
+                &report.bits,
+            );
+        }
+        self.tally.n += reports.len() as u64;
+    }
+
+    fn cells(&self) -> Vec<u64> {
+        let mut cells = self.tally.cells.clone();
+        flush_rows(&self.slices, self.params.bloom_bits, &mut cells);
+        cells
+    }
+
+    fn add_cells(&mut self, n: u64, cells: &[u64]) -> Result<(), AggregateError> {
+        self.tally.add(n, cells)
+    }
+
+    fn approx_bytes(&self) -> usize {
+        self.tally.approx_bytes()
+            + self
+                .slices
+                .iter()
+                .map(BitSlices::approx_bytes)
+                .sum::<usize>()
+    }
+
+    /// The regression against the candidates (module docs).
+    fn estimate(&self, query: CandidateQuery<'_>) -> Result<CandidateDecoding, AggregateError> {
+        decode(
+            &self.params,
+            &self.cells(),
+            query.candidates,
+            query.alpha,
+            query.cancel,
+        )
+    }
+
+    /// The campaign's own values decoded (a value the fit did not select has count 0; a
+    /// dictionary's `other` bucket gets the reports left over).
+    fn value_estimates(&self) -> Result<Vec<CountEstimate>, AggregateError> {
+        let decoding = self.estimate(CandidateQuery {
+            candidates: &self.values,
+            alpha: DEFAULT_ALPHA,
+            cancel: &AtomicBool::new(false),
+        })?;
+        Ok(own_value_estimates(&decoding, self.params.k, self.n()))
+    }
 }
 
 /// The debiased count of reports whose true Bloom bit is set, for one cohort and bit.
@@ -141,7 +213,7 @@ struct Row {
 /// Decodes flushed `cells` against `candidates` at family-wise level `alpha`. Stops with
 /// [`AggregateError::Cancelled`] when `cancel` is set before the fit (the fit itself takes
 /// at most about a third of a second), so a query that timed out does not start it.
-pub fn decode(
+fn decode(
     params: &RapporParams,
     cells: &[u64],
     candidates: &[String],

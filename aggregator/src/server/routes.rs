@@ -596,7 +596,10 @@ async fn merged_estimates(
     config: &Arc<CampaignConfig>,
     range: EpochRange,
 ) -> Result<Estimates, Problem> {
-    Ok(merged_counters(state, config, range).await?.estimate())
+    merged_counters(state, config, range)
+        .await?
+        .estimate()
+        .map_err(|e| Problem::new(ProblemType::CandidatesRequired, e.to_string()))
 }
 
 /// Estimated counts of every value with standard errors and 95% intervals.
@@ -632,8 +635,10 @@ async fn estimates(
     let counters = merged_counters(&state, &config, range).await?;
     let mean = config
         .numeric_range()
-        .and_then(|(lo, hi)| counters.mean(lo, hi));
-    let estimates = counters.estimate();
+        .and_then(|(lo, hi)| counters.mean(lo, hi).ok());
+    let estimates = counters
+        .estimate()
+        .map_err(|e| Problem::new(ProblemType::CandidatesRequired, e.to_string()))?;
     let chosen = match query.top {
         Some(top) => estimates.top(top),
         None => estimates.values.clone(),

@@ -162,7 +162,7 @@ fn dictionary_estimates_decode_against_the_dictionary() {
         let report = encode_once(&params, value.as_bytes(), &mut rng);
         counters.fold(&Report::Rappor(report)).unwrap();
     }
-    let estimates = counters.estimate();
+    let estimates = counters.estimate().unwrap();
     assert_eq!(estimates.values.len(), 5);
     let truth = [30_000.0, 15_000.0, 0.0, 0.0, 5_000.0];
     for (v, t) in estimates.values.iter().zip(truth) {
@@ -197,7 +197,7 @@ fn dictionary_standard_errors_are_calibrated_including_other() {
             let report = encode_once(&params, value.as_bytes(), &mut rng);
             counters.fold(&Report::Rappor(report)).unwrap();
         }
-        let estimates = counters.estimate();
+        let estimates = counters.estimate().unwrap();
         for ((v, t), sum) in estimates.values.iter().zip(truth).zip(&mut chi2) {
             let z = (v.count - t) / v.std_error;
             *sum += z * z;

@@ -368,7 +368,11 @@ pub async fn campaign_data(
     }
     if let Some((lo, hi)) = config.numeric_range() {
         // One number to show: the mean and its interval.
-        let mean = if n >= min { all.mean(lo, hi) } else { None };
+        let mean = if n >= min {
+            all.mean(lo, hi).ok()
+        } else {
+            None
+        };
         return Ok(CampaignData {
             config,
             current_epoch,
@@ -384,7 +388,10 @@ pub async fn campaign_data(
             mean,
         });
     }
-    let estimates = (n >= min).then(|| all.estimate());
+    let estimates = (n >= min)
+        .then(|| all.estimate())
+        .transpose()
+        .map_err(|e| Problem::new(ProblemType::CandidatesRequired, e.to_string()))?;
 
     // Trending: the latest complete epoch with reports against the BASELINE_EPOCHS before it.
     let latest = epochs
@@ -403,9 +410,12 @@ pub async fn campaign_data(
                 before.n()
             ))
         } else {
-            trending(&now.estimate(), &before.estimate(), DEFAULT_ALPHA)
-                .map(|report| (latest, report))
-                .map_err(|e| e.to_string())
+            match (now.estimate(), before.estimate()) {
+                (Ok(now), Ok(before)) => trending(&now, &before, DEFAULT_ALPHA)
+                    .map(|report| (latest, report))
+                    .map_err(|e| e.to_string()),
+                (Err(e), _) | (_, Err(e)) => Err(e.to_string()),
+            }
         }
     };
 
@@ -421,7 +431,7 @@ pub async fn campaign_data(
             .iter()
             .filter(|(epoch, c)| *epoch >= from && c.n() >= min)
             .filter_map(|(epoch, counters)| {
-                let estimate = counters.estimate();
+                let estimate = counters.estimate().ok()?;
                 let v: &ValueEstimate = estimate.values.get(index as usize)?;
                 let scale = 100.0 / estimate.n as f64;
                 Some(charts::SharePoint {
