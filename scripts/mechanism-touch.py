@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """For each mechanism, list the non-test source files outside its own slice that name it.
 
-A mechanism's slice is every file named after its family (`*/grr.rs`, `*/unary.rs`, ...):
+A mechanism's slice is every file named after its family (`*/grr.rs`, `*/unary.rs`, ...,
+and files inside a module directory of that name, such as `*/rappor/decode.rs`):
 `protocol/src/mechanism/<family>.rs`, `client/src/encoder/<family>.rs`,
 `aggregator/src/estimate/<family>.rs` and `simulations/src/<family>.rs`. Everything else that
 names the mechanism is a place a new mechanism has to touch.
@@ -51,6 +52,12 @@ def source_files(root):
                     yield os.path.join(dirpath, name)
 
 
+def in_slice(path, family):
+    """Whether `path` is `<family>.rs` or inside a `<family>/` module directory."""
+    parts = os.path.normpath(path).split(os.sep)
+    return os.path.splitext(parts[-1])[0] == family or family in parts[:-1]
+
+
 def code_lines(path):
     with open(path, encoding="utf-8") as f:
         for line in f:
@@ -74,7 +81,7 @@ def main():
             regex = re.compile("|".join([rf"\b{mechanism}\b"] + patterns))
             hits = {}
             for path in files:
-                if os.path.splitext(os.path.basename(path))[0] == family:
+                if in_slice(path, family):
                     continue
                 count = sum(1 for line in code_lines(path) if regex.search(line))
                 if count:
