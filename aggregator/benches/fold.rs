@@ -74,7 +74,7 @@ fn seed_pool(c: &mut Criterion) {
             b.iter(|| {
                 let mut counters = Counters::new(&config);
                 counters.fold_all(black_box(&batch)).expect("valid reports");
-                black_box(counters.estimate().values.len())
+                black_box(counters.estimate().unwrap().values.len())
             })
         });
     }
@@ -171,7 +171,7 @@ fn hadamard(c: &mut Criterion) {
         b.iter(|| {
             let mut counters = Counters::new(&config);
             counters.fold_all(black_box(&batch)).expect("valid reports");
-            black_box(counters.estimate().values.len())
+            black_box(counters.estimate().unwrap().values.len())
         })
     });
     group.finish();

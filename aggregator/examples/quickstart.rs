@@ -51,7 +51,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     counters.fold_all(&reports)?;
 
-    let estimates = counters.estimate();
+    let estimates = counters.estimate()?;
     println!(
         "{} reports, OLH with ε = {}, k = {} (845 emoji + other)\n",
         estimates.n,

@@ -44,6 +44,15 @@ pub enum AggregateError {
     /// An argument is outside its documented range.
     #[error("{0}")]
     InvalidArgument(String),
+    /// The operation belongs to another mechanism family (a mean of a frequency oracle,
+    /// support counts of a string mechanism, …).
+    #[error("{mechanism} has no {operation}")]
+    WrongFamily {
+        /// The campaign's mechanism.
+        mechanism: &'static str,
+        /// What was asked for.
+        operation: &'static str,
+    },
     /// The caller gave up (a query timed out) and the work stopped early.
     #[error("cancelled")]
     Cancelled,

@@ -172,6 +172,7 @@ pub fn accept(
             | AggregateError::SnapshotShape { .. }
             | AggregateError::Overflow
             | AggregateError::InvalidArgument(_)
+            | AggregateError::WrongFamily { .. }
             | AggregateError::Cancelled
             | AggregateError::Wire(_) => None,
         };

@@ -22,7 +22,7 @@
 //!     let value = if i % 4 == 0 { 3 } else { i % 8 };
 //!     counters.fold(&encoder.encode_index(value)?)?;
 //! }
-//! let estimates = counters.estimate();
+//! let estimates = counters.estimate()?;
 //! assert_eq!(estimates.n, 20_000);
 //! let three = estimates.values[3];
 //! // True count of 3: 5,000 + 15,000/7·(1 of 7 non-multiples of 4 map to 3) ≈ 7,500.
@@ -56,4 +56,6 @@ pub mod server;
 pub mod store;
 
 pub use error::AggregateError;
-pub use estimate::{Accumulator, CounterSnapshot, Counters, Estimates, ValueEstimate, Z_95};
+pub use estimate::{
+    Accumulator, CounterSnapshot, Counters, Estimates, Family, FamilyCounters, ValueEstimate, Z_95,
+};

@@ -124,6 +124,10 @@ pub enum QueryError {
     /// The trending test refused the two periods.
     #[error("{0}")]
     Trending(AggregateError),
+    /// The campaign's values cannot be estimated all at once (a string mechanism over a range
+    /// too large to decode as candidates: ask for candidates instead).
+    #[error("{0}")]
+    Estimate(AggregateError),
     /// Decoding the candidates failed or was cancelled.
     #[error("decoding the candidates failed: {0}")]
     Decode(AggregateError),
@@ -240,10 +244,12 @@ pub fn estimates(
     let counters = merged(store, config, epochs)?;
     let mean = config
         .numeric_range()
-        .and_then(|(lo, hi)| counters.mean(lo, hi));
+        .map(|(lo, hi)| counters.mean(lo, hi))
+        .transpose()
+        .map_err(QueryError::Estimate)?;
     Ok(EstimatesAnswer {
         epochs,
-        estimates: counters.estimate(),
+        estimates: counters.estimate().map_err(QueryError::Estimate)?,
         mean,
     })
 }
@@ -271,7 +277,7 @@ pub fn mean(
     let epochs = resolve_epochs(store, config, now, selection)?;
     let mean = merged(store, config, epochs)?
         .mean(lo, hi)
-        .ok_or_else(not_numeric)?;
+        .map_err(QueryError::Estimate)?;
     Ok(MeanAnswer { epochs, mean })
 }
 
@@ -406,8 +412,10 @@ pub fn trending(
         },
     )?;
     let base_counters = merged(store, config, base)?;
-    let report = ztest::trending(&now_counters.estimate(), &base_counters.estimate(), alpha)
-        .map_err(QueryError::Trending)?;
+    let now_estimates = now_counters.estimate().map_err(QueryError::Estimate)?;
+    let base_estimates = base_counters.estimate().map_err(QueryError::Estimate)?;
+    let report =
+        ztest::trending(&now_estimates, &base_estimates, alpha).map_err(QueryError::Trending)?;
     Ok(TrendingAnswer {
         epoch: latest,
         baseline: base,
@@ -480,11 +488,11 @@ pub fn series(
     store: &dyn Store,
     config: &CampaignConfig,
     range: EpochRange,
-) -> Result<Vec<(u64, Estimates)>, StoreError> {
-    Ok(store
+) -> Result<Vec<(u64, Estimates)>, QueryError> {
+    store
         .counters(config, range.from, range.to)?
         .into_iter()
         .filter(|(_, c)| releasable(config, c.n()))
-        .map(|(epoch, c)| (epoch, c.estimate()))
-        .collect())
+        .map(|(epoch, c)| Ok((epoch, c.estimate().map_err(QueryError::Estimate)?)))
+        .collect()
 }

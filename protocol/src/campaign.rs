@@ -14,22 +14,10 @@ use serde::{Deserialize, Serialize};
 use crate::error::ConfigError;
 use crate::mechanism::{Mechanism, MechanismParams};
 
-/// Largest ε per report accepted. Beyond it randomization is cosmetic.
-pub const MAX_EPSILON: f64 = 20.0;
-/// Largest description, in bytes.
-pub const MAX_DESCRIPTION_BYTES: usize = 1024;
-/// Largest dictionary entry, in bytes.
-pub const MAX_DICTIONARY_ENTRY_BYTES: usize = 256;
-/// Shortest epoch: two seconds, for demos and tests. An epoch is the finest time the server
-/// ever records about a report, so production campaigns use hours or days (the default is a
-/// day).
-pub const MIN_EPOCH_SECONDS: u64 = 2;
-/// Longest epoch: 366 days.
-pub const MAX_EPOCH_SECONDS: u64 = 366 * 24 * 3600;
-/// Most reports one device may send per campaign and epoch.
-pub const MAX_REPORTS_PER_EPOCH: u32 = 1000;
-/// Estimates are never released below this many reports, whatever the campaign says.
-pub const MIN_REPORTS_FLOOR: u64 = 10;
+pub use crate::limits::{
+    MAX_DESCRIPTION_BYTES, MAX_DICTIONARY_ENTRY_BYTES, MAX_EPOCH_SECONDS, MAX_EPSILON,
+    MAX_REPORTS_PER_EPOCH, MIN_EPOCH_SECONDS, MIN_REPORTS_FLOOR,
+};
 /// Default minimum number of reports before estimates are released.
 pub const DEFAULT_MIN_REPORTS: u64 = 100;
 /// Default epoch length: one day.

@@ -13,11 +13,11 @@ pub enum ConfigError {
         "campaign id {0:?} is not a slug: 1 to 64 characters from a-z, 0-9, '-', '_', starting with a letter or digit"
     )]
     InvalidId(String),
-    /// The description is longer than [`crate::campaign::MAX_DESCRIPTION_BYTES`].
-    #[error("description is {0} bytes; at most {max} are allowed", max = crate::campaign::MAX_DESCRIPTION_BYTES)]
+    /// The description is longer than [`crate::limits::MAX_DESCRIPTION_BYTES`].
+    #[error("description is {0} bytes; at most {max} are allowed", max = crate::limits::MAX_DESCRIPTION_BYTES)]
     DescriptionTooLong(usize),
-    /// ε is not a finite number in (0, [`crate::campaign::MAX_EPSILON`]].
-    #[error("epsilon must be finite, > 0 and <= {max}; got {0}", max = crate::campaign::MAX_EPSILON)]
+    /// ε is not a finite number in (0, [`crate::limits::MAX_EPSILON`]].
+    #[error("epsilon must be finite, > 0 and <= {max}; got {0}", max = crate::limits::MAX_EPSILON)]
     InvalidEpsilon(f64),
     /// The domain has fewer than two values.
     #[error("the domain must have at least 2 values; got {0}")]
@@ -35,8 +35,8 @@ pub enum ConfigError {
     /// A dictionary entry is empty.
     #[error("dictionary entry {0} is empty")]
     EmptyDictionaryEntry(usize),
-    /// A dictionary entry is longer than [`crate::campaign::MAX_DICTIONARY_ENTRY_BYTES`].
-    #[error("dictionary entry {0} is longer than {max} bytes", max = crate::campaign::MAX_DICTIONARY_ENTRY_BYTES)]
+    /// A dictionary entry is longer than [`crate::limits::MAX_DICTIONARY_ENTRY_BYTES`].
+    #[error("dictionary entry {0} is longer than {max} bytes", max = crate::limits::MAX_DICTIONARY_ENTRY_BYTES)]
     DictionaryEntryTooLong(usize),
     /// A dictionary entry appears twice.
     #[error("dictionary entry {0:?} appears more than once")]
@@ -51,16 +51,16 @@ pub enum ConfigError {
     },
     /// The seed pool size is outside `1..=MAX_SEED_POOL`, or its table (pool × g) is larger
     /// than `MAX_POOL_CELLS`.
-    #[error("seed pool size {0} is out of range: 1 <= pool <= {max} and pool × g <= {cells}", max = crate::mechanism::local_hash::MAX_SEED_POOL, cells = crate::mechanism::local_hash::MAX_POOL_CELLS)]
+    #[error("seed pool size {0} is out of range: 1 <= pool <= {max} and pool × g <= {cells}", max = crate::limits::MAX_SEED_POOL, cells = crate::limits::MAX_POOL_CELLS)]
     SeedPoolOutOfRange(u32),
     /// The epoch length is outside the documented range.
-    #[error("epoch length {0} s is out of range: {min} <= seconds <= {max}", min = crate::campaign::MIN_EPOCH_SECONDS, max = crate::campaign::MAX_EPOCH_SECONDS)]
+    #[error("epoch length {0} s is out of range: {min} <= seconds <= {max}", min = crate::limits::MIN_EPOCH_SECONDS, max = crate::limits::MAX_EPOCH_SECONDS)]
     EpochLengthOutOfRange(u64),
     /// The per-device, per-epoch report allowance is outside the documented range.
-    #[error("max reports per epoch {0} is out of range: 1 <= n <= {max}", max = crate::campaign::MAX_REPORTS_PER_EPOCH)]
+    #[error("max reports per epoch {0} is out of range: 1 <= n <= {max}", max = crate::limits::MAX_REPORTS_PER_EPOCH)]
     ReportsPerEpochOutOfRange(u32),
     /// The minimum number of reports before estimates are released is too small.
-    #[error("min reports {0} is below the floor of {min}", min = crate::campaign::MIN_REPORTS_FLOOR)]
+    #[error("min reports {0} is below the floor of {min}", min = crate::limits::MIN_REPORTS_FLOOR)]
     MinReportsTooSmall(u64),
     /// The Subset Selection set size is outside `1..k`.
     #[error("subset size w = {w} is out of range: 1 <= w < k = {k}")]

@@ -43,6 +43,8 @@ extern crate std;
 pub mod advisor;
 pub mod campaign;
 pub mod error;
+pub mod hash;
+pub mod limits;
 pub mod math;
 pub mod mechanism;
 pub mod report;

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::campaign::{CampaignConfig, CampaignId};
 use crate::error::ReportError;
-use crate::mechanism::{MechanismKind, MechanismParams};
+use crate::mechanism::{MechanismParams, Payload};
 
 /// The batch format version this build writes and reads.
 pub const FORMAT_VERSION: u16 = 1;
@@ -118,112 +118,37 @@ pub struct HadamardSketchReport {
 }
 
 impl Report {
-    /// The mechanism family of this report.
-    pub const fn kind(&self) -> MechanismKind {
-        match self {
-            Self::Grr(_) => MechanismKind::Grr,
-            Self::Sue(_) => MechanismKind::Sue,
-            Self::Oue(_) => MechanismKind::Oue,
-            Self::Olh(_) => MechanismKind::Olh,
-            Self::Blh(_) => MechanismKind::Blh,
-            Self::Ss(_) => MechanismKind::Ss,
-            Self::Hr(_) => MechanismKind::Hr,
-            Self::Rappor(_) => MechanismKind::Rappor,
-            Self::Cms(_) => MechanismKind::Cms,
-            Self::Hcms(_) => MechanismKind::Hcms,
-            Self::Duchi(_) => MechanismKind::Duchi,
-            Self::Piecewise(_) => MechanismKind::Piecewise,
-            Self::Hybrid(_) => MechanismKind::Hybrid,
-        }
-    }
-
     /// Checks that this report can have been produced under `params`: right variant, indices
-    /// in range, exact bit length, zero padding. Every accumulator calls it before counting.
+    /// in range, exact bit length, zero padding. Every accumulator calls it (or the family's
+    /// [`check_all`](crate::mechanism::MechanismFamily::check_all)) before counting.
     pub fn check(&self, params: &MechanismParams) -> Result<(), ReportError> {
-        let wrong = || ReportError::WrongVariant {
-            expected: params.kind().name(),
-            found: self.kind().name(),
-        };
-        match (params, self) {
-            (MechanismParams::Grr(p), Report::Grr(r)) => check_index(r.value, p.k),
-            (MechanismParams::Sue(p), Report::Sue(r))
-            | (MechanismParams::Oue(p), Report::Oue(r)) => check_bits(&r.bits, p.words(), p.k),
-            (MechanismParams::Olh(p), Report::Olh(r))
-            | (MechanismParams::Blh(p), Report::Blh(r)) => {
-                check_index(r.value, p.g)?;
-                match p.seed_pool {
-                    Some(pool) if r.seed >= u64::from(pool) => Err(ReportError::IndexOutOfRange {
-                        value: r.seed,
-                        bound: u64::from(pool),
-                    }),
-                    _ => Ok(()),
+        params.check(self)
+    }
+}
+
+/// Implements [`Payload`] for a report type carried by the given variants.
+macro_rules! payload {
+    ($payload:ty => $($variant:ident)|+) => {
+        impl Payload for $payload {
+            #[inline]
+            fn of(report: &Report) -> Option<&Self> {
+                match report {
+                    $(Report::$variant(r))|+ => Some(r),
+                    _ => None,
                 }
             }
-            (MechanismParams::Ss(p), Report::Ss(r)) => check_subset(&r.values, p.w, p.k),
-            (MechanismParams::Hr(p), Report::Hr(r)) => check_index(r.value, p.outputs),
-            (MechanismParams::Rappor(p), Report::Rappor(r)) => {
-                check_index(r.cohort, p.cohorts)?;
-                check_bits(&r.bits, p.words(), p.bloom_bits)
-            }
-            (MechanismParams::Cms(p), Report::Cms(r)) => {
-                check_index(r.row, p.hashes)?;
-                check_bits(&r.bits, p.words(), p.width)
-            }
-            (MechanismParams::Hcms(p), Report::Hcms(r)) => {
-                check_index(r.row, p.hashes)?;
-                check_index(r.column, p.width)
-            }
-            (MechanismParams::Duchi(p), Report::Duchi(r))
-            | (MechanismParams::Piecewise(p), Report::Piecewise(r))
-            | (MechanismParams::Hybrid(p), Report::Hybrid(r)) => check_index(r.cell, p.cells()),
-            _ => Err(wrong()),
         }
-    }
+    };
 }
 
-fn check_index(value: u32, bound: u32) -> Result<(), ReportError> {
-    if value < bound {
-        Ok(())
-    } else {
-        Err(ReportError::IndexOutOfRange {
-            value: u64::from(value),
-            bound: u64::from(bound),
-        })
-    }
-}
-
-fn check_subset(values: &[u32], w: u32, k: u32) -> Result<(), ReportError> {
-    if values.len() != w as usize {
-        return Err(ReportError::WrongSetSize {
-            expected: w as usize,
-            found: values.len(),
-        });
-    }
-    if let Some(&last) = values.last() {
-        check_index(last, k)?;
-    }
-    if values.windows(2).any(|pair| pair.first() >= pair.get(1)) {
-        return Err(ReportError::NotStrictlyIncreasing);
-    }
-    Ok(())
-}
-
-fn check_bits(bits: &[u64], words: usize, k: u32) -> Result<(), ReportError> {
-    if bits.len() != words {
-        return Err(ReportError::WrongBitLength {
-            expected: words,
-            found: bits.len(),
-        });
-    }
-    let used = k % 64;
-    if used != 0
-        && let Some(last) = bits.last()
-        && last >> used != 0
-    {
-        return Err(ReportError::PaddingBitsSet);
-    }
-    Ok(())
-}
+payload!(GrrReport => Grr | Hr);
+payload!(UnaryReport => Sue | Oue);
+payload!(LocalHashReport => Olh | Blh);
+payload!(SubsetReport => Ss);
+payload!(RapporReport => Rappor);
+payload!(SketchReport => Cms);
+payload!(HadamardSketchReport => Hcms);
+payload!(NumericReport => Duchi | Piecewise | Hybrid);
 
 /// A random 128-bit batch id: the unit of idempotency (a repeated id is counted once).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

@@ -62,7 +62,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let start = Instant::now();
             let mut counters = Counters::new(&config);
             counters.fold_all(&reports)?;
-            let estimates = counters.estimate();
+            let estimates = counters.estimate()?;
             seconds += start.elapsed().as_secs_f64();
             squared += estimates
                 .values

@@ -156,9 +156,7 @@ pub fn run(
         let (counters, e, f) = simulate_once(&config, &values, seed, rep)?;
         encode_ns += e;
         fold_ns += f;
-        let estimate = counters
-            .mean(lo, hi)
-            .ok_or_else(|| RunError::Invalid("not a numeric campaign".into()))?;
+        let estimate = counters.mean(lo, hi)?;
         let error = estimate.mean - true_mean;
         error_sum += error;
         per_rep.push(error * error);

@@ -282,7 +282,7 @@ pub fn run(
     for rep in 0..reps {
         let (counters, e, f) = simulate_once(&config, &values, seed, rep)?;
         let started = Instant::now();
-        let estimates = counters.estimate();
+        let estimates = counters.estimate()?;
         aggregate_ns += f + started.elapsed().as_nanos();
         encode_ns += e;
         let mut sq = 0.0;

@@ -8,6 +8,7 @@ use ldp_protocol::campaign::MAX_DICTIONARY_ENTRY_BYTES;
 use serde::{Deserialize, Serialize};
 
 use super::Z_95;
+use super::family::CountEstimate;
 use crate::error::AggregateError;
 
 /// Most candidates one decoding accepts.
@@ -107,6 +108,32 @@ pub fn check_candidates(candidates: &[String]) -> Result<(), AggregateError> {
         }
     }
     Ok(())
+}
+
+/// The counts of a campaign's own values from a decoding of them: the candidates' counts and,
+/// when the domain has `k` values beyond them (a dictionary's `other` bucket), everything the
+/// candidates do not explain of the `n` reports, as uncertain as their sum (n is exact).
+pub(crate) fn own_value_estimates(
+    decoding: &CandidateDecoding,
+    k: u32,
+    n: u64,
+) -> Vec<CountEstimate> {
+    let mut counts: Vec<CountEstimate> = decoding
+        .candidates
+        .iter()
+        .map(|c| CountEstimate {
+            count: c.count,
+            std_error: c.std_error,
+        })
+        .collect();
+    if k as usize > counts.len() {
+        let explained: f64 = counts.iter().map(|c| c.count).sum();
+        counts.push(CountEstimate {
+            count: n as f64 - explained,
+            std_error: decoding.total_std_error,
+        });
+    }
+    counts
 }
 
 pub(crate) fn not_selected(value: &str, std_error: f64) -> CandidateEstimate {

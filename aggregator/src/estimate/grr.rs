@@ -1,12 +1,76 @@
 //! GRR counters: one counter per value; a report increments the counter of its index.
 //! Fold O(1); estimate O(k). Math: `ldp_protocol::mechanism::grr`.
 
-use ldp_protocol::GrrReport;
+use ldp_protocol::mechanism::{CheckedReports, GrrParams};
+use ldp_protocol::{CampaignConfig, GrrReport};
 
-/// Folds one (checked) GRR report.
-#[inline]
-pub(crate) fn fold(counts: &mut [u64], report: &GrrReport) {
-    if let Some(c) = counts.get_mut(report.value as usize) {
-        *c += 1;
+use super::family::{CountEstimate, FamilyCounters, Tally, pure_estimates};
+use crate::error::AggregateError;
+
+/// GRR counters: how many reports named each value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GrrCounters {
+    params: GrrParams,
+    tally: Tally,
+}
+
+impl GrrCounters {
+    /// The support count of every value: its counter.
+    pub fn supports(&self) -> Vec<f64> {
+        self.tally.cells.iter().map(|&c| c as f64).collect()
+    }
+}
+
+impl FamilyCounters for GrrCounters {
+    type Params = GrrParams;
+    type Query<'q> = ();
+    type Output = Vec<CountEstimate>;
+
+    fn new(params: &GrrParams, _config: &CampaignConfig) -> Self {
+        Self {
+            params: *params,
+            tally: Tally::new(params.k as usize),
+        }
+    }
+
+    fn params(&self) -> &GrrParams {
+        &self.params
+    }
+
+    fn n(&self) -> u64 {
+        self.tally.n
+    }
+
+    fn fold(&mut self, reports: CheckedReports<'_, GrrParams>) {
+        for report in reports.iter::<GrrReport>() {
+            if let Some(c) = self.tally.cells.get_mut(report.value as usize) {
+                *c += 1;
+            }
+        }
+        self.tally.n += reports.len() as u64;
+    }
+
+    fn cells(&self) -> Vec<u64> {
+        self.tally.cells.clone()
+    }
+
+    fn add_cells(&mut self, n: u64, cells: &[u64]) -> Result<(), AggregateError> {
+        self.tally.add(n, cells)
+    }
+
+    fn approx_bytes(&self) -> usize {
+        self.tally.approx_bytes()
+    }
+
+    fn estimate(&self, (): ()) -> Result<Vec<CountEstimate>, AggregateError> {
+        Ok(pure_estimates(
+            self.params.pure(),
+            self.supports(),
+            self.n(),
+        ))
+    }
+
+    fn value_estimates(&self) -> Result<Vec<CountEstimate>, AggregateError> {
+        self.estimate(())
     }
 }

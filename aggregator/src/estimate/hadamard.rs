@@ -2,32 +2,78 @@
 //! count by one fast Walsh–Hadamard transform (O(K log K)), never an O(K·k) loop. Math:
 //! `ldp_protocol::mechanism::hadamard`.
 
-use ldp_protocol::GrrReport;
-use ldp_protocol::mechanism::HadamardParams;
+use ldp_protocol::mechanism::{CheckedReports, HadamardParams};
+use ldp_protocol::{CampaignConfig, GrrReport};
 
-/// Counts one checked report.
-#[inline]
-pub(crate) fn fold(cells: &mut [u64], report: &GrrReport) {
-    if let Some(cell) = cells.get_mut(report.value as usize) {
-        *cell += 1;
+use super::family::{CountEstimate, FamilyCounters, Tally, pure_estimates};
+use super::transform::fwht;
+use crate::error::AggregateError;
+
+/// Hadamard Response counters: a histogram of the K outputs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HadamardCounters {
+    params: HadamardParams,
+    tally: Tally,
+}
+
+impl HadamardCounters {
+    /// The support count of every value, from the histogram by one transform.
+    pub fn supports(&self) -> Vec<f64> {
+        supports(&self.params, &self.tally.cells, self.tally.n)
     }
 }
 
-/// In-place fast Walsh–Hadamard transform (Sylvester order, unnormalized) of a power-of-two
-/// length vector: entry i becomes `Σ_j (−1)^popcount(i & j) · x_j`.
-pub fn fwht(values: &mut [i64]) {
-    let n = values.len();
-    let mut half = 1;
-    while half < n {
-        for block in values.chunks_exact_mut(2 * half) {
-            let (low, high) = block.split_at_mut(half);
-            for (a, b) in low.iter_mut().zip(high.iter_mut()) {
-                let (x, y) = (*a, *b);
-                *a = x + y;
-                *b = x - y;
+impl FamilyCounters for HadamardCounters {
+    type Params = HadamardParams;
+    type Query<'q> = ();
+    type Output = Vec<CountEstimate>;
+
+    fn new(params: &HadamardParams, _config: &CampaignConfig) -> Self {
+        Self {
+            params: *params,
+            tally: Tally::new(params.outputs as usize),
+        }
+    }
+
+    fn params(&self) -> &HadamardParams {
+        &self.params
+    }
+
+    fn n(&self) -> u64 {
+        self.tally.n
+    }
+
+    fn fold(&mut self, reports: CheckedReports<'_, HadamardParams>) {
+        for report in reports.iter::<GrrReport>() {
+            if let Some(cell) = self.tally.cells.get_mut(report.value as usize) {
+                *cell += 1;
             }
         }
-        half *= 2;
+        self.tally.n += reports.len() as u64;
+    }
+
+    fn cells(&self) -> Vec<u64> {
+        self.tally.cells.clone()
+    }
+
+    fn add_cells(&mut self, n: u64, cells: &[u64]) -> Result<(), AggregateError> {
+        self.tally.add(n, cells)
+    }
+
+    fn approx_bytes(&self) -> usize {
+        self.tally.approx_bytes()
+    }
+
+    fn estimate(&self, (): ()) -> Result<Vec<CountEstimate>, AggregateError> {
+        Ok(pure_estimates(
+            self.params.pure(),
+            self.supports(),
+            self.n(),
+        ))
+    }
+
+    fn value_estimates(&self) -> Result<Vec<CountEstimate>, AggregateError> {
+        self.estimate(())
     }
 }
 

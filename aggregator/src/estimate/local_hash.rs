@@ -18,13 +18,99 @@
 //! up to the light values' share of Σ f_u², which is small for skewed populations and small
 //! anyway for flat ones (their Σ f_u² is 1/k).
 
-use ldp_protocol::LocalHashReport;
-use ldp_protocol::mechanism::LocalHashParams;
 use ldp_protocol::mechanism::local_hash::{BucketHasher, pool_hash_seed};
+use ldp_protocol::mechanism::{CheckedReports, LocalHashParams};
+use ldp_protocol::{CampaignConfig, LocalHashReport};
+
+use super::family::{CountEstimate, FamilyCounters, Tally, pure_estimates};
+use crate::error::AggregateError;
+
+/// Local-hashing counters: support counts per value (per-report seeds), or the P×g table of
+/// a seed pool.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalHashCounters {
+    params: LocalHashParams,
+    tally: Tally,
+}
+
+impl LocalHashCounters {
+    /// The support count of every value. For a seed pool it is computed from the table and
+    /// corrected for the pool's known collisions with the heaviest values (see the module
+    /// docs).
+    pub fn supports(&self) -> Vec<f64> {
+        match self.params.seed_pool {
+            Some(_) => pool_support(&self.tally.cells, &self.params, self.tally.n as f64),
+            None => self.tally.cells.iter().map(|&c| c as f64).collect(),
+        }
+    }
+}
+
+impl FamilyCounters for LocalHashCounters {
+    type Params = LocalHashParams;
+    type Query<'q> = ();
+    type Output = Vec<CountEstimate>;
+
+    fn new(params: &LocalHashParams, _config: &CampaignConfig) -> Self {
+        let cells = match params.seed_pool {
+            Some(pool) => pool as usize * params.g as usize,
+            None => params.k as usize,
+        };
+        Self {
+            params: *params,
+            tally: Tally::new(cells),
+        }
+    }
+
+    fn params(&self) -> &LocalHashParams {
+        &self.params
+    }
+
+    fn n(&self) -> u64 {
+        self.tally.n
+    }
+
+    fn fold(&mut self, reports: CheckedReports<'_, LocalHashParams>) {
+        let cells = &mut self.tally.cells;
+        if self.params.seed_pool.is_some() {
+            for report in reports.iter::<LocalHashReport>() {
+                fold_pool(cells, &self.params, report);
+            }
+        } else {
+            for report in reports.iter::<LocalHashReport>() {
+                fold_support(cells, &self.params, report);
+            }
+        }
+        self.tally.n += reports.len() as u64;
+    }
+
+    fn cells(&self) -> Vec<u64> {
+        self.tally.cells.clone()
+    }
+
+    fn add_cells(&mut self, n: u64, cells: &[u64]) -> Result<(), AggregateError> {
+        self.tally.add(n, cells)
+    }
+
+    fn approx_bytes(&self) -> usize {
+        self.tally.approx_bytes()
+    }
+
+    fn estimate(&self, (): ()) -> Result<Vec<CountEstimate>, AggregateError> {
+        Ok(pure_estimates(
+            self.params.pure(),
+            self.supports(),
+            self.n(),
+        ))
+    }
+
+    fn value_estimates(&self) -> Result<Vec<CountEstimate>, AggregateError> {
+        self.estimate(())
+    }
+}
 
 /// Folds one (checked) per-report-seed report into the support counts.
 #[inline]
-pub(crate) fn fold_support(counts: &mut [u64], params: &LocalHashParams, report: &LocalHashReport) {
+fn fold_support(counts: &mut [u64], params: &LocalHashParams, report: &LocalHashReport) {
     let hasher = BucketHasher::new(report.seed, params.g);
     let reported = hasher.bucket_hashes(report.value);
     for (v, c) in counts.iter_mut().enumerate() {
@@ -34,7 +120,7 @@ pub(crate) fn fold_support(counts: &mut [u64], params: &LocalHashParams, report:
 
 /// Folds one (checked) seed-pool report into the P×g table.
 #[inline]
-pub(crate) fn fold_pool(table: &mut [u64], params: &LocalHashParams, report: &LocalHashReport) {
+fn fold_pool(table: &mut [u64], params: &LocalHashParams, report: &LocalHashReport) {
     let cell = report.seed as usize * params.g as usize + report.value as usize;
     if let Some(c) = table.get_mut(cell) {
         *c += 1;
@@ -54,7 +140,7 @@ pub const CORRECTED_HEAVY_VALUES: usize = 64;
 /// it in a skewed population), accumulated per seed through a g-bucket table so the second
 /// pass costs one hash per (seed, value) like the first. The returned supports debias to the
 /// corrected estimates.
-pub(crate) fn pool_support(table: &[u64], params: &LocalHashParams, n: f64) -> Vec<f64> {
+fn pool_support(table: &[u64], params: &LocalHashParams, n: f64) -> Vec<f64> {
     let g = params.g as usize;
     let pool = table.len() / g.max(1);
     let mut raw = vec![0u64; params.k as usize];

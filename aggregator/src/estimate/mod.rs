@@ -1,33 +1,43 @@
 //! Counters and estimators: fold reports into mergeable counters, debias them into estimates.
 //!
 //! [`Counters`] is the accumulator for one campaign (and, in the service, one epoch): `fold`,
-//! `fold_batch`, `merge`, a serializable [`CounterSnapshot`], and [`Counters::estimate`]. The
-//! mechanism-specific folding lives in one module per family. The frequency oracles are pure
-//! protocols, so their estimation is one formula from `ldp_protocol::math`; the string
-//! mechanisms (RAPPOR, CMS, HCMS) estimate candidate strings ([`Counters::decode`],
-//! module [`candidates`]).
+//! `fold_batch`, `merge`, a serializable [`CounterSnapshot`], and [`Counters::estimate`]. It
+//! holds one [`Family`]: the counters of one mechanism family, each in its own module and
+//! implementing [`FamilyCounters`] (fold checked reports, merge, snapshot and restore, a
+//! family-typed estimate). `each_family!` is the one dispatch over them, once per batch. The
+//! frequency oracles are pure protocols, so their estimation is one formula from
+//! `ldp_protocol::math`; the string mechanisms (RAPPOR, CMS, HCMS) estimate candidate strings
+//! ([`Counters::decode`], module [`candidates`]); the numeric ones a mean
+//! ([`Counters::mean`]).
 
+pub mod bitslice;
 pub mod candidates;
+pub mod family;
 pub mod grr;
 pub mod hadamard;
 pub mod local_hash;
 pub mod numeric;
 pub mod rappor;
 pub mod sketch;
+pub mod subset;
+pub mod transform;
 pub mod unary;
 
-use ldp_protocol::mechanism::MechanismParams;
+use std::sync::atomic::AtomicBool;
+
+use ldp_protocol::mechanism::{MechanismFamily, MechanismParams};
 use ldp_protocol::{Batch, CampaignConfig, MechanismKind, Report};
 use serde::{Deserialize, Serialize};
 
 use crate::error::AggregateError;
 use crate::postprocess::norm_sub;
 
+pub use family::{CandidateQuery, CountEstimate, FamilyCounters};
+
 /// The 97.5% quantile of the standard normal: 95% two-sided intervals.
 pub const Z_95: f64 = 1.959_963_984_540_054;
 
-/// The role every mechanism's counters play: fold reports, merge with other partial counters,
-/// and produce the support count of every value.
+/// What [`Counters`] do for a caller: fold reports, merge with other partial counters.
 pub trait Accumulator {
     /// Checks and counts one report. Nothing is counted on error.
     fn fold(&mut self, report: &Report) -> Result<(), AggregateError>;
@@ -37,22 +47,135 @@ pub trait Accumulator {
     fn n(&self) -> u64;
 }
 
+/// One family's counters: the closed set the aggregator knows. Each variant's type owns its
+/// fields and implements [`FamilyCounters`]; SUE and OUE, OLH and BLH, and the three numeric
+/// mechanisms share a family (their parameters tell them apart).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Family {
+    /// GRR.
+    Grr(grr::GrrCounters),
+    /// SUE, OUE.
+    Unary(unary::UnaryCounters),
+    /// OLH, BLH.
+    LocalHash(local_hash::LocalHashCounters),
+    /// Subset Selection.
+    Subset(subset::SubsetCounters),
+    /// Hadamard Response.
+    Hadamard(hadamard::HadamardCounters),
+    /// RAPPOR.
+    Rappor(rappor::RapporCounters),
+    /// Count-mean sketch.
+    Cms(sketch::CmsCounters),
+    /// Hadamard count-mean sketch.
+    Hcms(sketch::HcmsCounters),
+    /// Duchi, Piecewise, Hybrid.
+    Numeric(numeric::NumericCounters),
+}
+
+/// The one dispatch over [`Family`]: `$body` once per family, with `$c` bound to its
+/// counters (the same code monomorphized for each type).
+macro_rules! each_family {
+    ($family:expr, $c:ident => $body:expr) => {
+        match $family {
+            Family::Grr($c) => $body,
+            Family::Unary($c) => $body,
+            Family::LocalHash($c) => $body,
+            Family::Subset($c) => $body,
+            Family::Hadamard($c) => $body,
+            Family::Rappor($c) => $body,
+            Family::Cms($c) => $body,
+            Family::Hcms($c) => $body,
+            Family::Numeric($c) => $body,
+        }
+    };
+}
+
+impl Family {
+    /// Empty counters for `config`: the one place a mechanism maps to its family.
+    pub fn new(config: &CampaignConfig) -> Self {
+        match config.params() {
+            MechanismParams::Grr(p) => Self::Grr(FamilyCounters::new(p, config)),
+            MechanismParams::Sue(p) | MechanismParams::Oue(p) => {
+                Self::Unary(FamilyCounters::new(p, config))
+            }
+            MechanismParams::Olh(p) | MechanismParams::Blh(p) => {
+                Self::LocalHash(FamilyCounters::new(p, config))
+            }
+            MechanismParams::Ss(p) => Self::Subset(FamilyCounters::new(p, config)),
+            MechanismParams::Hr(p) => Self::Hadamard(FamilyCounters::new(p, config)),
+            MechanismParams::Rappor(p) => Self::Rappor(FamilyCounters::new(p, config)),
+            MechanismParams::Cms(p) => Self::Cms(FamilyCounters::new(p, config)),
+            MechanismParams::Hcms(p) => Self::Hcms(FamilyCounters::new(p, config)),
+            MechanismParams::Duchi(p)
+            | MechanismParams::Piecewise(p)
+            | MechanismParams::Hybrid(p) => Self::Numeric(FamilyCounters::new(p, config)),
+        }
+    }
+
+    /// The mechanism.
+    pub fn kind(&self) -> MechanismKind {
+        each_family!(self, c => c.params().kind())
+    }
+
+    /// Reports counted.
+    pub fn n(&self) -> u64 {
+        each_family!(self, c => c.n())
+    }
+
+    /// Checks every report against the family's parameters, then folds them all: one
+    /// dispatch per batch. On error nothing is counted.
+    pub fn fold_all(&mut self, reports: &[Report]) -> Result<(), AggregateError> {
+        each_family!(self, c => check_and_fold(c, reports))
+    }
+
+    /// The snapshot's cells.
+    pub fn cells(&self) -> Vec<u64> {
+        each_family!(self, c => c.cells())
+    }
+
+    /// Adds `n` reports' counter `cells`. Nothing changes on error.
+    pub fn add_cells(&mut self, n: u64, cells: &[u64]) -> Result<(), AggregateError> {
+        each_family!(self, c => c.add_cells(n, cells))
+    }
+
+    /// Approximate memory held, in bytes.
+    pub fn approx_bytes(&self) -> usize {
+        each_family!(self, c => c.approx_bytes())
+    }
+
+    /// The count of every value of the domain (see [`FamilyCounters::value_estimates`]).
+    pub fn value_estimates(&self) -> Result<Vec<CountEstimate>, AggregateError> {
+        each_family!(self, c => c.value_estimates())
+    }
+
+    /// [`AggregateError::WrongFamily`] for `operation`.
+    fn wrong(&self, operation: &'static str) -> AggregateError {
+        AggregateError::WrongFamily {
+            mechanism: self.kind().name(),
+            operation,
+        }
+    }
+}
+
+/// Checks `reports` against `counters`' parameters, then folds them.
+fn check_and_fold<C: FamilyCounters>(
+    counters: &mut C,
+    reports: &[Report],
+) -> Result<(), AggregateError> {
+    let checked = counters
+        .params()
+        .check_all(reports)
+        .map_err(|(index, source)| AggregateError::Report { index, source })?;
+    counters.fold(checked);
+    Ok(())
+}
+
 /// Counters of one campaign: everything the aggregator stores. Never raw reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Counters {
     campaign: String,
     digest: u64,
-    params: MechanismParams,
-    n: u64,
-    /// Support counts per value (k cells), or the P×g table of a seed pool.
-    cells: Vec<u64>,
-    /// Pending bit-sliced unary counts (unary mechanisms only).
-    slices: Option<unary::BitSlices>,
-    /// Pending bit-sliced counts per row: RAPPOR's cohorts, CMS's hash rows.
-    row_slices: Vec<unary::BitSlices>,
-    /// The domain's values as strings, decoded against by [`Counters::estimate`] (string
-    /// mechanisms).
-    candidates: Vec<String>,
+    family: Family,
 }
 
 /// The serializable state of [`Counters`]: campaign digest, n, and the counter cells.
@@ -69,41 +192,10 @@ pub struct CounterSnapshot {
 impl Counters {
     /// Empty counters for `config`.
     pub fn new(config: &CampaignConfig) -> Self {
-        let params = config.params().clone();
-        let (cells, slices) = match &params {
-            MechanismParams::Sue(p) | MechanismParams::Oue(p) => (
-                vec![0; p.k as usize],
-                Some(unary::BitSlices::new(p.words())),
-            ),
-            MechanismParams::Olh(p) | MechanismParams::Blh(p) => match p.seed_pool {
-                Some(pool) => (vec![0; pool as usize * p.g as usize], None),
-                None => (vec![0; p.k as usize], None),
-            },
-            MechanismParams::Grr(p) => (vec![0; p.k as usize], None),
-            MechanismParams::Ss(p) => (vec![0; p.k as usize], None),
-            MechanismParams::Hr(p) => (vec![0; p.outputs as usize], None),
-            MechanismParams::Rappor(p) => (vec![0; p.cells()], None),
-            MechanismParams::Cms(p) | MechanismParams::Hcms(p) => (vec![0; p.cells()], None),
-            MechanismParams::Duchi(p)
-            | MechanismParams::Piecewise(p)
-            | MechanismParams::Hybrid(p) => (vec![0; p.cells() as usize], None),
-        };
-        let (row_slices, candidates) = match &params {
-            MechanismParams::Rappor(p) => (rappor::new_slices(p), config.default_candidates()),
-            MechanismParams::Cms(p) | MechanismParams::Hcms(p) => {
-                (sketch::new_slices(p), config.default_candidates())
-            }
-            _ => (Vec::new(), Vec::new()),
-        };
         Self {
             campaign: config.id().as_str().to_owned(),
             digest: config.digest(),
-            params,
-            n: 0,
-            cells,
-            slices,
-            row_slices,
-            candidates,
+            family: Family::new(config),
         }
     }
 
@@ -113,20 +205,7 @@ impl Counters {
         snapshot: CounterSnapshot,
     ) -> Result<Self, AggregateError> {
         let mut counters = Self::new(config);
-        if snapshot.config_digest != counters.digest {
-            return Err(AggregateError::DigestMismatch {
-                expected: counters.digest,
-                found: snapshot.config_digest,
-            });
-        }
-        if snapshot.cells.len() != counters.cells.len() {
-            return Err(AggregateError::SnapshotShape {
-                expected: counters.cells.len(),
-                found: snapshot.cells.len(),
-            });
-        }
-        counters.n = snapshot.n;
-        counters.cells = snapshot.cells;
+        counters.merge_snapshot(&snapshot)?;
         Ok(counters)
     }
 
@@ -134,8 +213,8 @@ impl Counters {
     pub fn snapshot(&self) -> CounterSnapshot {
         CounterSnapshot {
             config_digest: self.digest,
-            n: self.n,
-            cells: self.flushed_cells(),
+            n: self.family.n(),
+            cells: self.family.cells(),
         }
     }
 
@@ -152,41 +231,24 @@ impl Counters {
     /// Adds stored counters (for example a row read back from the database) to these.
     /// Nothing changes on error.
     pub fn merge_snapshot(&mut self, snapshot: &CounterSnapshot) -> Result<(), AggregateError> {
-        self.add_cells(snapshot.config_digest, snapshot.n, &snapshot.cells)
+        self.check_digest(snapshot.config_digest)?;
+        self.family.add_cells(snapshot.n, &snapshot.cells)
     }
 
-    fn add_cells(&mut self, digest: u64, n: u64, cells: &[u64]) -> Result<(), AggregateError> {
-        if digest != self.digest {
-            return Err(AggregateError::DigestMismatch {
+    fn check_digest(&self, digest: u64) -> Result<(), AggregateError> {
+        if digest == self.digest {
+            Ok(())
+        } else {
+            Err(AggregateError::DigestMismatch {
                 expected: self.digest,
                 found: digest,
-            });
+            })
         }
-        if cells.len() != self.cells.len() {
-            return Err(AggregateError::SnapshotShape {
-                expected: self.cells.len(),
-                found: cells.len(),
-            });
-        }
-        let n = self.n.checked_add(n).ok_or(AggregateError::Overflow)?;
-        let mut sums = Vec::with_capacity(cells.len());
-        for (mine, add) in self.cells.iter().zip(cells) {
-            sums.push(mine.checked_add(*add).ok_or(AggregateError::Overflow)?);
-        }
-        self.cells = sums;
-        self.n = n;
-        Ok(())
     }
 
     /// Approximate memory these counters hold, in bytes (cells and pending bit slices).
     pub fn approx_bytes(&self) -> usize {
-        self.cells.len() * 8
-            + self.slices.as_ref().map_or(0, |s| s.approx_bytes())
-            + self
-                .row_slices
-                .iter()
-                .map(unary::BitSlices::approx_bytes)
-                .sum::<usize>()
+        self.family.approx_bytes()
     }
 
     /// Digest of the campaign configuration these counters belong to.
@@ -194,65 +256,14 @@ impl Counters {
         self.digest
     }
 
-    /// The mechanism parameters.
-    pub fn params(&self) -> &MechanismParams {
-        &self.params
+    /// The mechanism.
+    pub fn kind(&self) -> MechanismKind {
+        self.family.kind()
     }
 
-    fn flushed_cells(&self) -> Vec<u64> {
-        let mut cells = self.cells.clone();
-        if let Some(slices) = &self.slices {
-            slices.add_to(&mut cells);
-        }
-        match &self.params {
-            MechanismParams::Rappor(p) => rappor::add_slices_to(&self.row_slices, p, &mut cells),
-            MechanismParams::Cms(p) => sketch::flush(&self.row_slices, p, &mut cells),
-            _ => {}
-        }
-        cells
-    }
-
-    /// Folds a report that [`Report::check`] accepted.
-    #[inline]
-    fn fold_checked(&mut self, report: &Report) {
-        match (&self.params, report) {
-            (MechanismParams::Grr(_), Report::Grr(r)) => grr::fold(&mut self.cells, r),
-            (MechanismParams::Sue(_), Report::Sue(r))
-            | (MechanismParams::Oue(_), Report::Oue(r)) => {
-                if let Some(slices) = self.slices.as_mut() {
-                    slices.add(&r.bits, &mut self.cells);
-                }
-            }
-            (MechanismParams::Olh(p), Report::Olh(r))
-            | (MechanismParams::Blh(p), Report::Blh(r)) => {
-                if p.seed_pool.is_some() {
-                    local_hash::fold_pool(&mut self.cells, p, r);
-                } else {
-                    local_hash::fold_support(&mut self.cells, p, r);
-                }
-            }
-            (MechanismParams::Hr(_), Report::Hr(r)) => hadamard::fold(&mut self.cells, r),
-            (MechanismParams::Ss(_), Report::Ss(r)) => {
-                for &v in &r.values {
-                    if let Some(cell) = self.cells.get_mut(v as usize) {
-                        *cell += 1;
-                    }
-                }
-            }
-            (MechanismParams::Rappor(p), Report::Rappor(r)) => {
-                rappor::fold(&mut self.cells, &mut self.row_slices, p, r);
-            }
-            (MechanismParams::Cms(p), Report::Cms(r)) => {
-                sketch::fold_cms(&mut self.cells, &mut self.row_slices, p, r);
-            }
-            (MechanismParams::Hcms(p), Report::Hcms(r)) => sketch::fold_hcms(&mut self.cells, p, r),
-            (MechanismParams::Duchi(_), Report::Duchi(r))
-            | (MechanismParams::Piecewise(_), Report::Piecewise(r))
-            | (MechanismParams::Hybrid(_), Report::Hybrid(r)) => numeric::fold(&mut self.cells, r),
-            // Unreachable after `check`; counting nothing is the safe answer.
-            _ => return,
-        }
-        self.n += 1;
+    /// The family's counters, for family-typed estimates ([`FamilyCounters::estimate`]).
+    pub fn family(&self) -> &Family {
+        &self.family
     }
 
     /// Checks every report of `batch` (campaign, digest, each report), then folds them all.
@@ -264,75 +275,26 @@ impl Counters {
                 found: batch.campaign.as_str().to_owned(),
             });
         }
-        if batch.config_digest != self.digest {
-            return Err(AggregateError::DigestMismatch {
-                expected: self.digest,
-                found: batch.config_digest,
-            });
-        }
+        self.check_digest(batch.config_digest)?;
         self.fold_all(&batch.reports)
     }
 
     /// Checks every report, then folds them all. On error nothing is counted.
     pub fn fold_all(&mut self, reports: &[Report]) -> Result<(), AggregateError> {
-        for (index, report) in reports.iter().enumerate() {
-            report
-                .check(&self.params)
-                .map_err(|source| AggregateError::Report { index, source })?;
-        }
-        if let Some(slices) = self.slices.as_mut() {
-            // Unary reports, eight at a time through the carry-save adder.
-            let mut groups = reports.chunks_exact(8);
-            for group in &mut groups {
-                let bits: [&[u64]; 8] = core::array::from_fn(|i| match group.get(i) {
-                    Some(Report::Sue(r) | Report::Oue(r)) => r.bits.as_slice(),
-                    _ => &[],
-                });
-                slices.add8(bits, &mut self.cells);
-            }
-            self.n += (reports.len() - groups.remainder().len()) as u64;
-            for report in groups.remainder() {
-                self.fold_checked(report);
-            }
-            return Ok(());
-        }
-        if let MechanismParams::Rappor(p) = &self.params {
-            // The hot loop without a per-report dispatch on the mechanism.
-            for report in reports {
-                if let Report::Rappor(r) = report {
-                    rappor::fold(&mut self.cells, &mut self.row_slices, p, r);
-                }
-            }
-            self.n += reports.len() as u64;
-            return Ok(());
-        }
-        if let MechanismParams::Grr(_) = self.params {
-            // The hot loop without a per-report dispatch on the mechanism.
-            for report in reports {
-                if let Report::Grr(r) = report {
-                    grr::fold(&mut self.cells, r);
-                }
-            }
-            self.n += reports.len() as u64;
-            return Ok(());
-        }
-        for report in reports {
-            self.fold_checked(report);
-        }
-        Ok(())
+        self.family.fold_all(reports)
     }
 
-    /// The support count of every domain value. For a seed pool it is computed from the table
-    /// and corrected for the pool's known collisions with the heaviest values (module
-    /// `local_hash` explains how).
-    pub fn supports(&self) -> Vec<f64> {
-        let cells = self.flushed_cells();
-        match &self.params {
-            MechanismParams::Olh(p) | MechanismParams::Blh(p) if p.seed_pool.is_some() => {
-                local_hash::pool_support(&cells, p, self.n as f64)
-            }
-            MechanismParams::Hr(p) => hadamard::supports(p, &cells, self.n),
-            _ => cells.into_iter().map(|c| c as f64).collect(),
+    /// The frequency oracles: the support count of every domain value. For a seed pool it is
+    /// computed from the table and corrected for the pool's known collisions with the
+    /// heaviest values (module `local_hash` explains how).
+    pub fn supports(&self) -> Result<Vec<f64>, AggregateError> {
+        match &self.family {
+            Family::Grr(c) => Ok(c.supports()),
+            Family::Unary(c) => Ok(c.supports()),
+            Family::LocalHash(c) => Ok(c.supports()),
+            Family::Subset(c) => Ok(c.supports()),
+            Family::Hadamard(c) => Ok(c.supports()),
+            other => Err(other.wrong("support counts (a frequency oracle's)")),
         }
     }
 
@@ -345,11 +307,7 @@ impl Counters {
         candidates: &[String],
         alpha: f64,
     ) -> Result<candidates::CandidateDecoding, AggregateError> {
-        self.decode_cancellable(
-            candidates,
-            alpha,
-            &std::sync::atomic::AtomicBool::new(false),
-        )
+        self.decode_cancellable(candidates, alpha, &AtomicBool::new(false))
     }
 
     /// [`Counters::decode`] that stops with [`AggregateError::Cancelled`] soon after `cancel`
@@ -359,15 +317,17 @@ impl Counters {
         &self,
         candidates: &[String],
         alpha: f64,
-        cancel: &std::sync::atomic::AtomicBool,
+        cancel: &AtomicBool,
     ) -> Result<candidates::CandidateDecoding, AggregateError> {
-        match &self.params {
-            MechanismParams::Rappor(p) => {
-                rappor::decode(p, &self.flushed_cells(), candidates, alpha, cancel)
-            }
-            MechanismParams::Cms(p) | MechanismParams::Hcms(p) => {
-                sketch::decode(p, &self.flushed_cells(), candidates, alpha)
-            }
+        let query = CandidateQuery {
+            candidates,
+            alpha,
+            cancel,
+        };
+        match &self.family {
+            Family::Rappor(c) => c.estimate(query),
+            Family::Cms(c) => c.estimate(query),
+            Family::Hcms(c) => c.estimate(query),
             other => Err(AggregateError::InvalidArgument(format!(
                 "{} estimates every value of its domain; candidate lists are for rappor, cms \
                  and hcms",
@@ -376,11 +336,20 @@ impl Counters {
         }
     }
 
-    /// RAPPOR: the debiased per-cohort, per-bit counts (`None` for other mechanisms).
-    pub fn rappor_bits(&self) -> Option<Vec<rappor::BitEstimate>> {
-        match &self.params {
-            MechanismParams::Rappor(p) => Some(rappor::bit_estimates(p, &self.flushed_cells())),
-            _ => None,
+    /// RAPPOR: the debiased per-cohort, per-bit counts.
+    pub fn rappor_bits(&self) -> Result<Vec<rappor::BitEstimate>, AggregateError> {
+        match &self.family {
+            Family::Rappor(c) => Ok(c.bit_estimates()),
+            other => Err(other.wrong("per-bit RAPPOR counts")),
+        }
+    }
+
+    /// The numeric mechanisms: the estimated mean over `[lo, hi]`, with its standard error
+    /// and 95% interval.
+    pub fn mean(&self, lo: f64, hi: f64) -> Result<numeric::MeanEstimate, AggregateError> {
+        match &self.family {
+            Family::Numeric(c) => c.estimate((lo, hi)),
+            other => Err(other.wrong("mean (a numeric mechanism's)")),
         }
     }
 
@@ -389,89 +358,36 @@ impl Counters {
     ///
     /// The string mechanisms decode against the campaign's own values (the dictionary, or a
     /// range's decimal indices; an open domain has none): for RAPPOR a value the fit did not
-    /// select has count 0; a dictionary's `other` bucket gets the reports left over.
+    /// select has count 0; a dictionary's `other` bucket gets the reports left over. Their
+    /// decoding refuses what it refuses for any list (a range of more than
+    /// [`candidates::MAX_CANDIDATES`] values).
     ///
     /// A numeric campaign has no values to list (its estimate is [`Counters::mean`]).
-    pub fn estimate(&self) -> Estimates {
-        if self.params.kind().takes_candidates() {
-            return self.estimate_candidates();
-        }
-        if self.params.kind().is_numeric() {
-            return self.assemble(Vec::new());
-        }
-        let pure = self.params.pure();
-        let n = self.n as f64;
-        let counts: Vec<f64> = self
-            .supports()
-            .into_iter()
-            .map(|s| pure.debias(s, n))
-            .collect();
-        let with_errors = counts
-            .into_iter()
-            .map(|count| {
-                // The c_v term of the variance uses the estimate, clamped to what is possible.
-                let variance = pure.count_variance(n, count.clamp(0.0, n));
-                (count, variance.max(0.0).sqrt())
-            })
-            .collect();
-        self.assemble(with_errors)
-    }
-}
-
-impl Counters {
-    /// The numeric mechanisms: the estimated mean over `[lo, hi]`, with its standard error
-    /// and 95% interval (`None` for other mechanisms).
-    pub fn mean(&self, lo: f64, hi: f64) -> Option<numeric::MeanEstimate> {
-        match &self.params {
-            MechanismParams::Duchi(p)
-            | MechanismParams::Piecewise(p)
-            | MechanismParams::Hybrid(p) => Some(numeric::mean(p, &self.cells, lo, hi)),
-            _ => None,
-        }
-    }
-
-    fn estimate_candidates(&self) -> Estimates {
-        let candidates = &self.candidates;
-        let decoding = self
-            .decode(candidates, candidates::DEFAULT_ALPHA)
-            .unwrap_or_else(|_| {
-                candidates::CandidateDecoding::empty(self.n, candidates::DEFAULT_ALPHA)
-            });
-        let n = self.n as f64;
-        let mut counts: Vec<(f64, f64)> = decoding
-            .candidates
-            .iter()
-            .map(|c| (c.count, c.std_error))
-            .collect();
-        if self.params.k() as usize > candidates.len() {
-            // The `other` bucket of a dictionary: everything the candidates do not explain,
-            // as uncertain as their sum (n is exact).
-            let explained: f64 = counts.iter().map(|c| c.0).sum();
-            counts.push((n - explained, decoding.total_std_error));
-        }
-        self.assemble(counts)
+    pub fn estimate(&self) -> Result<Estimates, AggregateError> {
+        Ok(self.assemble(self.family.value_estimates()?))
     }
 
     /// Estimates from (count, standard error) per value: 95% intervals and Norm-Sub counts.
-    fn assemble(&self, counts: Vec<(f64, f64)>) -> Estimates {
-        let raw: Vec<f64> = counts.iter().map(|c| c.0).collect();
-        let consistent = norm_sub(&raw, self.n as f64);
+    fn assemble(&self, counts: Vec<CountEstimate>) -> Estimates {
+        let n = self.family.n();
+        let raw: Vec<f64> = counts.iter().map(|c| c.count).collect();
+        let consistent = norm_sub(&raw, n as f64);
         let values = counts
             .into_iter()
             .zip(consistent)
             .enumerate()
-            .map(|(i, ((count, std_error), norm_sub_count))| ValueEstimate {
+            .map(|(i, (c, norm_sub_count))| ValueEstimate {
                 index: i as u32,
-                count,
-                std_error,
-                ci95_low: count - Z_95 * std_error,
-                ci95_high: count + Z_95 * std_error,
+                count: c.count,
+                std_error: c.std_error,
+                ci95_low: c.count - Z_95 * c.std_error,
+                ci95_high: c.count + Z_95 * c.std_error,
                 norm_sub_count,
             })
             .collect();
         Estimates {
-            mechanism: self.params.kind(),
-            n: self.n,
+            mechanism: self.kind(),
+            n,
             values,
         }
     }
@@ -479,19 +395,17 @@ impl Counters {
 
 impl Accumulator for Counters {
     fn fold(&mut self, report: &Report) -> Result<(), AggregateError> {
-        report
-            .check(&self.params)
-            .map_err(|source| AggregateError::Report { index: 0, source })?;
-        self.fold_checked(report);
-        Ok(())
+        self.fold_all(core::slice::from_ref(report))
     }
 
     fn merge(&mut self, other: &Self) -> Result<(), AggregateError> {
-        self.add_cells(other.digest, other.n, &other.flushed_cells())
+        self.check_digest(other.digest)?;
+        self.family
+            .add_cells(other.family.n(), &other.family.cells())
     }
 
     fn n(&self) -> u64 {
-        self.n
+        self.family.n()
     }
 }
 

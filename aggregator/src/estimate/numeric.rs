@@ -10,17 +10,71 @@
 //! conservative for the reporting devices' own mean. The mean of x is
 //! `lo + (t̄ + 1)/2·(hi − lo)`.
 
-use ldp_protocol::NumericReport;
-use ldp_protocol::mechanism::NumericParams;
+use ldp_protocol::mechanism::{CheckedReports, NumericParams};
+use ldp_protocol::{CampaignConfig, NumericReport};
 use serde::{Deserialize, Serialize};
 
 use super::Z_95;
+use super::family::{CountEstimate, FamilyCounters, Tally};
+use crate::error::AggregateError;
 
-/// Counts one checked report.
-#[inline]
-pub(crate) fn fold(cells: &mut [u64], report: &NumericReport) {
-    if let Some(cell) = cells.get_mut(report.cell as usize) {
-        *cell += 1;
+/// Numeric counters: a histogram of the report cells.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NumericCounters {
+    params: NumericParams,
+    tally: Tally,
+}
+
+impl FamilyCounters for NumericCounters {
+    type Params = NumericParams;
+    /// The campaign's range `(lo, hi)`.
+    type Query<'q> = (f64, f64);
+    type Output = MeanEstimate;
+
+    fn new(params: &NumericParams, _config: &CampaignConfig) -> Self {
+        Self {
+            params: *params,
+            tally: Tally::new(params.cells() as usize),
+        }
+    }
+
+    fn params(&self) -> &NumericParams {
+        &self.params
+    }
+
+    fn n(&self) -> u64 {
+        self.tally.n
+    }
+
+    fn fold(&mut self, reports: CheckedReports<'_, NumericParams>) {
+        for report in reports.iter::<NumericReport>() {
+            if let Some(cell) = self.tally.cells.get_mut(report.cell as usize) {
+                *cell += 1;
+            }
+        }
+        self.tally.n += reports.len() as u64;
+    }
+
+    fn cells(&self) -> Vec<u64> {
+        self.tally.cells.clone()
+    }
+
+    fn add_cells(&mut self, n: u64, cells: &[u64]) -> Result<(), AggregateError> {
+        self.tally.add(n, cells)
+    }
+
+    fn approx_bytes(&self) -> usize {
+        self.tally.approx_bytes()
+    }
+
+    /// The mean over `[lo, hi]`, with its standard error and 95% interval.
+    fn estimate(&self, (lo, hi): (f64, f64)) -> Result<MeanEstimate, AggregateError> {
+        Ok(mean(&self.params, &self.tally.cells, lo, hi))
+    }
+
+    /// None: a numeric campaign has no values to list (its estimate is the mean).
+    fn value_estimates(&self) -> Result<Vec<CountEstimate>, AggregateError> {
+        Ok(Vec::new())
     }
 }
 

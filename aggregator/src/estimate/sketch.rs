@@ -18,50 +18,179 @@
 //! with values outside the candidate list count too (or, where larger, the candidates'
 //! squared estimates).
 
-use ldp_protocol::mechanism::SketchParams;
-use ldp_protocol::{HadamardSketchReport, SketchReport};
+use std::sync::atomic::AtomicBool;
+
+use ldp_protocol::mechanism::{CheckedReports, SketchParams};
+use ldp_protocol::{CampaignConfig, HadamardSketchReport, SketchReport};
 use statrs::distribution::{ContinuousCDF, Normal};
 
 use super::Z_95;
-use super::candidates::{CandidateDecoding, CandidateEstimate, check_candidates};
-use super::hadamard::fwht;
-use super::unary::{self, BitSlices};
+use super::bitslice::{BitSlices, flush_rows, fold_row};
+use super::candidates::{
+    CandidateDecoding, CandidateEstimate, DEFAULT_ALPHA, check_candidates, own_value_estimates,
+};
+use super::family::{CandidateQuery, CountEstimate, FamilyCounters, Tally};
+use super::transform::fwht;
 use crate::error::AggregateError;
 
-/// One bit-sliced counter per row for CMS; none for HCMS.
-pub(crate) fn new_slices(params: &SketchParams) -> Vec<BitSlices> {
-    if params.hadamard {
-        Vec::new()
-    } else {
-        BitSlices::per_row(params.hashes, params.words())
+/// CMS counters: per row, how many reports set each entry to +1, then the row's report count
+/// (pending counts in one bit-sliced counter per row).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CmsCounters {
+    params: SketchParams,
+    tally: Tally,
+    slices: Vec<BitSlices>,
+    /// The campaign's own values, decoded against by [`FamilyCounters::value_estimates`].
+    values: Vec<String>,
+}
+
+impl FamilyCounters for CmsCounters {
+    type Params = SketchParams;
+    type Query<'q> = CandidateQuery<'q>;
+    type Output = CandidateDecoding;
+
+    fn new(params: &SketchParams, config: &CampaignConfig) -> Self {
+        Self {
+            params: *params,
+            tally: Tally::new(params.cells()),
+            slices: BitSlices::per_row(params.hashes, params.words()),
+            values: config.default_candidates(),
+        }
+    }
+
+    fn params(&self) -> &SketchParams {
+        &self.params
+    }
+
+    fn n(&self) -> u64 {
+        self.tally.n
+    }
+
+    fn fold(&mut self, reports: CheckedReports<'_, SketchParams>) {
+        for report in reports.iter::<SketchReport>() {
+            fold_row(
+                &mut self.tally.cells,
+                &mut self.slices,
+                self.params.width,
+                report.row,
+                &report.bits,
+            );
+        }
+        self.tally.n += reports.len() as u64;
+    }
+
+    fn cells(&self) -> Vec<u64> {
+        let mut cells = self.tally.cells.clone();
+        flush_rows(&self.slices, self.params.width, &mut cells);
+        cells
+    }
+
+    fn add_cells(&mut self, n: u64, cells: &[u64]) -> Result<(), AggregateError> {
+        self.tally.add(n, cells)
+    }
+
+    fn approx_bytes(&self) -> usize {
+        self.tally.approx_bytes()
+            + self
+                .slices
+                .iter()
+                .map(BitSlices::approx_bytes)
+                .sum::<usize>()
+    }
+
+    /// Per-candidate estimates from the debiased sketch (module docs).
+    fn estimate(&self, query: CandidateQuery<'_>) -> Result<CandidateDecoding, AggregateError> {
+        decode(&self.params, &self.cells(), query.candidates, query.alpha)
+    }
+
+    /// The campaign's own values estimated (a dictionary's `other` bucket gets the reports
+    /// left over).
+    fn value_estimates(&self) -> Result<Vec<CountEstimate>, AggregateError> {
+        let decoding = self.estimate(own_query(&self.values))?;
+        Ok(own_value_estimates(&decoding, self.params.k, self.n()))
     }
 }
 
-/// Counts one CMS report that `Report::check` accepted.
-#[inline]
-pub(crate) fn fold_cms(
-    cells: &mut [u64],
-    slices: &mut [BitSlices],
-    params: &SketchParams,
-    report: &SketchReport,
-) {
-    unary::fold_row(cells, slices, params.width, report.row, &report.bits);
+/// HCMS counters: per (row, column), how many reports answered +1 and how many −1.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HcmsCounters {
+    params: SketchParams,
+    tally: Tally,
+    /// The campaign's own values, decoded against by [`FamilyCounters::value_estimates`].
+    values: Vec<String>,
 }
 
-/// Counts one HCMS report that `Report::check` accepted.
-#[inline]
-pub(crate) fn fold_hcms(cells: &mut [u64], params: &SketchParams, report: &HadamardSketchReport) {
-    let cell = 2 * (report.row as usize * params.width as usize + report.column as usize)
-        + usize::from(!report.positive);
-    if let Some(count) = cells.get_mut(cell) {
-        *count += 1;
+impl FamilyCounters for HcmsCounters {
+    type Params = SketchParams;
+    type Query<'q> = CandidateQuery<'q>;
+    type Output = CandidateDecoding;
+
+    fn new(params: &SketchParams, config: &CampaignConfig) -> Self {
+        Self {
+            params: *params,
+            tally: Tally::new(params.cells()),
+            values: config.default_candidates(),
+        }
+    }
+
+    fn params(&self) -> &SketchParams {
+        &self.params
+    }
+
+    fn n(&self) -> u64 {
+        self.tally.n
+    }
+
+    fn fold(&mut self, reports: CheckedReports<'_, SketchParams>) {
+        let width = self.params.width as usize;
+        for report in reports.iter::<HadamardSketchReport>() {
+            let cell = 2 * (report.row as usize * width + report.column as usize)
+                + usize::from(!report.positive);
+            if let Some(count) = self.tally.cells.get_mut(cell) {
+                *count += 1;
+            }
+        }
+        self.tally.n += reports.len() as u64;
+    }
+
+    fn cells(&self) -> Vec<u64> {
+        self.tally.cells.clone()
+    }
+
+    fn add_cells(&mut self, n: u64, cells: &[u64]) -> Result<(), AggregateError> {
+        self.tally.add(n, cells)
+    }
+
+    fn approx_bytes(&self) -> usize {
+        self.tally.approx_bytes()
+    }
+
+    /// Per-candidate estimates from the debiased sketch (module docs).
+    fn estimate(&self, query: CandidateQuery<'_>) -> Result<CandidateDecoding, AggregateError> {
+        decode(
+            &self.params,
+            &self.tally.cells,
+            query.candidates,
+            query.alpha,
+        )
+    }
+
+    /// The campaign's own values estimated (a dictionary's `other` bucket gets the reports
+    /// left over).
+    fn value_estimates(&self) -> Result<Vec<CountEstimate>, AggregateError> {
+        let decoding = self.estimate(own_query(&self.values))?;
+        Ok(own_value_estimates(&decoding, self.params.k, self.n()))
     }
 }
 
-/// Adds CMS's pending bit-sliced counts into `cells`.
-pub(crate) fn flush(slices: &[BitSlices], params: &SketchParams, cells: &mut [u64]) {
-    if !params.hadamard {
-        unary::flush_rows(slices, params.width, cells);
+/// A query for a campaign's own values at the default level; the sketches finish in
+/// milliseconds and never look at the cancel flag.
+fn own_query(values: &[String]) -> CandidateQuery<'_> {
+    static NEVER: AtomicBool = AtomicBool::new(false);
+    CandidateQuery {
+        candidates: values,
+        alpha: DEFAULT_ALPHA,
+        cancel: &NEVER,
     }
 }
 
@@ -168,7 +297,7 @@ impl SketchTable {
 
 /// Estimates for `candidates` from flushed `cells`, each with its standard error, and a
 /// one-sided z-test at the Bonferroni level α/M over the M candidates.
-pub fn decode(
+fn decode(
     params: &SketchParams,
     cells: &[u64],
     candidates: &[String],

@@ -1,220 +1,92 @@
-//! Unary-encoding counters (SUE, OUE), folded word-wise with a bit-sliced counter.
-//!
-//! Every 64-bit word position keeps 16 bit planes: a 16-bit counter for each of its 64
-//! bit positions, stored transposed. Reports are folded eight at a time: a carry-save adder
-//! tree (Harley–Seal) reduces the eight words to a 4-bit sum per lane, which a branch-free
-//! ripple adder adds into the planes — about ten word operations per report word, no branch
-//! that depends on the data. A lone report takes a short ripple add. The planes are flushed
-//! into 64-bit counters before they could overflow (every ~65,000 reports), so the flush cost
-//! is negligible. Math: `ldp_protocol::mechanism::unary`.
+//! Unary-encoding counters (SUE, OUE): one counter per value, folded word-wise through a
+//! bit-sliced counter (module `bitslice`), eight reports at a time. Fold O(k/64) words per
+//! report; estimate O(k). Math: `ldp_protocol::mechanism::unary`.
 
-/// Bit planes per word: the slices count up to 65,535 reports before a flush.
-pub(crate) const PLANES: usize = 16;
-const CAPACITY: u32 = (1 << PLANES) - 1;
+use ldp_protocol::mechanism::{CheckedReports, UnaryParams};
+use ldp_protocol::{CampaignConfig, UnaryReport};
 
-/// Carry-save adder: three inputs of weight w → (sum of weight w, carry of weight 2w).
-#[inline(always)]
-fn csa(a: u64, b: u64, c: u64) -> (u64, u64) {
-    let u = a ^ b;
-    (u ^ c, (a & b) | (u & c))
-}
+use super::bitslice::BitSlices;
+use super::family::{CountEstimate, FamilyCounters, Tally, pure_estimates};
+use crate::error::AggregateError;
 
-/// Bit-sliced partial counts for `words` 64-bit words.
+/// Unary counters: per value, how many reports set its bit (pending counts in bit slices).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct BitSlices {
-    /// `planes[w * PLANES + l]` is bit l of the partial count of the 64 positions of word w.
-    planes: Vec<u64>,
-    pending: u32,
+pub struct UnaryCounters {
+    params: UnaryParams,
+    tally: Tally,
+    slices: BitSlices,
 }
 
-/// Bit counts partitioned by rows (RAPPOR's cohorts, CMS's hash rows): `rows × (width + 1)`
-/// cells, per row the count of each of `width` bits then the row's report count, folded
-/// through one [`BitSlices`] per row. Counts one report of `row`; a row out of range (which
-/// `Report::check` refuses) counts nothing.
-#[inline]
-pub(crate) fn fold_row(
-    cells: &mut [u64],
-    slices: &mut [BitSlices],
-    width: u32,
-    row: u32,
-    bits: &[u64],
-) {
-    let stride = width as usize + 1;
-    let start = row as usize * stride;
-    let (Some(slice), Some(row_cells)) = (
-        slices.get_mut(row as usize),
-        cells.get_mut(start..start + stride),
-    ) else {
-        return;
-    };
-    let (bit_cells, total) = row_cells.split_at_mut(stride - 1);
-    slice.add(bits, bit_cells);
-    if let Some(total) = total.first_mut() {
-        *total += 1;
+impl UnaryCounters {
+    /// The support count of every value: how many reports set its bit.
+    pub fn supports(&self) -> Vec<f64> {
+        self.cells().into_iter().map(|c| c as f64).collect()
     }
 }
 
-/// Adds every row's pending bit-sliced counts into `cells` (layout of [`fold_row`]).
-pub(crate) fn flush_rows(slices: &[BitSlices], width: u32, cells: &mut [u64]) {
-    let stride = width as usize + 1;
-    for (slice, row_cells) in slices.iter().zip(cells.chunks_exact_mut(stride)) {
-        slice.add_to(row_cells.get_mut(..stride - 1).unwrap_or_default());
-    }
-}
+impl FamilyCounters for UnaryCounters {
+    type Params = UnaryParams;
+    type Query<'q> = ();
+    type Output = Vec<CountEstimate>;
 
-impl BitSlices {
-    /// One empty counter per row, each of `words` words.
-    pub(crate) fn per_row(rows: u32, words: usize) -> Vec<Self> {
-        (0..rows).map(|_| Self::new(words)).collect()
-    }
-
-    pub(crate) fn new(words: usize) -> Self {
+    fn new(params: &UnaryParams, _config: &CampaignConfig) -> Self {
         Self {
-            planes: vec![0; words * PLANES],
-            pending: 0,
+            params: *params,
+            tally: Tally::new(params.k as usize),
+            slices: BitSlices::new(params.words()),
         }
     }
 
-    /// Bytes held by the planes.
-    pub(crate) fn approx_bytes(&self) -> usize {
-        self.planes.len() * 8
+    fn params(&self) -> &UnaryParams {
+        &self.params
     }
 
-    /// Adds one report's words; flushes into `counts` first if the planes could overflow.
-    #[inline]
-    pub(crate) fn add(&mut self, bits: &[u64], counts: &mut [u64]) {
-        if self.pending + 1 > CAPACITY {
-            self.flush(counts);
-        }
-        for (word, planes) in bits.iter().zip(self.planes.chunks_exact_mut(PLANES)) {
-            let mut carry = *word;
-            for plane in planes.iter_mut() {
-                if carry == 0 {
-                    break;
-                }
-                let sum = *plane ^ carry;
-                carry &= *plane;
-                *plane = sum;
-            }
-        }
-        self.pending += 1;
+    fn n(&self) -> u64 {
+        self.tally.n
     }
 
-    /// Adds eight reports' words (all of the same length) at once.
-    #[inline]
-    pub(crate) fn add8(&mut self, reports: [&[u64]; 8], counts: &mut [u64]) {
-        if self.pending + 8 > CAPACITY {
-            self.flush(counts);
-        }
-        let [r0, r1, r2, r3, r4, r5, r6, r7] = reports;
-        let words = r0
-            .iter()
-            .zip(r1)
-            .zip(r2)
-            .zip(r3)
-            .zip(r4)
-            .zip(r5)
-            .zip(r6)
-            .zip(r7);
-        for ((((((((x0, x1), x2), x3), x4), x5), x6), x7), planes) in
-            words.zip(self.planes.chunks_exact_mut(PLANES))
-        {
-            // Eight words of weight 1 → one 4-bit number per lane: (ones, twos, fours, eights).
-            let (s1, c1) = csa(*x0, *x1, *x2);
-            let (s2, c2) = csa(s1, *x3, *x4);
-            let (s3, c3) = csa(s2, *x5, *x6);
-            let (ones, c4) = (s3 ^ x7, s3 & x7);
-            let (t1, d1) = csa(c1, c2, c3);
-            let (twos, d2) = (t1 ^ c4, t1 & c4);
-            let (fours, eights) = (d1 ^ d2, d1 & d2);
-            // Branch-free ripple add of the 4-bit lanes into the 16 planes.
-            let mut carry = 0u64;
-            for (plane, addend) in planes.iter_mut().zip([ones, twos, fours, eights]) {
-                let (sum, next) = csa(*plane, addend, carry);
-                *plane = sum;
-                carry = next;
-            }
-            for plane in planes.iter_mut().skip(4) {
-                let sum = *plane ^ carry;
-                carry &= *plane;
-                *plane = sum;
-            }
-        }
-        self.pending += 8;
-    }
-
-    /// Adds the partial counts into `counts` without clearing them.
-    pub(crate) fn add_to(&self, counts: &mut [u64]) {
-        if self.pending == 0 {
-            return;
-        }
-        for (w, planes) in self.planes.chunks_exact(PLANES).enumerate() {
-            if planes.iter().all(|p| *p == 0) {
+    /// Eight reports at a time through the carry-save adder, the rest one by one.
+    fn fold(&mut self, reports: CheckedReports<'_, UnaryParams>) {
+        let mut iter = reports.iter::<UnaryReport>();
+        loop {
+            let group: [Option<&[u64]>; 8] =
+                core::array::from_fn(|_| iter.next().map(|r| r.bits.as_slice()));
+            if group.iter().all(Option::is_some) {
+                self.slices
+                    .add8(group.map(Option::unwrap_or_default), &mut self.tally.cells);
                 continue;
             }
-            let base = w * 64;
-            for lane in 0..64 {
-                let mut c = 0u64;
-                for (l, plane) in planes.iter().enumerate() {
-                    c |= ((plane >> lane) & 1) << l;
-                }
-                if let Some(slot) = counts.get_mut(base + lane) {
-                    *slot += c;
-                }
+            for bits in group.into_iter().flatten() {
+                self.slices.add(bits, &mut self.tally.cells);
             }
+            break;
         }
+        self.tally.n += reports.len() as u64;
     }
 
-    /// Moves the partial counts into `counts`.
-    pub(crate) fn flush(&mut self, counts: &mut [u64]) {
-        self.add_to(counts);
-        self.planes.iter_mut().for_each(|p| *p = 0);
-        self.pending = 0;
+    fn cells(&self) -> Vec<u64> {
+        let mut cells = self.tally.cells.clone();
+        self.slices.add_to(&mut cells);
+        cells
     }
-}
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+    fn add_cells(&mut self, n: u64, cells: &[u64]) -> Result<(), AggregateError> {
+        self.tally.add(n, cells)
+    }
 
-    #[test]
-    fn bit_slices_count_like_bit_by_bit() {
-        let words = 3;
-        let k = 150;
-        let mut slices = BitSlices::new(words);
-        let mut counts = vec![0u64; k];
-        let mut naive = vec![0u64; k];
-        let mut x = 0x9E37_79B9_7F4A_7C15u64;
-        let mut batch: Vec<Vec<u64>> = Vec::new();
-        for round in 0..70_000 {
-            let mut bits = vec![0u64; words];
-            for w in bits.iter_mut() {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                *w = x;
-            }
-            bits[2] &= (1 << (k % 64)) - 1;
-            for i in 0..k {
-                naive[i] += (bits[i / 64] >> (i % 64)) & 1;
-            }
-            // Mix lone adds and groups of eight; cross the flush point.
-            if round % 3 == 0 {
-                slices.add(&bits, &mut counts);
-            } else {
-                batch.push(bits);
-                if batch.len() == 8 {
-                    let refs: [&[u64]; 8] = std::array::from_fn(|i| batch[i].as_slice());
-                    slices.add8(refs, &mut counts);
-                    batch.clear();
-                }
-            }
-        }
-        for bits in &batch {
-            slices.add(bits, &mut counts);
-        }
-        let mut total = counts.clone();
-        slices.add_to(&mut total);
-        assert_eq!(total, naive);
+    fn approx_bytes(&self) -> usize {
+        self.tally.approx_bytes() + self.slices.approx_bytes()
+    }
+
+    fn estimate(&self, (): ()) -> Result<Vec<CountEstimate>, AggregateError> {
+        Ok(pure_estimates(
+            self.params.pure(),
+            self.supports(),
+            self.n(),
+        ))
+    }
+
+    fn value_estimates(&self) -> Result<Vec<CountEstimate>, AggregateError> {
+        self.estimate(())
     }
 }

@@ -150,6 +150,9 @@ impl From<QueryError> for Problem {
                 ),
             )
             .with("mechanism", mechanism),
+            QueryError::Estimate(source) => {
+                Problem::new(ProblemType::CandidatesRequired, source.to_string())
+            }
             QueryError::Decode(source) => decode_problem(source),
             QueryError::Inconsistent(source) => {
                 tracing::error!(error = %source, "stored counters do not merge");
@@ -164,7 +167,7 @@ impl From<QueryError> for Problem {
 /// otherwise.
 fn decode_problem(e: AggregateError) -> Problem {
     match e {
-        AggregateError::InvalidArgument(_) => {
+        AggregateError::InvalidArgument(_) | AggregateError::WrongFamily { .. } => {
             Problem::new(ProblemType::InvalidRequest, e.to_string())
         }
         AggregateError::Report { .. }

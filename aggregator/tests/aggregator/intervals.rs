@@ -35,7 +35,7 @@ fn ninety_five_percent_intervals_cover_the_truth() {
             .map(|v| encoder.encode_index(v).unwrap())
             .collect();
         counters.fold_all(&reports).unwrap();
-        for (e, &c) in counters.estimate().values.iter().zip(&truth) {
+        for (e, &c) in counters.estimate().unwrap().values.iter().zip(&truth) {
             covered += u64::from(e.ci95_low <= c as f64 && c as f64 <= e.ci95_high);
         }
     }
@@ -64,7 +64,7 @@ fn consistent_counts_are_non_negative_and_sum_to_n() {
         .map(|i| encoder.encode_index(i % 3).unwrap())
         .collect();
     counters.fold_all(&reports).unwrap();
-    let estimates = counters.estimate();
+    let estimates = counters.estimate().unwrap();
     assert!(
         estimates.values.iter().any(|e| e.count < 0.0),
         "some raw estimates are negative"

@@ -1,7 +1,8 @@
 //! RAPPOR counters: exact folding, merging and snapshots; unbiased per-cohort bit estimates;
 //! decoding candidates given at query time.
 
-use ldp_aggregator::{Accumulator, Counters};
+use ldp_aggregator::estimate::candidates::MAX_CANDIDATES;
+use ldp_aggregator::{Accumulator, AggregateError, Counters};
 use ldp_client::encoder::rappor::encode_once;
 use ldp_protocol::mechanism::rappor::bloom_filter;
 use ldp_protocol::mechanism::{MechanismParams, RapporParams, RapporSpec};
@@ -93,6 +94,33 @@ fn malformed_reports_are_refused_and_nothing_is_counted() {
     // A non-RAPPOR campaign refuses candidate lists with a clear error.
     let grr = CampaignConfig::range("g", Mechanism::Grr, 1.0, 4).unwrap();
     assert!(Counters::new(&grr).decode(&["a".into()], 0.05).is_err());
+    // ... and the questions of other families with their typed error.
+    let rappor = Counters::new(&config);
+    for error in [
+        rappor.mean(0.0, 1.0).unwrap_err(),
+        rappor.supports().unwrap_err(),
+        Counters::new(&grr).rappor_bits().unwrap_err(),
+    ] {
+        assert!(
+            matches!(error, AggregateError::WrongFamily { .. }),
+            "{error:?}"
+        );
+    }
+}
+
+/// Regression: the estimate of a campaign's own values used to swallow a decoding error and
+/// answer as if there were no candidates. A range longer than a candidate list may be is now
+/// refused with the decoder's reason.
+#[test]
+fn estimating_a_range_too_long_to_decode_is_an_error_not_an_empty_answer() {
+    let too_long = u32::try_from(MAX_CANDIDATES + 1).unwrap();
+    let counters = Counters::new(&config(8, Domain::Range { k: too_long }));
+    assert!(matches!(
+        counters.estimate(),
+        Err(AggregateError::InvalidArgument(_))
+    ));
+    let fits = Counters::new(&config(8, Domain::Range { k: 16 }));
+    assert_eq!(fits.estimate().unwrap().values.len(), 16);
 }
 
 /// The per-cohort bit estimates t̂_ij are unbiased: over a fixed population of 100,000
@@ -162,7 +190,7 @@ fn dictionary_estimates_decode_against_the_dictionary() {
         let report = encode_once(&params, value.as_bytes(), &mut rng);
         counters.fold(&Report::Rappor(report)).unwrap();
     }
-    let estimates = counters.estimate();
+    let estimates = counters.estimate().unwrap();
     assert_eq!(estimates.values.len(), 5);
     let truth = [30_000.0, 15_000.0, 0.0, 0.0, 5_000.0];
     for (v, t) in estimates.values.iter().zip(truth) {
@@ -197,7 +225,7 @@ fn dictionary_standard_errors_are_calibrated_including_other() {
             let report = encode_once(&params, value.as_bytes(), &mut rng);
             counters.fold(&Report::Rappor(report)).unwrap();
         }
-        let estimates = counters.estimate();
+        let estimates = counters.estimate().unwrap();
         for ((v, t), sum) in estimates.values.iter().zip(truth).zip(&mut chi2) {
             let z = (v.count - t) / v.std_error;
             *sum += z * z;

@@ -19,7 +19,7 @@ fn estimates(config: &CampaignConfig, truth: &[u64], seed: u64) -> Estimates {
         .collect();
     let mut counters = Counters::new(config);
     counters.fold_all(&reports).unwrap();
-    counters.estimate()
+    counters.estimate().unwrap()
 }
 
 /// 400 control pairs (same population in both periods). Bonferroni over k one-sided tests
@@ -77,7 +77,7 @@ fn trending_refuses_nonsense() {
     assert!(trending(&a, &a, 0.0).is_err());
     assert!(trending(&a, &a, 1.0).is_err());
     assert!(trending(&a, &a, f64::NAN).is_err());
-    let empty = Counters::new(&config).estimate();
+    let empty = Counters::new(&config).estimate().unwrap();
     assert!(trending(&a, &empty, 0.05).is_err());
     let other = CampaignConfig::range("u", Mechanism::Grr, 1.0, 5).unwrap();
     let b = estimates(&other, &[100; 5], 1);

@@ -7,8 +7,12 @@
 //! Encode O(1); fold O(1); estimate O(k).
 
 use crate::error::ConfigError;
+use crate::error::ReportError;
 use crate::math::{LikelihoodRatio, PureParams, Threshold};
 use crate::mechanism::check_domain_size;
+use crate::mechanism::family::{MechanismFamily, check_index, wrong_variant};
+use crate::mechanism::{Mechanism, MechanismKind};
+use crate::report::Report;
 
 /// Largest domain GRR accepts (its variance grows linearly in k; beyond this use OLH).
 pub const MAX_K: u32 = 1 << 20;
@@ -43,6 +47,41 @@ impl GrrParams {
     /// `P[y = v | v] / P[y = v | u]` = `t·(k−1) / (2^64 − t)`.
     pub fn likelihood_ratio(&self) -> LikelihoodRatio {
         keep_ratio(self.keep, self.k)
+    }
+}
+
+impl MechanismFamily for GrrParams {
+    fn kind(&self) -> MechanismKind {
+        MechanismKind::Grr
+    }
+
+    fn resolved(&self) -> Mechanism {
+        Mechanism::Grr
+    }
+
+    fn k(&self) -> u32 {
+        self.k
+    }
+
+    fn pure(&self) -> PureParams {
+        GrrParams::pure(self)
+    }
+
+    fn likelihood_ratio(&self) -> Option<LikelihoodRatio> {
+        Some(GrrParams::likelihood_ratio(self))
+    }
+
+    /// Tag and index: 8 bytes.
+    fn report_bytes(&self) -> usize {
+        4 + 4
+    }
+
+    /// The index is below k.
+    fn check_report(&self, report: &Report) -> Result<(), ReportError> {
+        match report {
+            Report::Grr(r) => check_index(r.value, self.k),
+            other => Err(wrong_variant(self, other)),
+        }
     }
 }
 

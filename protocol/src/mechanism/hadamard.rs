@@ -15,8 +15,12 @@
 //! all values at once.
 
 use crate::error::ConfigError;
+use crate::error::ReportError;
 use crate::math::{LikelihoodRatio, PureParams, Threshold};
 use crate::mechanism::check_domain_size;
+use crate::mechanism::family::{MechanismFamily, check_index, wrong_variant};
+use crate::mechanism::{Mechanism, MechanismKind};
+use crate::report::Report;
 
 /// Largest domain Hadamard Response accepts (K ≤ 2^21 histogram cells).
 pub const MAX_K: u32 = 1 << 20;
@@ -57,6 +61,41 @@ impl HadamardParams {
         LikelihoodRatio {
             numerator: (u128::from(self.keep.0), 1),
             denominator: ((1u128 << 64) - u128::from(self.keep.0), 1),
+        }
+    }
+}
+
+impl MechanismFamily for HadamardParams {
+    fn kind(&self) -> MechanismKind {
+        MechanismKind::Hr
+    }
+
+    fn resolved(&self) -> Mechanism {
+        Mechanism::Hr
+    }
+
+    fn k(&self) -> u32 {
+        self.k
+    }
+
+    fn pure(&self) -> PureParams {
+        HadamardParams::pure(self)
+    }
+
+    fn likelihood_ratio(&self) -> Option<LikelihoodRatio> {
+        Some(HadamardParams::likelihood_ratio(self))
+    }
+
+    /// Tag and output: 8 bytes.
+    fn report_bytes(&self) -> usize {
+        4 + 4
+    }
+
+    /// The output is below K.
+    fn check_report(&self, report: &Report) -> Result<(), ReportError> {
+        match report {
+            Report::Hr(r) => check_index(r.value, self.outputs),
+            other => Err(wrong_variant(self, other)),
         }
     }
 }

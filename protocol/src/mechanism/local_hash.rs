@@ -17,20 +17,19 @@
 //! Report: seed `u64` + bucket `u32` (16 bytes with the tag).
 
 use crate::error::ConfigError;
+use crate::error::ReportError;
 use crate::math::{LikelihoodRatio, PureParams, Threshold};
 use crate::mechanism::check_domain_size;
+use crate::mechanism::family::{MechanismFamily, check_index, wrong_variant};
 use crate::mechanism::grr::{keep_ratio, keep_threshold};
+use crate::mechanism::{Mechanism, MechanismKind};
+use crate::report::Report;
 
 /// Largest domain local hashing accepts (decoding costs O(k) hashes per report or per seed).
 pub const MAX_K: u32 = 1 << 20;
 /// Largest hash range g.
 pub const MAX_HASH_RANGE: u32 = 1 << 16;
-/// Largest seed pool.
-pub const MAX_SEED_POOL: u32 = 1 << 20;
-
-/// Largest seed-pool table (pool × g counters, 8 bytes each: 128 MiB), so that one campaign's
-/// counters cannot exhaust a collector's memory.
-pub const MAX_POOL_CELLS: u64 = 1 << 24;
+pub use crate::limits::{MAX_POOL_CELLS, MAX_SEED_POOL};
 /// The recommended seed pool size. Measured with
 /// `cargo run --release -p ldp-sim --example seed_pool` (Zipf(1.1), the aggregator's
 /// heavy-value collision correction on): at n = 10^6, k = 10^4 the MSE of the count estimates
@@ -49,6 +48,8 @@ pub struct LocalHashParams {
     pub keep: Threshold,
     /// Seed pool size; `None` for a fresh random seed per report.
     pub seed_pool: Option<u32>,
+    /// Binary local hashing (g = 2 by definition) rather than OLH.
+    pub binary: bool,
 }
 
 /// The variance-optimal hash range `round(e^ε) + 1` (Wang et al. 2017), at least 2 and at most
@@ -65,7 +66,27 @@ pub fn optimal_g(epsilon: f64) -> u32 {
 }
 
 impl LocalHashParams {
-    /// Local hashing for ε over `k` values into `g` buckets, with an optional seed pool.
+    /// OLH for ε over `k` values into `g` buckets (`None`: the optimum [`optimal_g`]), with
+    /// an optional seed pool.
+    pub fn olh(
+        epsilon: f64,
+        k: u32,
+        g: Option<u32>,
+        seed_pool: Option<u32>,
+    ) -> Result<Self, ConfigError> {
+        let g = g.unwrap_or_else(|| optimal_g(epsilon));
+        Self::new(epsilon, k, g, seed_pool)
+    }
+
+    /// BLH (g = 2) for ε over `k` values, with an optional seed pool.
+    pub fn blh(epsilon: f64, k: u32, seed_pool: Option<u32>) -> Result<Self, ConfigError> {
+        Ok(Self {
+            binary: true,
+            ..Self::new(epsilon, k, 2, seed_pool)?
+        })
+    }
+
+    /// Local hashing (OLH) for ε over `k` values into `g` buckets, with an optional seed pool.
     pub fn new(epsilon: f64, k: u32, g: u32, seed_pool: Option<u32>) -> Result<Self, ConfigError> {
         check_domain_size(k, MAX_K, "local hashing")?;
         if !(2..=MAX_HASH_RANGE).contains(&g) {
@@ -85,6 +106,7 @@ impl LocalHashParams {
             g,
             keep: keep_threshold(epsilon, g),
             seed_pool,
+            binary: false,
         })
     }
 
@@ -195,6 +217,63 @@ impl HashRange {
     #[inline]
     pub const fn contains(&self, h: u64) -> bool {
         h.wrapping_sub(self.start) < self.width
+    }
+}
+
+impl MechanismFamily for LocalHashParams {
+    fn kind(&self) -> MechanismKind {
+        if self.binary {
+            MechanismKind::Blh
+        } else {
+            MechanismKind::Olh
+        }
+    }
+
+    fn resolved(&self) -> Mechanism {
+        if self.binary {
+            Mechanism::Blh {
+                seed_pool: self.seed_pool,
+            }
+        } else {
+            Mechanism::Olh {
+                g: Some(self.g),
+                seed_pool: self.seed_pool,
+            }
+        }
+    }
+
+    fn k(&self) -> u32 {
+        self.k
+    }
+
+    fn pure(&self) -> PureParams {
+        LocalHashParams::pure(self)
+    }
+
+    fn likelihood_ratio(&self) -> Option<LikelihoodRatio> {
+        Some(LocalHashParams::likelihood_ratio(self))
+    }
+
+    /// Tag, seed and bucket: 16 bytes.
+    fn report_bytes(&self) -> usize {
+        4 + 8 + 4
+    }
+
+    /// The bucket is below g; with a seed pool, the seed is a pool index.
+    fn check_report(&self, report: &Report) -> Result<(), ReportError> {
+        let r = match report {
+            Report::Olh(r) if !self.binary => r,
+            Report::Blh(r) if self.binary => r,
+            other => return Err(wrong_variant(self, other)),
+        };
+        check_index(r.value, self.g)?;
+        match self.seed_pool {
+            Some(pool) if r.seed >= u64::from(pool) => Err(ReportError::IndexOutOfRange {
+                value: r.seed,
+                bound: u64::from(pool),
+            }),
+            _ => Ok(()),
+        }
     }
 }
 

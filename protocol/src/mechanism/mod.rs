@@ -2,8 +2,11 @@
 //! every role uses ([`MechanismParams`]): integer thresholds, exact (p, q), variance, ε.
 //!
 //! One file per mechanism family, the same names as in `ldp-client::encoder` and
-//! `ldp-aggregator::estimate`.
+//! `ldp-aggregator::estimate`. Each family's parameters implement [`MechanismFamily`]; the
+//! closed enums `Mechanism`, `MechanismParams` and [`Report`] dispatch to it through one
+//! generated match per method (`for_every_mechanism!`, the one list of mechanisms).
 
+pub mod family;
 pub mod grr;
 pub mod hadamard;
 pub mod local_hash;
@@ -15,6 +18,7 @@ pub mod unary;
 
 use serde::{Deserialize, Serialize};
 
+pub use family::{CheckedReports, MechanismFamily, Payload};
 pub use grr::GrrParams;
 pub use hadamard::HadamardParams;
 pub use local_hash::LocalHashParams;
@@ -24,8 +28,9 @@ pub use sketch::SketchParams;
 pub use subset::SubsetParams;
 pub use unary::UnaryParams;
 
-use crate::error::ConfigError;
+use crate::error::{ConfigError, ReportError};
 use crate::math::{LikelihoodRatio, PureParams};
+use crate::report::Report;
 
 /// The mechanism an operator asks for, as written in a campaign configuration.
 ///
@@ -148,22 +153,8 @@ impl MechanismKind {
         Self::Ss,
         Self::Hr,
     ];
-    /// Every kind, the pure oracles then the string mechanisms.
-    pub const EVERY: [MechanismKind; 13] = [
-        Self::Grr,
-        Self::Sue,
-        Self::Oue,
-        Self::Olh,
-        Self::Blh,
-        Self::Ss,
-        Self::Hr,
-        Self::Rappor,
-        Self::Cms,
-        Self::Hcms,
-        Self::Duchi,
-        Self::Piecewise,
-        Self::Hybrid,
-    ];
+    /// Every kind, the pure oracles then the string mechanisms: the order of the wire tags.
+    pub const EVERY: [MechanismKind; MECHANISM_COUNT] = EVERY_KIND;
 
     /// The numeric mechanisms: means over a numeric domain.
     pub const NUMERIC: [MechanismKind; 3] = [Self::Duchi, Self::Piecewise, Self::Hybrid];
@@ -227,25 +218,6 @@ impl core::fmt::Display for MechanismKind {
 }
 
 impl Mechanism {
-    /// The family of this mechanism.
-    pub const fn kind(&self) -> MechanismKind {
-        match self {
-            Self::Grr => MechanismKind::Grr,
-            Self::Sue => MechanismKind::Sue,
-            Self::Oue => MechanismKind::Oue,
-            Self::Olh { .. } => MechanismKind::Olh,
-            Self::Blh { .. } => MechanismKind::Blh,
-            Self::Ss { .. } => MechanismKind::Ss,
-            Self::Hr => MechanismKind::Hr,
-            Self::Rappor(_) => MechanismKind::Rappor,
-            Self::Cms(_) => MechanismKind::Cms,
-            Self::Hcms(_) => MechanismKind::Hcms,
-            Self::Duchi => MechanismKind::Duchi,
-            Self::Piecewise(_) => MechanismKind::Piecewise,
-            Self::Hybrid(_) => MechanismKind::Hybrid,
-        }
-    }
-
     /// A mechanism of `kind` with default parameters. RAPPOR's defaults are the paper's
     /// (m = 128, h = 2, 64 cohorts, ε∞ = 4, IRR derived from the campaign's ε).
     pub const fn with_defaults(kind: MechanismKind) -> Self {
@@ -319,190 +291,151 @@ pub enum MechanismParams {
 
 impl MechanismParams {
     /// Validates `mechanism` for ε and a domain of `k` values (0: an open domain, which only
-    /// RAPPOR accepts) and derives its thresholds.
+    /// RAPPOR accepts) and derives its thresholds: each family's own constructor.
     pub fn new(mechanism: &Mechanism, epsilon: f64, k: u32) -> Result<Self, ConfigError> {
         Ok(match mechanism {
             Mechanism::Grr => Self::Grr(GrrParams::new(epsilon, k)?),
             Mechanism::Sue => Self::Sue(UnaryParams::symmetric(epsilon, k)?),
             Mechanism::Oue => Self::Oue(UnaryParams::optimized(epsilon, k)?),
             Mechanism::Olh { g, seed_pool } => {
-                let g = g.unwrap_or_else(|| local_hash::optimal_g(epsilon));
-                Self::Olh(LocalHashParams::new(epsilon, k, g, *seed_pool)?)
+                Self::Olh(LocalHashParams::olh(epsilon, k, *g, *seed_pool)?)
             }
             Mechanism::Blh { seed_pool } => {
-                Self::Blh(LocalHashParams::new(epsilon, k, 2, *seed_pool)?)
+                Self::Blh(LocalHashParams::blh(epsilon, k, *seed_pool)?)
             }
             Mechanism::Ss { w } => Self::Ss(SubsetParams::new(epsilon, k, *w)?),
             Mechanism::Hr => Self::Hr(HadamardParams::new(epsilon, k)?),
             Mechanism::Rappor(spec) => Self::Rappor(RapporParams::new(spec, epsilon, k)?),
-            Mechanism::Cms(spec) | Mechanism::Hcms(spec) => {
-                let hadamard = matches!(mechanism, Mechanism::Hcms(_));
-                let sketch = SketchParams::new(
-                    epsilon,
-                    k,
-                    spec.hashes.unwrap_or(sketch::DEFAULT_HASHES),
-                    spec.width.unwrap_or(sketch::DEFAULT_WIDTH),
-                    spec.seed.unwrap_or(0),
-                    hadamard,
-                )?;
-                if hadamard {
-                    Self::Hcms(sketch)
-                } else {
-                    Self::Cms(sketch)
-                }
-            }
-            Mechanism::Duchi => Self::Duchi(NumericParams::new(NumericKind::Duchi, epsilon, 2)?),
-            Mechanism::Piecewise(grid) => Self::Piecewise(NumericParams::new(
+            Mechanism::Cms(spec) => Self::Cms(SketchParams::from_spec(spec, epsilon, k, false)?),
+            Mechanism::Hcms(spec) => Self::Hcms(SketchParams::from_spec(spec, epsilon, k, true)?),
+            Mechanism::Duchi => Self::Duchi(NumericParams::from_grid(
+                NumericKind::Duchi,
+                epsilon,
+                GridSpec::default(),
+            )?),
+            Mechanism::Piecewise(grid) => Self::Piecewise(NumericParams::from_grid(
                 NumericKind::Piecewise,
                 epsilon,
-                grid.grid.unwrap_or(numeric::DEFAULT_GRID),
+                *grid,
             )?),
-            Mechanism::Hybrid(grid) => Self::Hybrid(NumericParams::new(
+            Mechanism::Hybrid(grid) => Self::Hybrid(NumericParams::from_grid(
                 NumericKind::Hybrid,
                 epsilon,
-                grid.grid.unwrap_or(numeric::DEFAULT_GRID),
+                *grid,
             )?),
         })
     }
-
-    /// The mechanism family.
-    pub const fn kind(&self) -> MechanismKind {
-        match self {
-            Self::Grr(_) => MechanismKind::Grr,
-            Self::Sue(_) => MechanismKind::Sue,
-            Self::Oue(_) => MechanismKind::Oue,
-            Self::Olh(_) => MechanismKind::Olh,
-            Self::Blh(_) => MechanismKind::Blh,
-            Self::Ss(_) => MechanismKind::Ss,
-            Self::Hr(_) => MechanismKind::Hr,
-            Self::Rappor(_) => MechanismKind::Rappor,
-            Self::Cms(_) => MechanismKind::Cms,
-            Self::Hcms(_) => MechanismKind::Hcms,
-            Self::Duchi(_) => MechanismKind::Duchi,
-            Self::Piecewise(_) => MechanismKind::Piecewise,
-            Self::Hybrid(_) => MechanismKind::Hybrid,
-        }
-    }
-
-    /// The mechanism with every default resolved: this form goes into the canonical encoding.
-    pub fn resolved(&self) -> Mechanism {
-        match self {
-            Self::Grr(_) => Mechanism::Grr,
-            Self::Sue(_) => Mechanism::Sue,
-            Self::Oue(_) => Mechanism::Oue,
-            Self::Olh(lh) => Mechanism::Olh {
-                g: Some(lh.g),
-                seed_pool: lh.seed_pool,
-            },
-            Self::Blh(lh) => Mechanism::Blh {
-                seed_pool: lh.seed_pool,
-            },
-            Self::Ss(p) => Mechanism::Ss { w: Some(p.w) },
-            Self::Hr(_) => Mechanism::Hr,
-            Self::Rappor(r) => Mechanism::Rappor(r.spec()),
-            Self::Cms(p) | Self::Hcms(p) => {
-                let spec = SketchSpec {
-                    hashes: Some(p.hashes),
-                    width: Some(p.width),
-                    seed: Some(p.seed),
-                };
-                if p.hadamard {
-                    Mechanism::Hcms(spec)
-                } else {
-                    Mechanism::Cms(spec)
-                }
-            }
-            Self::Duchi(_) => Mechanism::Duchi,
-            Self::Piecewise(p) => Mechanism::Piecewise(GridSpec {
-                grid: p.piecewise.map(|pm| pm.cells),
-            }),
-            Self::Hybrid(p) => Mechanism::Hybrid(GridSpec {
-                grid: p.piecewise.map(|pm| pm.cells),
-            }),
-        }
-    }
-
-    /// Domain size k (0 for an open or numeric domain).
-    pub const fn k(&self) -> u32 {
-        match self {
-            Self::Grr(p) => p.k,
-            Self::Sue(p) | Self::Oue(p) => p.k,
-            Self::Olh(p) | Self::Blh(p) => p.k,
-            Self::Ss(p) => p.k,
-            Self::Hr(p) => p.k,
-            Self::Rappor(p) => p.k,
-            Self::Cms(p) | Self::Hcms(p) => p.k,
-            Self::Duchi(_) | Self::Piecewise(_) | Self::Hybrid(_) => 0,
-        }
-    }
-
-    /// The exact (p, q) of the pure protocol, from the thresholds actually used. For RAPPOR,
-    /// which is not a pure protocol over the domain, the per-bit `(q*, p*)`: the probability
-    /// that a reported Bloom bit is 1 when the true bit is 1, and when it is 0. For a numeric
-    /// mechanism, the (in-block, out-of-block) probabilities of its least private part.
-    pub fn pure(&self) -> PureParams {
-        match self {
-            Self::Grr(p) => p.pure(),
-            Self::Sue(p) | Self::Oue(p) => p.pure(),
-            Self::Olh(p) | Self::Blh(p) => p.pure(),
-            Self::Ss(p) => p.pure(),
-            Self::Hr(p) => p.pure(),
-            Self::Rappor(p) => p.pure(),
-            Self::Cms(p) | Self::Hcms(p) => p.pure(),
-            Self::Duchi(p) | Self::Piecewise(p) | Self::Hybrid(p) => {
-                let part = p.piecewise.or(p.duchi);
-                let keep = part.map_or(0.5, |x| x.keep.probability());
-                PureParams {
-                    p: keep,
-                    q: 1.0 - keep,
-                }
-            }
-        }
-    }
-
-    /// The worst-case likelihood ratio of one report, from the thresholds actually used, as
-    /// exact integers (for the sketches, over every value; the pure (p, q) of
-    /// [`MechanismParams::pure`] is per entry). `None` for RAPPOR, whose ratio is a power of h (see
-    /// [`RapporParams::bit_probabilities_exact`]).
-    pub fn likelihood_ratio(&self) -> Option<LikelihoodRatio> {
-        match self {
-            Self::Grr(p) => Some(p.likelihood_ratio()),
-            Self::Sue(p) | Self::Oue(p) => Some(p.likelihood_ratio()),
-            Self::Olh(p) | Self::Blh(p) => Some(p.likelihood_ratio()),
-            Self::Ss(p) => Some(p.likelihood_ratio()),
-            Self::Hr(p) => Some(p.likelihood_ratio()),
-            Self::Rappor(_) => None,
-            Self::Cms(p) | Self::Hcms(p) => Some(p.likelihood_ratio()),
-            Self::Duchi(p) | Self::Piecewise(p) | Self::Hybrid(p) => Some(p.likelihood_ratio()),
-        }
-    }
-
-    /// The effective ε of one report, from the thresholds actually used, rounded up: what a
-    /// privacy-budget accountant charges.
-    pub fn epsilon_upper_bound(&self) -> f64 {
-        match self {
-            Self::Rappor(p) => p.epsilon_one_upper_bound(),
-            _ => self
-                .likelihood_ratio()
-                .map_or(f64::INFINITY, |r| r.epsilon_upper_bound()),
-        }
-    }
-
-    /// Encoded size of one report in bytes (bincode, fixed-width integers, with the enum tag).
-    pub fn report_bytes(&self) -> usize {
-        match self {
-            Self::Grr(_) => 4 + 4,
-            Self::Sue(p) | Self::Oue(p) => 4 + 8 + 8 * p.words(),
-            Self::Olh(_) | Self::Blh(_) => 4 + 8 + 4,
-            Self::Ss(p) => 4 + 8 + 4 * p.w as usize,
-            Self::Hr(_) => 4 + 4,
-            Self::Rappor(p) => 4 + 4 + 8 + 8 * p.words(),
-            Self::Cms(p) => 4 + 4 + 8 + 8 * p.words(),
-            Self::Hcms(_) => 4 + 4 + 4 + 1,
-            Self::Duchi(_) | Self::Piecewise(_) | Self::Hybrid(_) => 4 + 4,
-        }
-    }
 }
+
+/// The one list of mechanisms, in the order of their wire tags: calls `$callback!` with
+/// every variant name. `Mechanism`, `MechanismKind`, `MechanismParams` and `Report` have one
+/// variant of each name.
+macro_rules! for_every_mechanism {
+    ($callback:ident) => {
+        $callback! { Grr Sue Oue Olh Blh Ss Hr Rappor Cms Hcms Duchi Piecewise Hybrid }
+    };
+}
+
+/// The one dispatch: every method of the closed enums that depends on the mechanism is one
+/// generated match calling the family's [`MechanismFamily`] implementation.
+macro_rules! dispatch {
+    ($($variant:ident)*) => {
+        /// Number of mechanisms.
+        const MECHANISM_COUNT: usize = [$(MechanismKind::$variant),*].len();
+
+        /// Every mechanism kind, in the order of the wire tags.
+        const EVERY_KIND: [MechanismKind; MECHANISM_COUNT] = [$(MechanismKind::$variant),*];
+
+        impl Mechanism {
+            /// The family of this mechanism.
+            pub const fn kind(&self) -> MechanismKind {
+                match self {
+                    $(Self::$variant { .. } => MechanismKind::$variant,)*
+                }
+            }
+        }
+
+        impl Report {
+            /// The mechanism family of this report.
+            pub const fn kind(&self) -> MechanismKind {
+                match self {
+                    $(Self::$variant(_) => MechanismKind::$variant,)*
+                }
+            }
+        }
+
+        impl MechanismParams {
+            /// The mechanism family.
+            pub const fn kind(&self) -> MechanismKind {
+                match self {
+                    $(Self::$variant(_) => MechanismKind::$variant,)*
+                }
+            }
+
+            /// The mechanism with every default resolved: this form goes into the canonical
+            /// encoding.
+            pub fn resolved(&self) -> Mechanism {
+                match self {
+                    $(Self::$variant(p) => MechanismFamily::resolved(p),)*
+                }
+            }
+
+            /// Domain size k (0 for an open or numeric domain).
+            pub fn k(&self) -> u32 {
+                match self {
+                    $(Self::$variant(p) => MechanismFamily::k(p),)*
+                }
+            }
+
+            /// The exact (p, q) of the pure protocol, from the thresholds actually used. For
+            /// RAPPOR, which is not a pure protocol over the domain, the per-bit `(q*, p*)`:
+            /// the probability that a reported Bloom bit is 1 when the true bit is 1, and when
+            /// it is 0. For a numeric mechanism, the (in-block, out-of-block) probabilities of
+            /// its least private part.
+            pub fn pure(&self) -> PureParams {
+                match self {
+                    $(Self::$variant(p) => MechanismFamily::pure(p),)*
+                }
+            }
+
+            /// The worst-case likelihood ratio of one report, from the thresholds actually
+            /// used, as exact integers (for the sketches, over every value; the pure (p, q) of
+            /// [`MechanismParams::pure`] is per entry). `None` for RAPPOR, whose ratio is a
+            /// power of h (see [`RapporParams::bit_probabilities_exact`]).
+            pub fn likelihood_ratio(&self) -> Option<LikelihoodRatio> {
+                match self {
+                    $(Self::$variant(p) => MechanismFamily::likelihood_ratio(p),)*
+                }
+            }
+
+            /// The effective ε of one report, from the thresholds actually used, rounded up:
+            /// what a privacy-budget accountant charges.
+            pub fn epsilon_upper_bound(&self) -> f64 {
+                match self {
+                    $(Self::$variant(p) => MechanismFamily::epsilon_upper_bound(p),)*
+                }
+            }
+
+            /// Encoded size of one report in bytes (bincode, fixed-width integers, with the
+            /// enum tag).
+            pub fn report_bytes(&self) -> usize {
+                match self {
+                    $(Self::$variant(p) => MechanismFamily::report_bytes(p),)*
+                }
+            }
+
+            /// Checks that `report` can have been produced under these parameters: right
+            /// variant, indices in range, exact bit length, zero padding.
+            pub fn check(&self, report: &Report) -> Result<(), ReportError> {
+                match self {
+                    $(Self::$variant(p) => MechanismFamily::check_report(p, report),)*
+                }
+            }
+        }
+    };
+}
+
+for_every_mechanism!(dispatch);
 
 /// Refuses a domain of fewer than 2 or more than `max` values for `mechanism`.
 pub(crate) fn check_domain_size(

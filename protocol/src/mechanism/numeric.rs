@@ -36,7 +36,11 @@
 //! Report: the cell index (`u32`); Hybrid numbers Duchi's two cells after Piecewise's G.
 
 use crate::error::ConfigError;
-use crate::math::{LikelihoodRatio, Threshold};
+use crate::error::ReportError;
+use crate::math::{LikelihoodRatio, PureParams, Threshold};
+use crate::mechanism::family::{MechanismFamily, check_index, wrong_variant};
+use crate::mechanism::{GridSpec, Mechanism, MechanismKind};
+use crate::report::Report;
 
 /// Piecewise cells when none are given.
 pub const DEFAULT_GRID: u32 = 1024;
@@ -176,6 +180,26 @@ pub struct NumericParams {
 }
 
 impl NumericParams {
+    /// `kind` at ε from an operator's grid (Duchi has its two cells; the others default to
+    /// [`DEFAULT_GRID`]).
+    pub fn from_grid(kind: NumericKind, epsilon: f64, grid: GridSpec) -> Result<Self, ConfigError> {
+        let cells = match kind {
+            NumericKind::Duchi => 2,
+            NumericKind::Piecewise | NumericKind::Hybrid => grid.grid.unwrap_or(DEFAULT_GRID),
+        };
+        Self::new(kind, epsilon, cells)
+    }
+
+    /// The (in-block, out-of-block) probabilities of the least private part.
+    pub fn pure(&self) -> PureParams {
+        let part = self.piecewise.or(self.duchi);
+        let keep = part.map_or(0.5, |x| x.keep.probability());
+        PureParams {
+            p: keep,
+            q: 1.0 - keep,
+        }
+    }
+
     /// `kind` at ε with `grid` Piecewise cells.
     pub fn new(kind: NumericKind, epsilon: f64, grid: u32) -> Result<Self, ConfigError> {
         let piecewise = match kind {
@@ -266,6 +290,56 @@ impl NumericParams {
             .into_iter()
             .flatten()
             .map(|p| p.likelihood_ratio())
+    }
+}
+
+impl MechanismFamily for NumericParams {
+    fn kind(&self) -> MechanismKind {
+        match self.kind {
+            NumericKind::Duchi => MechanismKind::Duchi,
+            NumericKind::Piecewise => MechanismKind::Piecewise,
+            NumericKind::Hybrid => MechanismKind::Hybrid,
+        }
+    }
+
+    fn resolved(&self) -> Mechanism {
+        let grid = GridSpec {
+            grid: self.piecewise.map(|pm| pm.cells),
+        };
+        match self.kind {
+            NumericKind::Duchi => Mechanism::Duchi,
+            NumericKind::Piecewise => Mechanism::Piecewise(grid),
+            NumericKind::Hybrid => Mechanism::Hybrid(grid),
+        }
+    }
+
+    /// 0: a numeric domain has no values to count.
+    fn k(&self) -> u32 {
+        0
+    }
+
+    fn pure(&self) -> PureParams {
+        NumericParams::pure(self)
+    }
+
+    fn likelihood_ratio(&self) -> Option<LikelihoodRatio> {
+        Some(NumericParams::likelihood_ratio(self))
+    }
+
+    /// Tag and cell: 8 bytes.
+    fn report_bytes(&self) -> usize {
+        4 + 4
+    }
+
+    /// The cell is below the grid's cells.
+    fn check_report(&self, report: &Report) -> Result<(), ReportError> {
+        let r = match (self.kind, report) {
+            (NumericKind::Duchi, Report::Duchi(r))
+            | (NumericKind::Piecewise, Report::Piecewise(r))
+            | (NumericKind::Hybrid, Report::Hybrid(r)) => r,
+            (_, other) => return Err(wrong_variant(self, other)),
+        };
+        check_index(r.cell, self.cells())
     }
 }
 

@@ -28,7 +28,13 @@ use alloc::vec::Vec;
 use twox_hash::XxHash3_64;
 
 use crate::error::ConfigError;
-use crate::math::{MARGIN, PureParams, TWO_POW_64, Threshold};
+use crate::error::ReportError;
+use crate::math::{LikelihoodRatio, MARGIN, PureParams, TWO_POW_64, Threshold};
+use crate::mechanism::family::{MechanismFamily, check_bits, check_index, wrong_variant};
+use crate::mechanism::{Mechanism, MechanismKind};
+use crate::report::Report;
+
+pub use crate::hash::mix64;
 
 /// Largest Bloom filter, in bits.
 pub const MAX_BLOOM_BITS: u32 = 4096;
@@ -302,15 +308,6 @@ pub const fn hash_seed(cohort: u32, index: u32) -> u64 {
     mix64((((cohort as u64) << 32) | index as u64).wrapping_add(0x9e37_79b9_7f4a_7c15))
 }
 
-/// The SplitMix64 finalizer: a bijection of `u64` whose every output bit depends on every
-/// input bit.
-#[inline]
-pub const fn mix64(mut z: u64) -> u64 {
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
-}
-
 /// The Bloom filter of `value` in `cohort`, as ⌈m/64⌉ words (bit i in word i/64).
 pub fn bloom_filter(params: &RapporParams, value: &[u8], cohort: u32) -> Vec<u64> {
     let mut words = alloc::vec![0u64; params.words()];
@@ -325,6 +322,52 @@ pub fn bloom_filter_into(params: &RapporParams, value: &[u8], cohort: u32, words
         let bit = bloom_bit(value, cohort, index, params.bloom_bits);
         if let Some(word) = words.get_mut(bit as usize / 64) {
             *word |= 1 << (bit % 64);
+        }
+    }
+}
+
+impl MechanismFamily for RapporParams {
+    fn kind(&self) -> MechanismKind {
+        MechanismKind::Rappor
+    }
+
+    fn resolved(&self) -> Mechanism {
+        Mechanism::Rappor(self.spec())
+    }
+
+    fn k(&self) -> u32 {
+        self.k
+    }
+
+    /// The per-bit `(q*, p*)`: the probability that a reported Bloom bit is 1 when the true
+    /// bit is 1, and when it is 0.
+    fn pure(&self) -> PureParams {
+        RapporParams::pure(self)
+    }
+
+    /// `None`: the ratio is a power of h (see [`RapporParams::bit_probabilities_exact`]).
+    fn likelihood_ratio(&self) -> Option<LikelihoodRatio> {
+        None
+    }
+
+    /// ε₁, the instantaneous response's ε ([`RapporParams::epsilon_one_upper_bound`]).
+    fn epsilon_upper_bound(&self) -> f64 {
+        self.epsilon_one_upper_bound()
+    }
+
+    /// Tag, cohort, length and ⌈m/64⌉ words.
+    fn report_bytes(&self) -> usize {
+        4 + 4 + 8 + 8 * self.words()
+    }
+
+    /// The cohort is below the cohort count; exactly ⌈m/64⌉ words, padding bits zero.
+    fn check_report(&self, report: &Report) -> Result<(), ReportError> {
+        match report {
+            Report::Rappor(r) => {
+                check_index(r.cohort, self.cohorts)?;
+                check_bits(&r.bits, self.words(), self.bloom_bits)
+            }
+            other => Err(wrong_variant(self, other)),
         }
     }
 }

@@ -36,8 +36,12 @@
 use twox_hash::XxHash3_64;
 
 use crate::error::ConfigError;
+use crate::error::ReportError;
+use crate::hash::mix64;
 use crate::math::{LikelihoodRatio, PureParams, Threshold};
-use crate::mechanism::rappor::mix64;
+use crate::mechanism::family::{MechanismFamily, check_bits, check_index, wrong_variant};
+use crate::mechanism::{Mechanism, MechanismKind, SketchSpec};
+use crate::report::Report;
 
 /// Largest number of hash functions (rows).
 pub const MAX_HASHES: u32 = 1 << 16;
@@ -68,6 +72,24 @@ pub struct SketchParams {
 }
 
 impl SketchParams {
+    /// CMS or HCMS (`hadamard`) for ε over `k` values (0: open) from an operator's spec,
+    /// defaults filled in.
+    pub fn from_spec(
+        spec: &SketchSpec,
+        epsilon: f64,
+        k: u32,
+        hadamard: bool,
+    ) -> Result<Self, ConfigError> {
+        Self::new(
+            epsilon,
+            k,
+            spec.hashes.unwrap_or(DEFAULT_HASHES),
+            spec.width.unwrap_or(DEFAULT_WIDTH),
+            spec.seed.unwrap_or(0),
+            hadamard,
+        )
+    }
+
     /// CMS (`hadamard = false`) or HCMS for ε over `k` values (0: open).
     pub fn new(
         epsilon: f64,
@@ -218,6 +240,66 @@ pub fn default_seed(campaign_id: &str) -> u64 {
 #[inline]
 pub const fn hadamard_positive(row: u32, column: u32) -> bool {
     (row & column).count_ones().is_multiple_of(2)
+}
+
+impl MechanismFamily for SketchParams {
+    fn kind(&self) -> MechanismKind {
+        if self.hadamard {
+            MechanismKind::Hcms
+        } else {
+            MechanismKind::Cms
+        }
+    }
+
+    fn resolved(&self) -> Mechanism {
+        let spec = SketchSpec {
+            hashes: Some(self.hashes),
+            width: Some(self.width),
+            seed: Some(self.seed),
+        };
+        if self.hadamard {
+            Mechanism::Hcms(spec)
+        } else {
+            Mechanism::Cms(spec)
+        }
+    }
+
+    fn k(&self) -> u32 {
+        self.k
+    }
+
+    fn pure(&self) -> PureParams {
+        SketchParams::pure(self)
+    }
+
+    fn likelihood_ratio(&self) -> Option<LikelihoodRatio> {
+        Some(SketchParams::likelihood_ratio(self))
+    }
+
+    /// CMS: tag, row, length and ⌈m/64⌉ words; HCMS: tag, row, column and the sign.
+    fn report_bytes(&self) -> usize {
+        if self.hadamard {
+            4 + 4 + 4 + 1
+        } else {
+            4 + 4 + 8 + 8 * self.words()
+        }
+    }
+
+    /// The row is below d; CMS: exactly ⌈m/64⌉ words, padding zero; HCMS: the column is
+    /// below m.
+    fn check_report(&self, report: &Report) -> Result<(), ReportError> {
+        match report {
+            Report::Cms(r) if !self.hadamard => {
+                check_index(r.row, self.hashes)?;
+                check_bits(&r.bits, self.words(), self.width)
+            }
+            Report::Hcms(r) if self.hadamard => {
+                check_index(r.row, self.hashes)?;
+                check_index(r.column, self.width)
+            }
+            other => Err(wrong_variant(self, other)),
+        }
+    }
 }
 
 #[cfg(test)]

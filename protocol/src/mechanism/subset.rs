@@ -13,8 +13,12 @@
 //! (`12 + 4w` bytes with the tag). Encode O(w) draws and O(k/64) words; fold O(w).
 
 use crate::error::ConfigError;
+use crate::error::ReportError;
 use crate::math::{LikelihoodRatio, PureParams, Threshold};
 use crate::mechanism::check_domain_size;
+use crate::mechanism::family::{MechanismFamily, check_subset, wrong_variant};
+use crate::mechanism::{Mechanism, MechanismKind};
+use crate::report::Report;
 
 /// Largest domain Subset Selection accepts; reports grow as k/(e^ε + 1) values.
 pub const MAX_K: u32 = 1 << 16;
@@ -95,6 +99,41 @@ impl SubsetParams {
     /// 64-bit words of a bitset over the domain.
     pub const fn words(&self) -> usize {
         self.k.div_ceil(64) as usize
+    }
+}
+
+impl MechanismFamily for SubsetParams {
+    fn kind(&self) -> MechanismKind {
+        MechanismKind::Ss
+    }
+
+    fn resolved(&self) -> Mechanism {
+        Mechanism::Ss { w: Some(self.w) }
+    }
+
+    fn k(&self) -> u32 {
+        self.k
+    }
+
+    fn pure(&self) -> PureParams {
+        SubsetParams::pure(self)
+    }
+
+    fn likelihood_ratio(&self) -> Option<LikelihoodRatio> {
+        Some(SubsetParams::likelihood_ratio(self))
+    }
+
+    /// Tag, length and w values.
+    fn report_bytes(&self) -> usize {
+        4 + 8 + 4 * self.w as usize
+    }
+
+    /// w strictly increasing values below k.
+    fn check_report(&self, report: &Report) -> Result<(), ReportError> {
+        match report {
+            Report::Ss(r) => check_subset(&r.values, self.w, self.k),
+            other => Err(wrong_variant(self, other)),
+        }
     }
 }
 

@@ -8,8 +8,12 @@
 //! `i / 64`; padding bits are zero). Encode O(k/64) words; fold O(k/64) words; estimate O(k).
 
 use crate::error::ConfigError;
+use crate::error::ReportError;
 use crate::math::{LikelihoodRatio, PureParams, Threshold};
 use crate::mechanism::check_domain_size;
+use crate::mechanism::family::{MechanismFamily, check_bits, wrong_variant};
+use crate::mechanism::{Mechanism, MechanismKind};
+use crate::report::Report;
 
 /// Largest domain unary encoding accepts: a report is then 8 KiB.
 pub const MAX_K: u32 = 1 << 16;
@@ -23,6 +27,8 @@ pub struct UnaryParams {
     pub one_if_true: Threshold,
     /// Probability that any other bit is 1 (rounded up).
     pub one_if_false: Threshold,
+    /// OUE (true) or SUE (false).
+    pub optimized: bool,
 }
 
 impl UnaryParams {
@@ -34,6 +40,7 @@ impl UnaryParams {
             k,
             one_if_true: Threshold::at_most(e / (e + 1.0)),
             one_if_false: Threshold::at_least(1.0 / (e + 1.0)),
+            optimized: false,
         })
     }
 
@@ -45,6 +52,7 @@ impl UnaryParams {
             k,
             one_if_true: Threshold::at_most(0.5),
             one_if_false: Threshold::at_least(1.0 / (e + 1.0)),
+            optimized: true,
         })
     }
 
@@ -69,6 +77,50 @@ impl UnaryParams {
         LikelihoodRatio {
             numerator: (tp, full - tq),
             denominator: (full - tp, tq),
+        }
+    }
+}
+
+impl MechanismFamily for UnaryParams {
+    fn kind(&self) -> MechanismKind {
+        if self.optimized {
+            MechanismKind::Oue
+        } else {
+            MechanismKind::Sue
+        }
+    }
+
+    fn resolved(&self) -> Mechanism {
+        if self.optimized {
+            Mechanism::Oue
+        } else {
+            Mechanism::Sue
+        }
+    }
+
+    fn k(&self) -> u32 {
+        self.k
+    }
+
+    fn pure(&self) -> PureParams {
+        UnaryParams::pure(self)
+    }
+
+    fn likelihood_ratio(&self) -> Option<LikelihoodRatio> {
+        Some(UnaryParams::likelihood_ratio(self))
+    }
+
+    /// Tag, length and ⌈k/64⌉ words.
+    fn report_bytes(&self) -> usize {
+        4 + 8 + 8 * self.words()
+    }
+
+    /// Exactly ⌈k/64⌉ words, padding bits zero.
+    fn check_report(&self, report: &Report) -> Result<(), ReportError> {
+        match report {
+            Report::Sue(r) if !self.optimized => check_bits(&r.bits, self.words(), self.k),
+            Report::Oue(r) if self.optimized => check_bits(&r.bits, self.words(), self.k),
+            other => Err(wrong_variant(self, other)),
         }
     }
 }

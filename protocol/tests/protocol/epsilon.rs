@@ -120,10 +120,7 @@ fn power_ratio_at_most(num: &BigUint, den: &BigUint, power: u32, bound: (u64, i3
 
 fn splitmix(state: &mut u64) -> u64 {
     *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    let mut z = *state;
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
+    ldp_protocol::hash::mix64(*state)
 }
 
 fn unit(state: &mut u64) -> f64 {

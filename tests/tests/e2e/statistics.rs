@@ -50,9 +50,16 @@ fn repeat(
                 .unwrap();
         }
         let estimates: Vec<f64> = match pure {
-            None => counters.estimate().values.iter().map(|e| e.count).collect(),
+            None => counters
+                .estimate()
+                .unwrap()
+                .values
+                .iter()
+                .map(|e| e.count)
+                .collect(),
             Some(pure) => counters
                 .supports()
+                .unwrap()
                 .iter()
                 .map(|s| pure.debias(*s, counters.n() as f64))
                 .collect(),
@@ -208,6 +215,7 @@ fn olh_seed_pool_error_matches_the_formula() {
         }
         squared += counters
             .estimate()
+            .unwrap()
             .values
             .iter()
             .zip(pop.counts())

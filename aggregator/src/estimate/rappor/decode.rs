@@ -1,52 +1,19 @@
-//! RAPPOR counters and decoding against candidates given at query time.
-//!
-//! **Counters.** Per cohort: how many reports set each of the m bits, and how many reports
-//! the cohort sent — `cohorts × (m + 1)` cells, folded through one bit-sliced counter per
-//! cohort (see `unary`), mergeable and serializable like every accumulator.
-//!
-//! **Decoding** (Erlingsson et al. 2014, §4; Google's `decode.R`):
-//! 1. Per cohort j and bit i, the debiased count of reports whose *true* Bloom bit is set,
-//!    `t̂_ij = (c_ij − p*·N_j)/(q* − p*)`, unbiased, with variance
-//!    `N_j·r(1−r)/(q* − p*)²` where r is the reported-1 rate, plus `N_j·π(1−π)` for which
-//!    devices the cohort happened to draw (π = t̂_ij/N_j clamped to [0, 1]) ([`bit_estimates`]).
-//! 2. The candidates' design matrix: column v has `N_j/N` at every (j, i) where candidate v
-//!    sets bit i in cohort j, so `t_ij ≈ Σ_v X_ij,v · x_v` for counts x_v — plus a
-//!    **background** column with `N_j/N` in every row. Strings outside the list set bits too
-//!    (uniformly, by hashing); without the background their count would be credited to every
-//!    candidate (with 28% of devices outside the list, +12 standard errors over the top 20
-//!    and an absent candidate detected in 8 of 20 runs).
-//! 3. A list of at most 1,000 candidates (and at most 80% of the rows) is fitted whole:
-//!    weighted least squares (weights 1/variance) on every candidate and the background,
-//!    solved with `nalgebra`'s Cholesky factorization, standard errors from the inverse of
-//!    `XᵀWX`. Nothing is chosen by the noise, so the estimates are unbiased and an absent
-//!    candidate's z is centred on 0. Candidates the data cannot tell apart (a singular
-//!    `XᵀWX`, likely only when few cohorts have reports) are left out through `nalgebra`'s
-//!    symmetric eigendecomposition; every other candidate keeps its unique estimate.
-//! 4. A longer list goes through forward selection: rounds that add the candidates whose z
-//!    against the current fit's residual comes within 1 of the detection threshold (the
-//!    largest first) and refit, until none does or 1,000 are in. Heavy values enter first, so
-//!    strings that merely share their Bloom bits stop looking present once those counts are
-//!    fitted. Selection follows the noise a little — an absent string that happens to look
-//!    present is kept — so estimates after selection lean low (about 0.2 standard errors
-//!    with 200 values among 10,000 candidates).
-//! 5. Detection: a one-sided z-test per candidate at the Bonferroni level α/M over all M
-//!    candidates given. Candidates not fitted have count 0 and are not detected.
-//!
-//! The share of the reports explained by detected candidates is reported beside them.
+//! RAPPOR decoding against candidates: the regression of the parent module's docs (steps
+//! 2 to 5).
 
-use ldp_protocol::RapporReport;
-use ldp_protocol::mechanism::RapporParams;
-use ldp_protocol::mechanism::rappor::bloom_bit;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use ldp_protocol::mechanism::RapporParams;
+use ldp_protocol::mechanism::rappor::bloom_bit;
 use nalgebra::{DMatrix, DVector};
-use serde::{Deserialize, Serialize};
 use statrs::distribution::{ContinuousCDF, Normal};
 
-use super::Z_95;
-use super::candidates::{CandidateDecoding, CandidateEstimate, check_candidates, not_selected};
-use super::unary::{self, BitSlices};
+use super::bit_estimates;
 use crate::error::AggregateError;
+use crate::estimate::Z_95;
+use crate::estimate::candidates::{
+    CandidateDecoding, CandidateEstimate, check_candidates, not_selected,
+};
 
 /// Candidates in one fit may be at most this share of the rows.
 const MAX_FITTED_SHARE: f64 = 0.8;
@@ -59,77 +26,6 @@ const FIRST_STEP: usize = 64;
 /// of its factor take about a third of a second at this size.
 const MAX_FITTED: usize = 1000;
 
-/// One bit-sliced counter per cohort.
-pub(crate) fn new_slices(params: &RapporParams) -> Vec<BitSlices> {
-    BitSlices::per_row(params.cohorts, params.words())
-}
-
-/// Counts one report that `Report::check` accepted.
-#[inline]
-pub(crate) fn fold(
-    cells: &mut [u64],
-    slices: &mut [BitSlices],
-    params: &RapporParams,
-    report: &RapporReport,
-) {
-    unary::fold_row(
-        cells,
-        slices,
-        params.bloom_bits,
-        report.cohort,
-        &report.bits,
-    );
-}
-
-/// Adds every cohort's pending bit-sliced counts into `cells`.
-pub(crate) fn add_slices_to(slices: &[BitSlices], params: &RapporParams, cells: &mut [u64]) {
-    unary::flush_rows(slices, params.bloom_bits, cells);
-}
-
-/// The debiased count of reports whose true Bloom bit is set, for one cohort and bit.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct BitEstimate {
-    /// Cohort.
-    pub cohort: u32,
-    /// Bit index.
-    pub bit: u32,
-    /// Reports in the cohort, N_j.
-    pub reports: u64,
-    /// Unbiased estimate `t̂_ij` of the reports whose true bit is set.
-    pub count: f64,
-    /// Variance of `t̂_ij` from the randomization alone: `N_j·r(1−r)/(q*−p*)²`.
-    pub variance: f64,
-}
-
-/// The per-cohort, per-bit estimates from flushed cells (empty cohorts included, N_j = 0).
-pub fn bit_estimates(params: &RapporParams, cells: &[u64]) -> Vec<BitEstimate> {
-    let (q_star, p_star) = params.bit_probabilities();
-    let d = q_star - p_star;
-    let stride = params.bloom_bits as usize + 1;
-    let mut out = Vec::with_capacity(params.cohorts as usize * params.bloom_bits as usize);
-    for (j, cohort_cells) in cells.chunks_exact(stride).enumerate() {
-        let n_j = cohort_cells.last().copied().unwrap_or(0);
-        let n = n_j as f64;
-        for (i, &c) in cohort_cells.iter().take(stride - 1).enumerate() {
-            let count = (c as f64 - p_star * n) / d;
-            let truth = if n > 0.0 {
-                (count / n).clamp(0.0, 1.0)
-            } else {
-                0.0
-            };
-            let r = truth * q_star + (1.0 - truth) * p_star;
-            out.push(BitEstimate {
-                cohort: j as u32,
-                bit: i as u32,
-                reports: n_j,
-                count,
-                variance: n * r * (1.0 - r) / (d * d),
-            });
-        }
-    }
-    out
-}
-
 /// A weighted row of the regression: one (cohort, bit) with reports.
 struct Row {
     y: f64,
@@ -141,7 +37,7 @@ struct Row {
 /// Decodes flushed `cells` against `candidates` at family-wise level `alpha`. Stops with
 /// [`AggregateError::Cancelled`] when `cancel` is set before the fit (the fit itself takes
 /// at most about a third of a second), so a query that timed out does not start it.
-pub fn decode(
+pub(super) fn decode(
     params: &RapporParams,
     cells: &[u64],
     candidates: &[String],

@@ -1,0 +1,78 @@
+//! Subset Selection counters: one counter per value; a report increments the counter of every
+//! value in its set. Fold O(w); estimate O(k). Math: `ldp_protocol::mechanism::subset`.
+
+use ldp_protocol::mechanism::{CheckedReports, SubsetParams};
+use ldp_protocol::{CampaignConfig, SubsetReport};
+
+use super::family::{CountEstimate, FamilyCounters, Tally, pure_estimates};
+use crate::error::AggregateError;
+
+/// Subset Selection counters: per value, how many reported sets held it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubsetCounters {
+    params: SubsetParams,
+    tally: Tally,
+}
+
+impl SubsetCounters {
+    /// The support count of every value: its counter.
+    pub fn supports(&self) -> Vec<f64> {
+        self.tally.cells.iter().map(|&c| c as f64).collect()
+    }
+}
+
+impl FamilyCounters for SubsetCounters {
+    type Params = SubsetParams;
+    type Query<'q> = ();
+    type Output = Vec<CountEstimate>;
+
+    fn new(params: &SubsetParams, _config: &CampaignConfig) -> Self {
+        Self {
+            params: *params,
+            tally: Tally::new(params.k as usize),
+        }
+    }
+
+    fn params(&self) -> &SubsetParams {
+        &self.params
+    }
+
+    fn n(&self) -> u64 {
+        self.tally.n
+    }
+
+    fn fold(&mut self, reports: CheckedReports<'_, SubsetParams>) {
+        for report in reports.iter::<SubsetReport>() {
+            for &v in &report.values {
+                if let Some(cell) = self.tally.cells.get_mut(v as usize) {
+                    *cell += 1;
+                }
+            }
+        }
+        self.tally.n += reports.len() as u64;
+    }
+
+    fn cells(&self) -> Vec<u64> {
+        self.tally.cells.clone()
+    }
+
+    fn add_cells(&mut self, n: u64, cells: &[u64]) -> Result<(), AggregateError> {
+        self.tally.add(n, cells)
+    }
+
+    fn approx_bytes(&self) -> usize {
+        self.tally.approx_bytes()
+    }
+
+    fn estimate(&self, (): ()) -> Result<Vec<CountEstimate>, AggregateError> {
+        Ok(pure_estimates(
+            self.params.pure(),
+            self.supports(),
+            self.n(),
+        ))
+    }
+
+    fn value_estimates(&self) -> Result<Vec<CountEstimate>, AggregateError> {
+        self.estimate(())
+    }
+}

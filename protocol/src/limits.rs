@@ -1,0 +1,24 @@
+//! The documented limits of campaign configurations, in one leaf module: the error messages
+//! of [`crate::error`] quote them, and the modules that enforce them re-export them.
+
+/// Largest ε per report accepted. Beyond it randomization is cosmetic.
+pub const MAX_EPSILON: f64 = 20.0;
+/// Largest description, in bytes.
+pub const MAX_DESCRIPTION_BYTES: usize = 1024;
+/// Largest dictionary entry, in bytes.
+pub const MAX_DICTIONARY_ENTRY_BYTES: usize = 256;
+/// Shortest epoch: two seconds, for demos and tests. An epoch is the finest time the server
+/// ever records about a report, so production campaigns use hours or days (the default is a
+/// day).
+pub const MIN_EPOCH_SECONDS: u64 = 2;
+/// Longest epoch: 366 days.
+pub const MAX_EPOCH_SECONDS: u64 = 366 * 24 * 3600;
+/// Most reports one device may send per campaign and epoch.
+pub const MAX_REPORTS_PER_EPOCH: u32 = 1000;
+/// Estimates are never released below this many reports, whatever the campaign says.
+pub const MIN_REPORTS_FLOOR: u64 = 10;
+/// Largest local-hashing seed pool.
+pub const MAX_SEED_POOL: u32 = 1 << 20;
+/// Largest local-hashing seed-pool table (pool × g counters, 8 bytes each: 128 MiB), so that
+/// one campaign's counters cannot exhaust a collector's memory.
+pub const MAX_POOL_CELLS: u64 = 1 << 24;
