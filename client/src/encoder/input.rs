@@ -138,7 +138,7 @@ impl FromInput for [u8] {
 /// A number scaled to t ∈ [−1, 1]: clamped into the campaign's range (and counted), NaN and
 /// infinities refused; a string is parsed as a number.
 impl FromInput for f64 {
-    #[inline]
+    #[inline(always)]
     fn with_value<T>(
         input: Input<'_>,
         _: &CampaignConfig,
