@@ -4,9 +4,9 @@
 #![allow(missing_docs)] // criterion_group! generates undocumented items.
 
 use criterion::{BenchmarkId, Criterion, Throughput, black_box, criterion_group, criterion_main};
-use ldp_client::Encoder;
-use ldp_client::encoder::unary;
+use ldp_client::encoder::{sketch, unary};
 use ldp_client::rng::ProductionRng;
+use ldp_client::{Encoder, Randomizer};
 use ldp_protocol::mechanism::MechanismParams;
 use ldp_protocol::{CampaignConfig, Mechanism, MechanismKind};
 
@@ -50,12 +50,12 @@ fn encode(c: &mut Criterion) {
     let config = config(Mechanism::Oue, 1.0, 1024);
     if let MechanismParams::Oue(params) = config.params() {
         let mut rng = ProductionRng::from_os().expect("OS randomness");
-        let mut out = vec![0u64; params.words()];
+        let mut out = params.blank();
         let mut value = 0u32;
         group.bench_function("oue_into/eps=1,k=1024", |b| {
             b.iter(|| {
                 value = (value + 7) % 1024;
-                unary::encode_into(params, black_box(value), &mut rng, &mut out);
+                params.encode_into(black_box(&value), &mut rng, &mut out);
                 black_box(&out);
             })
         });
@@ -165,19 +165,12 @@ fn sketch_and_numeric(c: &mut Criterion) {
         unreachable!("a CMS campaign")
     };
     let mut rng = ProductionRng::from_os().expect("OS randomness");
-    let mut report = ldp_protocol::SketchReport {
-        row: 0,
-        bits: vec![0; params.words()],
-    };
+    let randomizer = sketch::Cms(params);
+    let mut report = randomizer.blank();
     group.bench_function("cms_into/d=64,m=1024", |b| {
         b.iter(|| {
             i = (i + 1) % values.len();
-            ldp_client::encoder::sketch::encode_cms_into(
-                params,
-                black_box(values[i].as_bytes()),
-                &mut rng,
-                &mut report,
-            );
+            randomizer.encode_into(black_box(values[i].as_bytes()), &mut rng, &mut report);
             black_box(&report);
         })
     });
@@ -211,17 +204,15 @@ fn sketch_and_numeric(c: &mut Criterion) {
         };
         let mut rng = ProductionRng::from_os().expect("OS randomness");
         let mut t = -1.0;
+        let mut report = params.blank();
         group.bench_function(format!("{name}_randomize/eps=2"), |b| {
             b.iter(|| {
                 t += 0.146;
                 if t >= 1.0 {
                     t -= 2.0;
                 }
-                black_box(ldp_client::encoder::numeric::randomize(
-                    &params,
-                    black_box(t),
-                    &mut rng,
-                ))
+                params.encode_into(black_box(&t), &mut rng, &mut report);
+                black_box(report.cell)
             })
         });
         let mut encoder = Encoder::new(&config).expect("OS randomness");

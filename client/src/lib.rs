@@ -3,11 +3,19 @@
 //! The on-device half of **ldp-telemetry**: turns a value into a randomized report under
 //! ε-local differential privacy, so the collector never sees the truth.
 //!
-//! What it is: encoders for every mechanism of `ldp-protocol`, OS-seeded ChaCha20 randomness,
-//! a privacy-budget accountant, and RAPPOR's memoized encoder with its device-secret store
-//! (module `memo`). `no_std` + `alloc` (the default `std` feature adds only conveniences).
-//! What it is not: an estimator. The optional `upload` feature adds a small blocking uploader
-//! (module `upload`); there is never an async runtime.
+//! What it is: one [`Randomizer`] per mechanism family of `ldp-protocol` (module `encoder`,
+//! one file per family) behind the [`Encoder`] an app uses, OS-seeded ChaCha20 randomness, a
+//! privacy-budget accountant, and RAPPOR's memoized encoder with its device-secret store
+//! (module `memo`). What it is not: an estimator.
+//!
+//! ## Features and dependencies
+//!
+//! - Without default features the crate is `no_std` + `alloc`.
+//! - `std` (default) adds only conveniences; output for a given RNG and input never changes.
+//! - `upload` (off by default) is the one exception to "no HTTP stack, no JSON library": it
+//!   adds module `upload`, a blocking uploader, and with it `std`, `ureq` (HTTP over rustls)
+//!   and `serde_json`. Without `upload` the crate depends on no HTTP stack and no JSON
+//!   library; with or without it, on no async runtime.
 //!
 //! ```
 //! use ldp_client::{Accountant, Encoder, InMemoryLedger};

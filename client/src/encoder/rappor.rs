@@ -29,6 +29,7 @@ use rand_core::{RngCore, SeedableRng};
 use sha2::Sha256;
 
 use crate::budget::{Accountant, BudgetLedger};
+use crate::encoder::Randomizer;
 use crate::error::ClientError;
 use crate::memo::{DeviceSecret, SecretStore};
 use crate::rng::{ProductionRng, bernoulli_lanes, uniform_below};
@@ -114,21 +115,43 @@ const fn padding_mask(bloom_bits: u32) -> u64 {
     }
 }
 
-/// One report from a device seen once, everything drawn from `rng`: a uniform cohort, the
-/// Bloom filter of `value`, a PRR and an IRR. **For simulations**: the distribution of one
-/// report is exactly that of a production device's first report, without the PRF's cost.
+/// RAPPOR's randomizer is a device seen once, everything drawn from `rng`: a uniform cohort,
+/// the Bloom filter of the value's bytes, a PRR and an IRR. **For simulations**: the
+/// distribution of one report is exactly that of a production device's first report, without
+/// the PRF's cost. Devices use [`RapporEncoder`], which memoizes the PRR.
+impl Randomizer for RapporParams {
+    /// The bytes hashed into the Bloom filter.
+    type Value = [u8];
+    type Report = RapporReport;
+
+    fn blank(&self) -> RapporReport {
+        RapporReport {
+            cohort: 0,
+            bits: vec![0; self.words()],
+        }
+    }
+
+    /// Writes the report into `report` (its words resized to [`RapporParams::words`]), with a
+    /// fresh scratch buffer for the PRR; [`encode_once_into`] takes the buffer instead.
+    fn encode_into<R: RngCore + ?Sized>(
+        &self,
+        value: &[u8],
+        rng: &mut R,
+        report: &mut RapporReport,
+    ) {
+        let mut scratch = vec![0; self.words()];
+        report.bits.resize(self.words(), 0);
+        encode_once_into(self, value, rng, report, &mut scratch);
+    }
+}
+
+/// A report from a device seen once: [`Randomizer::encode`] of RAPPOR's parameters.
 pub fn encode_once<R: RngCore + ?Sized>(
     params: &RapporParams,
     value: &[u8],
     rng: &mut R,
 ) -> RapporReport {
-    let mut report = RapporReport {
-        cohort: 0,
-        bits: vec![0; params.words()],
-    };
-    let mut scratch = vec![0; params.words()];
-    encode_once_into(params, value, rng, &mut report, &mut scratch);
-    report
+    params.encode(value, rng)
 }
 
 /// [`encode_once`] into a reused report and a scratch buffer, each of

@@ -7,51 +7,55 @@
 use alloc::vec;
 use alloc::vec::Vec;
 
+use ldp_protocol::SubsetReport;
 use ldp_protocol::mechanism::SubsetParams;
-use ldp_protocol::{Report, SubsetReport};
 use rand_core::RngCore;
 
+use crate::encoder::Randomizer;
 use crate::rng::{bernoulli, uniform_below};
 
-/// A randomized set for `index`.
-pub fn encode<R: RngCore + ?Sized>(params: &SubsetParams, index: u32, rng: &mut R) -> Report {
-    let mut values = Vec::with_capacity(params.w as usize);
-    let mut bitset = vec![0u64; params.words()];
-    encode_into(params, index, rng, &mut bitset, &mut values);
-    Report::Ss(SubsetReport { values })
-}
+impl Randomizer for SubsetParams {
+    type Value = u32;
+    type Report = SubsetReport;
 
-/// Writes a randomized set for `index` into `values` (cleared first), using `bitset`
-/// ([`SubsetParams::words`] words, any content) as scratch: no allocation once `values` has
-/// room for w values.
-pub fn encode_into<R: RngCore + ?Sized>(
-    params: &SubsetParams,
-    index: u32,
-    rng: &mut R,
-    bitset: &mut [u64],
-    values: &mut Vec<u32>,
-) {
-    bitset.fill(0);
-    let include = bernoulli(rng, params.include.0);
-    let others = params.w - u32::from(include);
-    // Floyd: a uniform `others`-subset of the k − 1 slots; slot s stands for value s, or s + 1
-    // from the true value on.
-    let slots = params.k - 1;
-    let value_of = |slot: u32| if slot < index { slot } else { slot + 1 };
-    for j in (slots - others)..slots {
-        let t = uniform_below(rng, j + 1);
-        let chosen = if is_set(bitset, value_of(t)) { j } else { t };
-        set(bitset, value_of(chosen));
+    fn blank(&self) -> SubsetReport {
+        SubsetReport {
+            values: Vec::with_capacity(self.w as usize),
+        }
     }
-    if include {
-        set(bitset, index);
-    }
-    values.clear();
-    for (w, &word) in bitset.iter().enumerate() {
-        let mut bits = word;
-        while bits != 0 {
-            values.push(w as u32 * 64 + bits.trailing_zeros());
-            bits &= bits - 1;
+
+    /// Writes the set into `report.values` (cleared first; no allocation once it has room for
+    /// w values), with a bitset of [`SubsetParams::words`] words as scratch.
+    fn encode_into<R: RngCore + ?Sized>(
+        &self,
+        index: &u32,
+        rng: &mut R,
+        report: &mut SubsetReport,
+    ) {
+        let index = *index;
+        let mut bitset = vec![0u64; self.words()];
+        let include = bernoulli(rng, self.include.0);
+        let others = self.w - u32::from(include);
+        // Floyd: a uniform `others`-subset of the k − 1 slots; slot s stands for value s, or
+        // s + 1 from the true value on.
+        let slots = self.k - 1;
+        let value_of = |slot: u32| if slot < index { slot } else { slot + 1 };
+        for j in (slots - others)..slots {
+            let t = uniform_below(rng, j + 1);
+            let chosen = if is_set(&bitset, value_of(t)) { j } else { t };
+            set(&mut bitset, value_of(chosen));
+        }
+        if include {
+            set(&mut bitset, index);
+        }
+        let values = &mut report.values;
+        values.clear();
+        for (w, &word) in bitset.iter().enumerate() {
+            let mut bits = word;
+            while bits != 0 {
+                values.push(w as u32 * 64 + bits.trailing_zeros());
+                bits &= bits - 1;
+            }
         }
     }
 }

@@ -11,13 +11,11 @@
 //! specified distribution (tested); which is faster depends only on q, and the switch point
 //! [`SPARSE_BELOW`] comes from `cargo bench -p ldp-client --bench encode`.
 
-use alloc::vec;
-use alloc::vec::Vec;
-
-use ldp_protocol::mechanism::{MechanismKind, UnaryParams};
-use ldp_protocol::{Report, UnaryReport};
+use ldp_protocol::UnaryReport;
+use ldp_protocol::mechanism::UnaryParams;
 use rand_core::RngCore;
 
+use crate::encoder::Randomizer;
 use crate::geometric;
 use crate::rng::{bernoulli, bernoulli_lanes_into};
 
@@ -29,23 +27,33 @@ use crate::rng::{bernoulli, bernoulli_lanes_into};
 /// 33 ones per 1,024 bits.
 pub const SPARSE_BELOW: u64 = u64::MAX / 40;
 
-/// Writes a randomized unary encoding of `index` into `out` (`params.words()` words).
-/// Reuse `out` across calls to encode without allocating.
-#[inline]
-pub fn encode_into<R: RngCore + ?Sized>(
-    params: &UnaryParams,
-    index: u32,
-    rng: &mut R,
-    out: &mut [u64],
-) {
-    if params.one_if_false.0 < SPARSE_BELOW {
-        encode_sparse_into(params, index, rng, out);
-    } else {
-        encode_dense_into(params, index, rng, out);
+/// SUE and OUE: the same parameters and report, different thresholds.
+impl Randomizer for UnaryParams {
+    type Value = u32;
+    type Report = UnaryReport;
+
+    fn blank(&self) -> UnaryReport {
+        UnaryReport {
+            bits: alloc::vec![0; self.words()],
+        }
+    }
+
+    /// Writes the k bits into `report.bits` (resized to [`UnaryParams::words`] words: no
+    /// allocation once it has that length), by the sparse path when q is below
+    /// [`SPARSE_BELOW`], else the dense one.
+    #[inline]
+    fn encode_into<R: RngCore + ?Sized>(&self, index: &u32, rng: &mut R, report: &mut UnaryReport) {
+        report.bits.resize(self.words(), 0);
+        if self.one_if_false.0 < SPARSE_BELOW {
+            encode_sparse_into(self, *index, rng, &mut report.bits);
+        } else {
+            encode_dense_into(self, *index, rng, &mut report.bits);
+        }
     }
 }
 
-/// [`encode_into`] by the dense path whatever q is (for measurement and tests).
+/// The k bits of `index` into `out` ([`UnaryParams::words`] words) by the dense path whatever
+/// q is (for measurement and tests; encoders use [`Randomizer::encode_into`]).
 pub fn encode_dense_into<R: RngCore + ?Sized>(
     params: &UnaryParams,
     index: u32,
@@ -62,7 +70,8 @@ pub fn encode_dense_into<R: RngCore + ?Sized>(
     set_true_bit(params, index, rng, out);
 }
 
-/// [`encode_into`] by the sparse path whatever q is (for measurement and tests).
+/// The k bits of `index` into `out` ([`UnaryParams::words`] words) by the sparse path whatever
+/// q is (for measurement and tests; encoders use [`Randomizer::encode_into`]).
 pub fn encode_sparse_into<R: RngCore + ?Sized>(
     params: &UnaryParams,
     index: u32,
@@ -100,22 +109,5 @@ fn set_true_bit<R: RngCore + ?Sized>(
         } else {
             *word &= !mask;
         }
-    }
-}
-
-/// A unary report of `index` for SUE (`kind == Sue`) or OUE.
-pub fn encode<R: RngCore + ?Sized>(
-    params: &UnaryParams,
-    kind: MechanismKind,
-    index: u32,
-    rng: &mut R,
-) -> Report {
-    let mut bits: Vec<u64> = vec![0; params.words()];
-    encode_into(params, index, rng, &mut bits);
-    let report = UnaryReport { bits };
-    if kind == MechanismKind::Sue {
-        Report::Sue(report)
-    } else {
-        Report::Oue(report)
     }
 }
