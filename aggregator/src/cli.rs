@@ -144,9 +144,10 @@ pub struct CreateCampaign {
     /// Campaign id (a slug).
     #[arg(long, required_unless_present = "config")]
     pub id: Option<String>,
-    /// Mechanism.
-    #[arg(long, value_enum, required_unless_present = "config")]
-    pub mechanism: Option<MechanismArg>,
+    /// Mechanism over the range 0..k: grr, sue, oue, olh, blh, ss, hr, rappor, cms or hcms
+    /// (with their default parameters; use --config for others).
+    #[arg(long, required_unless_present = "config")]
+    pub mechanism: Option<MechanismKind>,
     /// Domain size (values 0..k).
     #[arg(long, required_unless_present = "config")]
     pub k: Option<u32>,
@@ -162,33 +163,6 @@ pub struct CreateCampaign {
     /// Description for people.
     #[arg(long)]
     pub description: Option<String>,
-}
-
-/// A mechanism on the command line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum MechanismArg {
-    /// Generalized randomized response.
-    Grr,
-    /// Symmetric unary encoding.
-    Sue,
-    /// Optimized unary encoding.
-    Oue,
-    /// Optimized local hashing.
-    Olh,
-    /// Binary local hashing.
-    Blh,
-}
-
-impl MechanismArg {
-    fn kind(self) -> MechanismKind {
-        match self {
-            Self::Grr => MechanismKind::Grr,
-            Self::Sue => MechanismKind::Sue,
-            Self::Oue => MechanismKind::Oue,
-            Self::Olh => MechanismKind::Olh,
-            Self::Blh => MechanismKind::Blh,
-        }
-    }
 }
 
 /// Runs the command line; the process exit code.
@@ -306,7 +280,7 @@ fn campaign_from_args(args: CreateCampaign) -> Result<CampaignConfig, BoxError> 
         };
         let mut spec = CampaignSpec::new(
             &id,
-            Mechanism::with_defaults(mechanism.kind()),
+            Mechanism::with_defaults(mechanism),
             eps,
             Domain::Range { k },
         );
