@@ -140,6 +140,10 @@ fn rappor(c: &mut Criterion) {
 
 /// Count-mean sketches (d = 64 rows, m = 1024) and numeric means, with ChaCha20 seeded by the
 /// OS: an HCMS report, a CMS report into a reused report, and one number per mechanism.
+#[expect(
+    clippy::too_many_lines,
+    reason = "one bench group per report shape, side by side"
+)]
 fn sketch_and_numeric(c: &mut Criterion) {
     let open = |mechanism: Mechanism, eps: f64, domain: ldp_protocol::Domain| {
         CampaignConfig::new(ldp_protocol::CampaignSpec::new(

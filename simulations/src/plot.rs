@@ -171,7 +171,10 @@ pub fn mse_vs_eps(stem: &Path, title: &str, series: &[MseSeries]) -> PlotResult 
     Ok(())
 }
 
-// Over 80 lines: one chart drawn element by element (axes, bars, intervals, labels, legend).
+#[expect(
+    clippy::too_many_lines,
+    reason = "one chart drawn element by element (axes, bars, intervals, labels, legend)"
+)]
 fn draw_top<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     title: &str,

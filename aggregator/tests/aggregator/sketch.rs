@@ -131,6 +131,10 @@ fn population() -> Vec<(String, u64)> {
 /// with σ² the paper's variance (randomization plus hash collisions). The shape (d = 16,
 /// m = 64) makes collisions most of the variance, so dropping that term, the m/(m − 1)
 /// correction or the n/m offset fails the test.
+#[expect(
+    clippy::too_many_lines,
+    reason = "one statistical scenario with its derivation inline"
+)]
 fn check_unbiased(hadamard: bool, hashes: u32, width: u32, eps: f64) {
     let runs = 300;
     let population = population();

@@ -1,5 +1,6 @@
 //! Integration tests of ldp-protocol: one binary, one module per concern.
 
+mod config;
 mod epsilon;
 mod robustness;
 mod roundtrip;

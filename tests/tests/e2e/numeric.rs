@@ -35,6 +35,10 @@ fn assert_problem(answer: &Answer, status: u16, slug: &str) {
 /// [0, 100]) plus 500 devices at 250, clamped to 100: true clamped mean
 /// (20,000·49.5 + 500·100)/20,500. The estimate must lie within 5 standard errors.
 #[test]
+#[expect(
+    clippy::too_many_lines,
+    reason = "one end-to-end scenario, read top to bottom"
+)]
 fn numeric_campaigns_estimate_a_mean() {
     let server = TestServer::start(BINARY, &Backend::Sqlite, &[]);
     let cookie = dashboard::cookie_of(&dashboard::login(&server, &server.analyst));

@@ -88,6 +88,10 @@ fn candidate<'a>(answer: &'a Answer, value: &str) -> &'a Value {
 /// α = 0.001 over the 5 candidates bounds at 10⁻³. With the fixed seed the outcome is the same
 /// on every run up to the 40 production devices; a false failure has probability below 2·10⁻³.
 #[test]
+#[expect(
+    clippy::too_many_lines,
+    reason = "one end-to-end scenario, read top to bottom"
+)]
 fn an_open_domain_is_estimated_through_candidate_queries() {
     let server = TestServer::start(BINARY, &Backend::Sqlite, &[]);
     let id = "rappor-open";
@@ -265,6 +269,10 @@ fn an_open_domain_is_estimated_through_candidate_queries() {
 
 /// Every way a candidate query can be wrong gets its documented problem, never a panic.
 #[test]
+#[expect(
+    clippy::too_many_lines,
+    reason = "one table of bad queries and their problems"
+)]
 fn bad_candidate_queries_get_problems() {
     let server = TestServer::start(BINARY, &Backend::Sqlite, &[]);
     let id = "rappor-checks";

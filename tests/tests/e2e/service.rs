@@ -92,6 +92,10 @@ fn problem_type(answer: &ldp_tests::server::Answer) -> String {
     answer.json["type"].as_str().unwrap_or_default().to_owned()
 }
 
+#[expect(
+    clippy::too_many_lines,
+    reason = "one table of bad inputs and their documented problems"
+)]
 fn bad_input_gets_its_documented_problem_and_changes_nothing(backend: &Backend) {
     let server = start_with(backend, &[]);
     let oue = server.create_campaign(&range_config("bad-oue", MechanismKind::Oue, 1.0, 16));

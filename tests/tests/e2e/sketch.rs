@@ -40,6 +40,10 @@ fn reports(config: &CampaignConfig, id: &str) -> Vec<Report> {
 /// detected against the threshold 3.54 of α = 0.001 over 5 candidates); x and y, absent,
 /// within 5 standard errors of 0 and not detected (family-wise error at most 10⁻³).
 #[test]
+#[expect(
+    clippy::too_many_lines,
+    reason = "one end-to-end scenario, read top to bottom"
+)]
 fn open_domain_sketches_are_estimated_through_candidate_queries() {
     let server = TestServer::start(BINARY, &Backend::Sqlite, &[]);
     for (id, mechanism) in [

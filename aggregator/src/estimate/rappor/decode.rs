@@ -37,6 +37,11 @@ struct Row {
 /// Decodes flushed `cells` against `candidates` at family-wise level `alpha`. Stops with
 /// [`AggregateError::Cancelled`] when `cancel` is set before the fit (the fit itself takes
 /// at most about a third of a second), so a query that timed out does not start it.
+#[expect(
+    clippy::too_many_lines,
+    reason = "one numerical pipeline (rows, whole fit or forward selection, detection) whose steps \
+              share the design rows; each step is its own function where it stands alone"
+)]
 pub(super) fn decode(
     params: &RapporParams,
     cells: &[u64],
