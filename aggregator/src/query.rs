@@ -22,8 +22,8 @@ use std::sync::atomic::AtomicBool;
 use ldp_protocol::CampaignConfig;
 
 use crate::error::AggregateError;
+use crate::estimate::MeanEstimate;
 use crate::estimate::candidates::{self, CandidateDecoding};
-use crate::estimate::numeric::MeanEstimate;
 use crate::estimate::{Counters, Estimates};
 use crate::store::{EpochRange, Store, StoreError};
 use crate::trending::{self as ztest, TrendingReport};

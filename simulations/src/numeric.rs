@@ -12,7 +12,7 @@
 //! the values themselves, so it is slightly larger than the square root of that variance.
 
 use ldp_aggregator::Counters;
-use ldp_aggregator::estimate::numeric::MeanEstimate;
+use ldp_aggregator::estimate::MeanEstimate;
 use ldp_protocol::mechanism::{MechanismParams, NumericParams};
 use ldp_protocol::{CampaignConfig, CampaignSpec, Domain, Mechanism};
 

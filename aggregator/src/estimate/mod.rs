@@ -33,6 +33,7 @@ use crate::error::AggregateError;
 use crate::postprocess::norm_sub;
 
 pub use family::{CandidateQuery, CountEstimate, FamilyCounters};
+pub use numeric::MeanEstimate;
 
 /// The 97.5% quantile of the standard normal: 95% two-sided intervals.
 pub const Z_95: f64 = 1.959_963_984_540_054;

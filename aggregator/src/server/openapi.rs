@@ -11,8 +11,8 @@ use super::routes::ingest::{self, IngestAnswer};
 use super::routes::ops::{self, AdviceView, AdvisedMechanism};
 use super::routes::trending::{self, TrendView, TrendingView};
 use super::routes::{EpochsView, ProblemView};
+use crate::estimate::MeanEstimate;
 use crate::estimate::candidates::CandidateEstimate;
-use crate::estimate::numeric::MeanEstimate;
 
 /// The OpenAPI 3.1 document of the service.
 #[derive(OpenApi)]

@@ -282,7 +282,7 @@ pub struct CampaignData {
     /// The value of the time series and its points.
     pub series: Option<(u32, Vec<charts::SharePoint>)>,
     /// A numeric campaign's mean over all epochs, when n reaches the campaign's minimum.
-    pub mean: Option<crate::estimate::numeric::MeanEstimate>,
+    pub mean: Option<crate::estimate::MeanEstimate>,
 }
 
 async fn campaign_page(

@@ -16,8 +16,8 @@ use super::super::auth::require;
 use super::super::problem::Problem;
 use super::super::{AppState, blocking};
 use super::{EpochsView, ProblemView, bad_query, require_content_type};
+use crate::estimate::MeanEstimate;
 use crate::estimate::candidates::CandidateEstimate;
-use crate::estimate::numeric::MeanEstimate;
 use crate::query::{self, EpochSelection};
 use crate::store::Role;
 
