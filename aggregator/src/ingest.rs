@@ -2,9 +2,10 @@
 //!
 //! [`decode`] reads the bytes of one batch; [`accept`] checks it against its campaign (id,
 //! config digest, epoch window, batch size, every report) and folds it into a per-batch
-//! [`Delta`]. Nothing here knows about HTTP or storage: the service calls these two functions
-//! and hands the delta to its committer; the simulator calls them to fold batches exactly as
-//! the service would.
+//! [`Delta`]; [`accept_into`] makes the same checks and folds into counters the caller keeps.
+//! Nothing here knows about HTTP or storage: the service calls [`decode`] and [`accept`] and
+//! hands the delta to its committer; the simulator folds every block of reports as a batch
+//! through [`accept_into`], exactly as the service would check it.
 //!
 //! ```
 //! use ldp_aggregator::ingest::{self, IngestError, Limits};
@@ -138,6 +139,28 @@ pub fn accept(
     window: RangeInclusive<u64>,
     limits: &Limits,
 ) -> Result<Delta, IngestError> {
+    let mut counters = Counters::new(config);
+    accept_into(&mut counters, config, batch, window, limits)?;
+    Ok(Delta {
+        epoch: batch.epoch,
+        batch_id: batch.batch_id,
+        reports: batch.reports.len(),
+        counters,
+    })
+}
+
+/// [`accept`] folding into existing `counters` (made for `config`) instead of a fresh
+/// [`Delta`]: the same checks, for a caller that folds many batches into one accumulator (the
+/// simulator's shards). Nothing is counted unless every check passes; counters of another
+/// configuration are refused ([`IngestError::InvalidReport`] with
+/// [`AggregateError::DigestMismatch`]).
+pub fn accept_into(
+    counters: &mut Counters,
+    config: &CampaignConfig,
+    batch: &Batch,
+    window: RangeInclusive<u64>,
+    limits: &Limits,
+) -> Result<(), IngestError> {
     let reports = batch.reports.len();
     if batch.campaign.as_str() != config.id().as_str() {
         return Err(IngestError::CampaignMismatch {
@@ -163,7 +186,15 @@ pub fn accept(
             max: limits.max_batch_reports,
         });
     }
-    let mut counters = Counters::new(config);
+    if counters.config_digest() != config.digest() {
+        return Err(IngestError::InvalidReport {
+            index: None,
+            source: AggregateError::DigestMismatch {
+                expected: counters.config_digest(),
+                found: config.digest(),
+            },
+        });
+    }
     counters.fold_all(&batch.reports).map_err(|source| {
         let index = match &source {
             AggregateError::Report { index, .. } => Some(*index),
@@ -177,12 +208,6 @@ pub fn accept(
             | AggregateError::Wire(_) => None,
         };
         IngestError::InvalidReport { index, source }
-    })?;
-    Ok(Delta {
-        epoch: batch.epoch,
-        batch_id: batch.batch_id,
-        reports,
-        counters,
     })
 }
 
@@ -246,5 +271,36 @@ mod tests {
             decode(b"\x00"),
             Err(IngestError::Malformed(_) | IngestError::UnsupportedVersion(_))
         ));
+    }
+
+    #[test]
+    fn accept_into_folds_what_accept_folds_and_refuses_what_it_refuses() {
+        let c = config("a");
+        let limits = Limits::default();
+        let delta = accept(&c, &batch(&c, 2, 3), 1..=2, &limits).unwrap();
+        let mut counters = Counters::new(&c);
+        accept_into(&mut counters, &c, &batch(&c, 2, 3), 1..=2, &limits).unwrap();
+        assert_eq!(counters, delta.counters);
+
+        let mut bad = batch(&c, 2, 3);
+        bad.reports[1] = Report::Grr(ldp_protocol::report::GrrReport { value: 9 });
+        assert!(matches!(
+            accept_into(&mut counters, &c, &bad, 1..=2, &limits),
+            Err(IngestError::InvalidReport { index: Some(1), .. })
+        ));
+        assert!(matches!(
+            accept_into(&mut counters, &c, &batch(&c, 3, 1), 1..=2, &limits),
+            Err(IngestError::EpochOutOfWindow { epoch: 3, .. })
+        ));
+        // Counters of another configuration are refused before anything is folded.
+        let other = config("b");
+        assert!(matches!(
+            accept_into(&mut counters, &other, &batch(&other, 2, 1), 1..=2, &limits),
+            Err(IngestError::InvalidReport {
+                index: None,
+                source: AggregateError::DigestMismatch { .. }
+            })
+        ));
+        assert_eq!(counters, delta.counters, "nothing counted on error");
     }
 }

@@ -6,6 +6,8 @@
 //! The mechanism enters the seed as explicit bytes ([`stream`]: its name and the campaign
 //! config's digest), never as a `Debug` string, so editing a type's `Debug` output cannot
 //! change results.
+//! Each shard's reports go in blocks of 2,048, each block a real `Batch` checked and folded
+//! by the aggregator's ingest policy (`ldp_aggregator::ingest`), the rules the service applies.
 //! Counters are sums, so merging them in shard order gives the same result however many
 //! threads ran: the same `--seed` gives the same numbers on one core or many.
 //!
@@ -15,9 +17,10 @@
 
 use std::time::Instant;
 
+use ldp_aggregator::ingest::{self, DEFAULT_MAX_BATCH_REPORTS, IngestError, Limits};
 use ldp_aggregator::{Accumulator, Counters, Estimates};
 use ldp_client::Encoder;
-use ldp_protocol::{CampaignConfig, ConfigError, Mechanism, Report};
+use ldp_protocol::{Batch, BatchId, CampaignConfig, ConfigError, Mechanism, Report};
 use rayon::prelude::*;
 use statrs::distribution::{ContinuousCDF, StudentsT};
 use wyrand::WyRand;
@@ -27,8 +30,24 @@ use crate::population::Population;
 /// Devices per shard.
 pub const SHARD: usize = 1 << 16;
 
-/// Reports encoded, then folded, at a time.
+/// Reports encoded, then folded, at a time: one batch.
 const BLOCK: usize = 2048;
+
+// A block is a batch the service would take with its default limits.
+const _: () = assert!(BLOCK <= DEFAULT_MAX_BATCH_REPORTS);
+
+/// The epoch of every simulated batch (and the whole accepted window).
+const EPOCH: u64 = 0;
+
+/// The id of block `block` of shard `shard`: the shard and the block as little-endian
+/// integers, so that the simulation stays reproducible (devices draw theirs at random).
+fn block_id(shard: usize, block: usize) -> BatchId {
+    let mut id = [0; 16];
+    let (s, b) = id.split_at_mut(8);
+    s.copy_from_slice(&(shard as u64).to_le_bytes());
+    b.copy_from_slice(&(block as u64).to_le_bytes());
+    BatchId(id)
+}
 
 /// The name of the simulation RNG, printed with results.
 pub const SIMULATION_RNG: &str = "wyrand";
@@ -144,8 +163,10 @@ pub(crate) struct Shards<'a> {
 /// The shard loop every simulation shares: `values` split over the cores, each shard with
 /// its own seeded simulation RNG handed to `device` (which makes the shard's encoder), each
 /// device's report written by `encode` into a block of reports reused block to block
-/// (cache-resident, allocations kept), folded, and the shards merged. Returns the counters
-/// and the encoding and folding nanoseconds.
+/// (cache-resident, allocations kept), the block checked and folded as a [`Batch`] by the
+/// service's ingest policy ([`ingest::accept_into`]: campaign, digest, epoch, size, every
+/// report), and the shards merged. Returns the counters and the encoding and folding
+/// nanoseconds.
 pub(crate) fn simulate_with<S, D, E>(
     config: &CampaignConfig,
     values: &[u32],
@@ -165,9 +186,11 @@ where
             let rng = WyRand::new(shard_seed(seed, stream, config.epsilon(), rep, shard));
             let mut encoder = device(rng);
             let mut counters = Counters::new(config);
+            let mut batch = Batch::new(config, EPOCH, block_id(shard, 0));
             let mut reports: Vec<Report> = Vec::with_capacity(BLOCK);
+            let limits = Limits::default();
             let (mut encoded, mut folded) = (0u128, 0u128);
-            for block in chunk.chunks(BLOCK) {
+            for (index, block) in chunk.chunks(BLOCK).enumerate() {
                 let started = Instant::now();
                 // Every slot is overwritten before folding; a new one starts as a placeholder.
                 reports.truncate(block.len());
@@ -179,7 +202,13 @@ where
                 }
                 encoded += started.elapsed().as_nanos();
                 let started = Instant::now();
-                counters.fold_all(&reports)?;
+                // The block's reports move into the batch and back: no copy, no allocation.
+                batch.batch_id = block_id(shard, index);
+                batch.reports = std::mem::take(&mut reports);
+                let accepted =
+                    ingest::accept_into(&mut counters, config, &batch, EPOCH..=EPOCH, &limits);
+                reports = std::mem::take(&mut batch.reports);
+                accepted?;
                 folded += started.elapsed().as_nanos();
             }
             Ok((counters, encoded, folded))
@@ -207,6 +236,9 @@ pub enum RunError {
     /// Folding failed.
     #[error(transparent)]
     Aggregate(#[from] ldp_aggregator::AggregateError),
+    /// The ingest policy refused a simulated batch.
+    #[error(transparent)]
+    Ingest(#[from] IngestError),
     /// Nothing to run.
     #[error("{0}")]
     Invalid(String),
