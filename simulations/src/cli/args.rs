@@ -304,12 +304,36 @@ pub struct LoadArgs {
 
 /// Parses an ε flag: a number in (0, 20], refused where it enters.
 pub fn parse_epsilon(text: &str) -> Result<Epsilon, String> {
-    text.parse()
-        .map_err(|e: ldp_protocol::ConfigError| e.to_string())
+    let value: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number"))?;
+    Epsilon::new(value).map_err(|e| e.to_string())
 }
 
 /// Parses a significance level flag: a number in (0, 1), refused where it enters.
 pub fn parse_alpha(text: &str) -> Result<Alpha, String> {
-    text.parse()
-        .map_err(|e: ldp_aggregator::AggregateError| e.to_string())
+    let value: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number"))?;
+    Alpha::new(value).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn epsilon_and_alpha_flags_are_checked_where_they_enter() {
+        assert_eq!(parse_epsilon("2").map(Epsilon::get), Ok(2.0));
+        assert_eq!(parse_epsilon("20").map(Epsilon::get), Ok(20.0));
+        for bad in ["0", "-1", "20.5", "inf", "NaN", "x", ""] {
+            assert!(parse_epsilon(bad).is_err(), "{bad}");
+        }
+        assert_eq!(parse_alpha("0.05"), Ok(Alpha::DEFAULT));
+        for bad in ["0", "1", "-0.5", "NaN", "x"] {
+            assert!(parse_alpha(bad).is_err(), "{bad}");
+        }
+    }
 }
