@@ -4,7 +4,7 @@
 #![allow(missing_docs)] // criterion_group! generates undocumented items.
 
 use criterion::{BenchmarkId, Criterion, Throughput, black_box, criterion_group, criterion_main};
-use ldp_aggregator::{Accumulator, Counters};
+use ldp_aggregator::{Accumulator, Alpha, Counters};
 use ldp_client::Encoder;
 use ldp_protocol::{CampaignConfig, Mechanism, MechanismKind, Report};
 use rand_chacha::ChaCha20Rng;
@@ -152,7 +152,7 @@ fn rappor(c: &mut Criterion) {
         group.bench_function(name, |b| {
             b.iter(|| {
                 let decoding = counters
-                    .decode(black_box(list), 0.05)
+                    .decode(black_box(list), Alpha::DEFAULT)
                     .expect("valid candidates");
                 black_box(decoding.detected)
             })
@@ -224,7 +224,7 @@ fn sketches(c: &mut Criterion) {
         group.bench_function("decode/n=1e6,candidates=1e4", |b| {
             b.iter(|| {
                 let decoding = counters
-                    .decode(black_box(&candidates), 0.05)
+                    .decode(black_box(&candidates), Alpha::DEFAULT)
                     .expect("valid candidates");
                 black_box(decoding.detected)
             })

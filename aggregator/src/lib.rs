@@ -40,6 +40,7 @@
     )
 )]
 
+pub mod alpha;
 pub mod error;
 pub mod estimate;
 pub mod ingest;
@@ -55,6 +56,7 @@ pub mod server;
 #[cfg(feature = "server")]
 pub mod store;
 
+pub use alpha::Alpha;
 pub use error::AggregateError;
 pub use estimate::{
     Accumulator, CounterSnapshot, Counters, Estimates, Family, FamilyCounters, ValueEstimate, Z_95,

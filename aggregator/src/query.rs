@@ -27,7 +27,7 @@ use crate::estimate::candidates::{self, CandidateDecoding};
 use crate::estimate::{Counters, Estimates};
 use crate::store::{EpochRange, Store, StoreError};
 use crate::trending::{self as ztest, TrendingReport};
-use crate::{Accumulator, trending::DEFAULT_ALPHA};
+use crate::{Accumulator, Alpha};
 
 /// Baseline epochs of a trending question unless asked otherwise.
 pub const DEFAULT_BASELINE_EPOCHS: u64 = 7;
@@ -291,7 +291,7 @@ pub struct CandidatesAnswer {
 }
 
 /// Estimates of `list` (RAPPOR, CMS and HCMS campaigns) over the selected epochs, with the
-/// detection test at family-wise level `alpha` (default 0.05). Stops with
+/// detection test at family-wise level `alpha`. Stops with
 /// [`QueryError::Decode`] soon after `cancel` is set.
 pub fn candidates(
     store: &dyn Store,
@@ -299,7 +299,7 @@ pub fn candidates(
     now: u64,
     selection: EpochSelection,
     list: &[String],
-    alpha: Option<f64>,
+    alpha: Alpha,
     cancel: &AtomicBool,
 ) -> Result<CandidatesAnswer, QueryError> {
     let kind = config.params().kind();
@@ -322,12 +322,6 @@ pub fn candidates(
         ));
     }
     candidates::check_candidates(list).map_err(|e| QueryError::InvalidArgument(e.to_string()))?;
-    let alpha = alpha.unwrap_or(candidates::DEFAULT_ALPHA);
-    if !(alpha > 0.0 && alpha < 1.0) {
-        return Err(QueryError::InvalidArgument(format!(
-            "alpha must be in (0, 1); got {alpha}"
-        )));
-    }
     let epochs = resolve_epochs(store, config, now, selection)?;
     let decoding = merged(store, config, epochs)?
         .decode_cancellable(list, alpha, cancel)
@@ -342,8 +336,8 @@ pub struct TrendingRequest {
     pub epoch: Option<u64>,
     /// Baseline epochs before it (default [`DEFAULT_BASELINE_EPOCHS`]).
     pub baseline: Option<u64>,
-    /// Family-wise false-positive level (default 0.05).
-    pub alpha: Option<f64>,
+    /// Family-wise false-positive level (default [`Alpha::DEFAULT`]).
+    pub alpha: Alpha,
 }
 
 /// What is trending.
@@ -384,12 +378,6 @@ pub fn trending(
             "baseline must be 1 to {MAX_BASELINE_EPOCHS} epochs"
         )));
     }
-    let alpha = request.alpha.unwrap_or(DEFAULT_ALPHA);
-    if !(alpha > 0.0 && alpha < 1.0) {
-        return Err(QueryError::InvalidArgument(
-            "alpha must be in (0, 1)".to_owned(),
-        ));
-    }
     let latest = match request.epoch {
         Some(epoch) => epoch,
         None => latest_complete_epoch(store, config, now)?,
@@ -414,8 +402,8 @@ pub fn trending(
     let base_counters = merged(store, config, base)?;
     let now_estimates = now_counters.estimate().map_err(QueryError::Estimate)?;
     let base_estimates = base_counters.estimate().map_err(QueryError::Estimate)?;
-    let report =
-        ztest::trending(&now_estimates, &base_estimates, alpha).map_err(QueryError::Trending)?;
+    let report = ztest::trending(&now_estimates, &base_estimates, request.alpha)
+        .map_err(QueryError::Trending)?;
     Ok(TrendingAnswer {
         epoch: latest,
         baseline: base,

@@ -17,11 +17,9 @@
 
 use statrs::distribution::{ContinuousCDF, Normal};
 
+use crate::alpha::Alpha;
 use crate::error::AggregateError;
 use crate::estimate::{Estimates, Z_95};
-
-/// The family-wise false-positive level used when none is given.
-pub const DEFAULT_ALPHA: f64 = 0.05;
 
 /// A value whose share rose significantly.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -62,13 +60,8 @@ pub struct TrendingReport {
 pub fn trending(
     now: &Estimates,
     baseline: &Estimates,
-    alpha: f64,
+    alpha: Alpha,
 ) -> Result<TrendingReport, AggregateError> {
-    if !(alpha > 0.0 && alpha < 1.0) {
-        return Err(AggregateError::InvalidArgument(format!(
-            "alpha must be in (0, 1), got {alpha}"
-        )));
-    }
     if now.values.len() != baseline.values.len() || now.mechanism != baseline.mechanism {
         return Err(AggregateError::InvalidArgument(
             "the two periods belong to different campaigns".into(),
@@ -86,7 +79,7 @@ pub fn trending(
         ));
     }
     let tested = now.values.len();
-    let z_threshold = Normal::standard().inverse_cdf(1.0 - alpha / tested as f64);
+    let z_threshold = Normal::standard().inverse_cdf(1.0 - alpha.get() / tested as f64);
     let (n_now, n_base) = (now.n as f64, baseline.n as f64);
     let mut rising: Vec<Trend> = now
         .values
@@ -109,7 +102,7 @@ pub fn trending(
         .collect();
     rising.sort_by(|a, b| b.z.total_cmp(&a.z));
     Ok(TrendingReport {
-        alpha,
+        alpha: alpha.get(),
         tested,
         z_threshold,
         n_now: now.n,
@@ -148,7 +141,7 @@ mod tests {
     fn no_values_to_test_is_an_error_not_a_panic() {
         let empty = estimates(100, Vec::new());
         assert!(matches!(
-            trending(&empty, &empty, DEFAULT_ALPHA),
+            trending(&empty, &empty, Alpha::DEFAULT),
             Err(AggregateError::InvalidArgument(_))
         ));
     }
@@ -156,10 +149,10 @@ mod tests {
     #[test]
     fn zero_counts_and_zero_standard_errors_report_nothing() {
         let zeros = estimates(100, vec![value(0, 0.0, 0.0), value(1, 0.0, 0.0)]);
-        let report = trending(&zeros, &zeros, DEFAULT_ALPHA).unwrap();
+        let report = trending(&zeros, &zeros, Alpha::DEFAULT).unwrap();
         assert!(report.rising.is_empty());
         assert_eq!(report.tested, 2);
         let none = estimates(0, vec![value(0, 0.0, 0.0), value(1, 0.0, 0.0)]);
-        assert!(trending(&none, &zeros, DEFAULT_ALPHA).is_err());
+        assert!(trending(&none, &zeros, Alpha::DEFAULT).is_err());
     }
 }

@@ -14,6 +14,7 @@ use alloc::vec::Vec;
 use crate::campaign::CampaignConfig;
 use crate::error::ConfigError;
 use crate::mechanism::{Mechanism, MechanismKind};
+use crate::privacy::Epsilon;
 
 /// Relative difference in standard error treated as a tie.
 pub const TIE_TOLERANCE: f64 = 0.02;
@@ -65,14 +66,14 @@ fn server_cost(kind: MechanismKind) -> &'static str {
 pub fn rank(
     k: u32,
     n: u64,
-    eps: f64,
+    eps: Epsilon,
     max_report_bytes: Option<usize>,
 ) -> Result<Vec<Advice>, ConfigError> {
     let mut ranked = Vec::new();
     let mut first_error = None;
     for kind in MechanismKind::ALL {
         let mechanism = Mechanism::with_defaults(kind);
-        let config = match CampaignConfig::range("advice", mechanism, eps, k) {
+        let config = match CampaignConfig::range("advice", mechanism, eps.get(), k) {
             Ok(c) => c,
             Err(e) => {
                 first_error.get_or_insert(e);
@@ -109,10 +110,10 @@ pub fn rank(
 }
 
 /// The first-ranked mechanism and a one-line reason.
-pub fn recommend(ranked: &[Advice], k: u32, eps: f64) -> Option<(Advice, String)> {
+pub fn recommend(ranked: &[Advice], k: u32, eps: Epsilon) -> Option<(Advice, String)> {
     let best = ranked.first()?.clone();
     let name = best.kind().name();
-    let threshold = 3.0 * libm::exp(eps) + 2.0;
+    let threshold = 3.0 * libm::exp(eps.get()) + 2.0;
     let mut reason = if !best.fits {
         format!("{name}: no mechanism fits the report size limit; {name} has the smallest error")
     } else if best.kind() == MechanismKind::Grr {
@@ -144,6 +145,10 @@ pub fn recommend(ranked: &[Advice], k: u32, eps: f64) -> Option<(Advice, String)
 mod tests {
     use super::*;
 
+    fn e(eps: f64) -> Epsilon {
+        Epsilon::new(eps).unwrap()
+    }
+
     #[test]
     fn the_ranking_follows_the_rule_of_thumb() {
         // (k, ε) away from the boundary k = 3e^ε + 2 on both sides. Among GRR, OUE and OLH
@@ -165,7 +170,7 @@ mod tests {
             (300, 4.0),
         ];
         for (k, eps) in cases {
-            let ranked = rank(k, 1_000_000, eps, None).unwrap();
+            let ranked = rank(k, 1_000_000, e(eps), None).unwrap();
             let classic: Vec<&Advice> = ranked
                 .iter()
                 .filter(|a| !matches!(a.kind(), MechanismKind::Ss | MechanismKind::Hr))
@@ -184,7 +189,7 @@ mod tests {
                 ranked[0].std_error <= classic[0].std_error * (1.0 + TIE_TOLERANCE),
                 "k={k} ε={eps}"
             );
-            assert!(recommend(&ranked, k, eps).is_some());
+            assert!(recommend(&ranked, k, e(eps)).is_some());
         }
     }
 
@@ -209,7 +214,7 @@ mod tests {
                     .into_iter()
                     .filter_map(|kind| variance(Mechanism::with_defaults(kind)))
                     .fold(f64::INFINITY, f64::min);
-                let ranked = rank(k, n, eps, None).unwrap();
+                let ranked = rank(k, n, e(eps), None).unwrap();
                 let pick = variance(ranked[0].mechanism.clone()).unwrap();
                 assert!(
                     pick <= 1.05 * best,
@@ -222,7 +227,7 @@ mod tests {
 
     #[test]
     fn a_report_size_limit_is_honoured() {
-        let ranked = rank(4096, 1_000_000, 1.0, Some(64)).unwrap();
+        let ranked = rank(4096, 1_000_000, e(1.0), Some(64)).unwrap();
         assert!(ranked[0].fits && ranked[0].report_bytes <= 64);
         assert!(!ranked.last().unwrap().fits);
     }

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ConfigError;
 use crate::mechanism::{Mechanism, MechanismParams};
+use crate::privacy::Epsilon;
 
 pub use crate::limits::{
     MAX_DESCRIPTION_BYTES, MAX_DICTIONARY_ENTRY_BYTES, MAX_EPOCH_SECONDS, MAX_EPSILON,
@@ -177,6 +178,7 @@ impl CampaignSpec {
 #[serde(try_from = "CampaignSpec", into = "CampaignSpec")]
 pub struct CampaignConfig {
     id: CampaignId,
+    epsilon: Epsilon,
     spec: CampaignSpec,
     params: MechanismParams,
     dictionary: BTreeMap<String, u32>,
@@ -191,9 +193,7 @@ impl CampaignConfig {
         if spec.description.len() > MAX_DESCRIPTION_BYTES {
             return Err(ConfigError::DescriptionTooLong(spec.description.len()));
         }
-        if !spec.epsilon.is_finite() || spec.epsilon <= 0.0 || spec.epsilon > MAX_EPSILON {
-            return Err(ConfigError::InvalidEpsilon(spec.epsilon));
-        }
+        let epsilon = Epsilon::new(spec.epsilon)?;
         let k = spec.domain.size();
         check_numeric(&spec.mechanism, &spec.domain)?;
         let string_mechanism = spec.mechanism.kind().takes_candidates();
@@ -243,11 +243,12 @@ impl CampaignConfig {
         if spec.min_reports < MIN_REPORTS_FLOOR {
             return Err(ConfigError::MinReportsTooSmall(spec.min_reports));
         }
-        let params = MechanismParams::new(&spec.mechanism, spec.epsilon, k32)?;
+        let params = MechanismParams::new(&spec.mechanism, epsilon.get(), k32)?;
         spec.mechanism = params.resolved();
         let digest = crate::wire::digest(&spec);
         Ok(Self {
             id,
+            epsilon,
             spec,
             params,
             dictionary,
@@ -282,7 +283,7 @@ impl CampaignConfig {
 
     /// ε per report as configured.
     pub fn epsilon(&self) -> f64 {
-        self.spec.epsilon
+        self.epsilon.get()
     }
 
     /// Domain size k (0 for an open domain).

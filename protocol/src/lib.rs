@@ -47,6 +47,7 @@ pub mod hash;
 pub mod limits;
 pub mod math;
 pub mod mechanism;
+pub mod privacy;
 pub mod report;
 pub mod wire;
 
@@ -54,6 +55,7 @@ pub use campaign::{CampaignConfig, CampaignId, CampaignSpec, Domain};
 pub use error::{ConfigError, ReportError, WireError};
 pub use math::{LikelihoodRatio, PureParams, Threshold};
 pub use mechanism::{Mechanism, MechanismKind, MechanismParams};
+pub use privacy::Epsilon;
 pub use report::{
     Batch, BatchId, FORMAT_VERSION, GrrReport, HadamardSketchReport, LocalHashReport,
     NumericReport, RapporReport, Report, SketchReport, SubsetReport, UnaryReport,

@@ -9,8 +9,8 @@
 
 use std::time::Instant;
 
-use ldp_aggregator::Counters;
 use ldp_aggregator::estimate::candidates::CandidateDecoding;
+use ldp_aggregator::{Alpha, Counters};
 use ldp_client::encoder::rappor::encode_once_into;
 use ldp_protocol::mechanism::{MechanismParams, RapporSpec};
 use ldp_protocol::{CampaignConfig, CampaignSpec, Domain, Mechanism, RapporReport, Report};
@@ -29,7 +29,7 @@ pub struct RapporRun {
     /// Strings no device holds, added to the candidates.
     pub absent: usize,
     /// Family-wise level of the detection test.
-    pub alpha: f64,
+    pub alpha: Alpha,
     /// Repetitions.
     pub reps: u32,
     /// Seed.

@@ -16,8 +16,8 @@
 
 use std::time::Instant;
 
-use ldp_aggregator::Counters;
 use ldp_aggregator::estimate::candidates::CandidateDecoding;
+use ldp_aggregator::{Alpha, Counters};
 use ldp_protocol::mechanism::{MechanismParams, SketchParams, SketchSpec};
 use ldp_protocol::{CampaignConfig, CampaignSpec, Domain, Mechanism};
 
@@ -38,7 +38,7 @@ pub struct SketchRun {
     /// Strings no device holds, added to the candidates.
     pub absent: usize,
     /// Family-wise level of the detection test.
-    pub alpha: f64,
+    pub alpha: Alpha,
     /// Repetitions.
     pub reps: u32,
     /// Seed of the devices' randomness and of the hash families.

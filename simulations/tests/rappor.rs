@@ -2,6 +2,7 @@
 //! with Zipf(1.1) counts, m = 128, h = 2, 64 cohorts, ε∞ = 4, IRR p = 0.25, q = 0.75
 //! (ε₁ ≈ 1.88), and 200 candidates no device holds.
 
+use ldp_aggregator::Alpha;
 use ldp_protocol::mechanism::RapporSpec;
 use ldp_sim::population::Population;
 use ldp_sim::rappor::{RapporRun, power_and_error, run};
@@ -11,7 +12,7 @@ fn settings(reps: u32, seed: u64) -> RapporRun {
         spec: RapporSpec::paper_example(),
         eps: 1.9,
         absent: 200,
-        alpha: 0.05,
+        alpha: Alpha::DEFAULT,
         reps,
         seed,
     }
@@ -105,7 +106,7 @@ fn decode_runs(listed: usize, absent: usize, runs: u32, seed: u64) -> (u32, u32,
     for rep in 0..runs {
         let (counters, _, _) =
             ldp_sim::rappor::simulate_once(&config, &labels, &population, seed, rep).unwrap();
-        let decoding = counters.decode(&candidates, 0.05).unwrap();
+        let decoding = counters.decode(&candidates, Alpha::DEFAULT).unwrap();
         if decoding.candidates[listed..].iter().any(|c| c.detected) {
             false_runs += 1;
         }

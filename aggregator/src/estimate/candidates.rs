@@ -9,14 +9,13 @@ use serde::{Deserialize, Serialize};
 
 use super::Z_95;
 use super::family::CountEstimate;
+use crate::alpha::Alpha;
 use crate::error::AggregateError;
 
 /// Most candidates one decoding accepts.
 pub const MAX_CANDIDATES: usize = 100_000;
 /// Largest candidate string, in bytes (the dictionary limit, a bit more generous).
 pub const MAX_CANDIDATE_BYTES: usize = 4 * MAX_DICTIONARY_ENTRY_BYTES;
-/// Family-wise significance level used when none is given.
-pub const DEFAULT_ALPHA: f64 = 0.05;
 
 /// The decoder's answer for one candidate (also the service's JSON for it).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -73,10 +72,10 @@ impl CandidateDecoding {
     }
 
     /// A decoding with no candidates.
-    pub(crate) fn empty(n: u64, alpha: f64) -> Self {
+    pub(crate) fn empty(n: u64, alpha: Alpha) -> Self {
         Self {
             n,
-            alpha,
+            alpha: alpha.get(),
             z_threshold: f64::INFINITY,
             detected: 0,
             explained_share: 0.0,

@@ -12,6 +12,7 @@ use std::sync::atomic::AtomicBool;
 use ldp_protocol::mechanism::{CheckedReports, MechanismFamily};
 use ldp_protocol::{CampaignConfig, PureParams};
 
+use crate::alpha::Alpha;
 use crate::error::AggregateError;
 
 /// One mechanism family's counters: fold, merge, snapshot and restore, estimate.
@@ -75,8 +76,8 @@ pub struct CountEstimate {
 pub struct CandidateQuery<'q> {
     /// The candidates (checked by the decoder).
     pub candidates: &'q [String],
-    /// Family-wise significance level of the detection test, in (0, 1).
-    pub alpha: f64,
+    /// Family-wise significance level of the detection test.
+    pub alpha: Alpha,
     /// Set by a caller that gives up: the decoder stops soon after.
     pub cancel: &'q AtomicBool,
 }

@@ -29,6 +29,7 @@ use ldp_protocol::mechanism::{MechanismFamily, MechanismParams};
 use ldp_protocol::{Batch, CampaignConfig, MechanismKind, Report};
 use serde::{Deserialize, Serialize};
 
+use crate::alpha::Alpha;
 use crate::error::AggregateError;
 use crate::postprocess::norm_sub;
 
@@ -306,7 +307,7 @@ impl Counters {
     pub fn decode(
         &self,
         candidates: &[String],
-        alpha: f64,
+        alpha: Alpha,
     ) -> Result<candidates::CandidateDecoding, AggregateError> {
         self.decode_cancellable(candidates, alpha, &AtomicBool::new(false))
     }
@@ -317,7 +318,7 @@ impl Counters {
     pub fn decode_cancellable(
         &self,
         candidates: &[String],
-        alpha: f64,
+        alpha: Alpha,
         cancel: &AtomicBool,
     ) -> Result<candidates::CandidateDecoding, AggregateError> {
         let query = CandidateQuery {

@@ -27,10 +27,11 @@ use statrs::distribution::{ContinuousCDF, Normal};
 use super::Z_95;
 use super::bitslice::{BitSlices, flush_rows, fold_row};
 use super::candidates::{
-    CandidateDecoding, CandidateEstimate, DEFAULT_ALPHA, check_candidates, own_value_estimates,
+    CandidateDecoding, CandidateEstimate, check_candidates, own_value_estimates,
 };
 use super::family::{CandidateQuery, CountEstimate, FamilyCounters, Tally};
 use super::transform::fwht;
+use crate::alpha::Alpha;
 use crate::error::AggregateError;
 
 /// CMS counters: per row, how many reports set each entry to +1, then the row's report count
@@ -189,7 +190,7 @@ fn own_query(values: &[String]) -> CandidateQuery<'_> {
     static NEVER: AtomicBool = AtomicBool::new(false);
     CandidateQuery {
         candidates: values,
-        alpha: DEFAULT_ALPHA,
+        alpha: Alpha::DEFAULT,
         cancel: &NEVER,
     }
 }
@@ -301,14 +302,9 @@ fn decode(
     params: &SketchParams,
     cells: &[u64],
     candidates: &[String],
-    alpha: f64,
+    alpha: Alpha,
 ) -> Result<CandidateDecoding, AggregateError> {
     check_candidates(candidates)?;
-    if !(alpha > 0.0 && alpha < 1.0) {
-        return Err(AggregateError::InvalidArgument(format!(
-            "alpha must be in (0, 1); got {alpha}"
-        )));
-    }
     let table = SketchTable::new(params, cells);
     let n = table.n();
     let total = n as f64;
@@ -323,7 +319,7 @@ fn decode(
     let z_threshold = if candidates.is_empty() {
         f64::INFINITY
     } else {
-        Normal::standard().inverse_cdf(1.0 - alpha / candidates.len() as f64)
+        Normal::standard().inverse_cdf(1.0 - alpha.get() / candidates.len() as f64)
     };
     let mut explained = 0.0;
     let mut detected = 0;
@@ -358,7 +354,7 @@ fn decode(
         .collect();
     Ok(CandidateDecoding {
         n,
-        alpha,
+        alpha: alpha.get(),
         z_threshold,
         detected,
         explained_share: if n > 0 { explained / total } else { 0.0 },

@@ -2,7 +2,7 @@
 //! decoding candidates given at query time.
 
 use ldp_aggregator::estimate::candidates::MAX_CANDIDATES;
-use ldp_aggregator::{Accumulator, AggregateError, Counters};
+use ldp_aggregator::{Accumulator, AggregateError, Alpha, Counters};
 use ldp_client::encoder::rappor::encode_once;
 use ldp_protocol::mechanism::rappor::bloom_filter;
 use ldp_protocol::mechanism::{MechanismParams, RapporParams, RapporSpec};
@@ -93,7 +93,11 @@ fn malformed_reports_are_refused_and_nothing_is_counted() {
     assert_eq!(counters.n(), 0);
     // A non-RAPPOR campaign refuses candidate lists with a clear error.
     let grr = CampaignConfig::range("g", Mechanism::Grr, 1.0, 4).unwrap();
-    assert!(Counters::new(&grr).decode(&["a".into()], 0.05).is_err());
+    assert!(
+        Counters::new(&grr)
+            .decode(&["a".into()], Alpha::DEFAULT)
+            .is_err()
+    );
     // ... and the questions of other families with their typed error.
     let rappor = Counters::new(&config);
     for error in [
@@ -283,7 +287,7 @@ fn indistinguishable_candidates_are_left_out_and_the_rest_estimated() {
         counters.fold(&Report::Rappor(report)).unwrap();
     }
     let candidates = vec![a.clone(), x.clone(), y.clone(), b.clone()];
-    let decoding = counters.decode(&candidates, 0.05).unwrap();
+    let decoding = counters.decode(&candidates, Alpha::DEFAULT).unwrap();
     let [ea, ex, ey, eb] = &decoding.candidates[..] else {
         panic!("four estimates")
     };
@@ -321,13 +325,13 @@ fn a_cancelled_decoding_stops() {
     let candidates: Vec<String> = (0..20).map(|i| format!("v{i}")).collect();
     let cancelled = std::sync::atomic::AtomicBool::new(true);
     assert!(matches!(
-        counters.decode_cancellable(&candidates, 0.05, &cancelled),
+        counters.decode_cancellable(&candidates, Alpha::DEFAULT, &cancelled),
         Err(ldp_aggregator::AggregateError::Cancelled)
     ));
     let live = std::sync::atomic::AtomicBool::new(false);
     assert!(
         counters
-            .decode_cancellable(&candidates, 0.05, &live)
+            .decode_cancellable(&candidates, Alpha::DEFAULT, &live)
             .is_ok()
     );
 }
@@ -368,9 +372,12 @@ fn small_and_degenerate_data_decode_without_failing() {
                     for listed in [1usize, 7, 40] {
                         let candidates: Vec<String> =
                             (0..listed).map(|i| format!("v{i}")).collect();
-                        let decoding = counters.decode(&candidates, 0.05).unwrap_or_else(|e| {
-                            panic!("m={bloom_bits} h={hashes} cohorts={cohorts} n={n}: {e}")
-                        });
+                        let decoding =
+                            counters
+                                .decode(&candidates, Alpha::DEFAULT)
+                                .unwrap_or_else(|e| {
+                                    panic!("m={bloom_bits} h={hashes} cohorts={cohorts} n={n}: {e}")
+                                });
                         assert_eq!(decoding.candidates.len(), listed);
                         for c in &decoding.candidates {
                             assert!(c.count.is_finite(), "{c:?}");

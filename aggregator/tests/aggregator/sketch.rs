@@ -2,7 +2,7 @@
 //! reports; single-candidate estimates unbiased with the paper's variance over hash families.
 
 use ldp_aggregator::estimate::sketch::SketchTable;
-use ldp_aggregator::{Accumulator, Counters};
+use ldp_aggregator::{Accumulator, Alpha, Counters};
 use ldp_client::Encoder;
 use ldp_protocol::mechanism::{SketchParams, SketchSpec};
 use ldp_protocol::{
@@ -195,7 +195,7 @@ fn check_unbiased(hadamard: bool, hashes: u32, width: u32, eps: f64) {
         let table = SketchTable::new(&params(&config), &counters.snapshot().cells);
         second_moments.push(table.second_moment());
         let candidates: Vec<String> = probes.iter().map(|s| s.to_string()).collect();
-        let decoding = counters.decode(&candidates, 0.05).unwrap();
+        let decoding = counters.decode(&candidates, Alpha::DEFAULT).unwrap();
         for ((slot, reported), estimate) in errors
             .iter_mut()
             .zip(&mut reported_errors)

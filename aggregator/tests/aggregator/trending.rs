@@ -1,7 +1,7 @@
 //! The trending test keeps its promised false-positive level and finds real rises.
 
 use ldp_aggregator::trending::trending;
-use ldp_aggregator::{Counters, Estimates};
+use ldp_aggregator::{Alpha, Counters, Estimates};
 use ldp_client::Encoder;
 use ldp_protocol::{CampaignConfig, CampaignSpec, Domain, Mechanism};
 use rand_chacha::ChaCha20Rng;
@@ -47,10 +47,10 @@ fn control_pairs_stay_under_alpha_and_real_rises_are_found() {
     for pair in 0..pairs {
         let before = estimates(&config, &base, 2 * pair);
         let same = estimates(&config, &base, 2 * pair + 1);
-        let control = trending(&same, &before, 0.05).unwrap();
+        let control = trending(&same, &before, Alpha::DEFAULT).unwrap();
         false_alarms += u64::from(!control.rising.is_empty());
         let rose = estimates(&config, &risen, 1_000_000 + pair);
-        let report = trending(&rose, &before, 0.05).unwrap();
+        let report = trending(&rose, &before, Alpha::DEFAULT).unwrap();
         found += u64::from(report.rising.iter().any(|t| t.index == 3));
         assert!(
             report
@@ -74,12 +74,13 @@ fn control_pairs_stay_under_alpha_and_real_rises_are_found() {
 fn trending_refuses_nonsense() {
     let config = CampaignConfig::range("t", Mechanism::Grr, 1.0, 4).unwrap();
     let a = estimates(&config, &[100; 4], 1);
-    assert!(trending(&a, &a, 0.0).is_err());
-    assert!(trending(&a, &a, 1.0).is_err());
-    assert!(trending(&a, &a, f64::NAN).is_err());
+    // A level outside (0, 1) cannot reach the test: it is refused where it is made.
+    assert!(Alpha::new(0.0).is_err());
+    assert!(Alpha::new(1.0).is_err());
+    assert!(Alpha::new(f64::NAN).is_err());
     let empty = Counters::new(&config).estimate().unwrap();
-    assert!(trending(&a, &empty, 0.05).is_err());
+    assert!(trending(&a, &empty, Alpha::DEFAULT).is_err());
     let other = CampaignConfig::range("u", Mechanism::Grr, 1.0, 5).unwrap();
     let b = estimates(&other, &[100; 5], 1);
-    assert!(trending(&a, &b, 0.05).is_err());
+    assert!(trending(&a, &b, Alpha::DEFAULT).is_err());
 }

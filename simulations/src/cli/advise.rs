@@ -102,7 +102,14 @@ fn verify(
     ]);
     table.print_header();
     for (a, out) in ranked.iter().zip(records) {
-        let (record, _) = run::run(&population, &a.mechanism, args.eps, 5, args.seed, &|| {})?;
+        let (record, _) = run::run(
+            &population,
+            &a.mechanism,
+            args.eps.get(),
+            5,
+            args.seed,
+            &|| {},
+        )?;
         // The prediction is for a count of n/k; the measurement is the RMS over values.
         out.measured_std_error = Some(record.mse.sqrt());
         table.print_row(&[

@@ -4,7 +4,8 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
-use ldp_protocol::MechanismKind;
+use ldp_aggregator::Alpha;
+use ldp_protocol::{Epsilon, MechanismKind};
 
 use super::mechanisms::{MechanismList, parse_kind};
 use super::output::OutputArgs;
@@ -58,8 +59,8 @@ pub struct DemoArgs {
     #[arg(long, default_value_t = 20_000)]
     pub reports_per_epoch: u64,
     /// ε per report.
-    #[arg(long, default_value_t = 2.0)]
-    pub eps: f64,
+    #[arg(long, default_value = "2", value_parser = parse_epsilon)]
+    pub eps: Epsilon,
     /// No progress lines.
     #[arg(long)]
     pub quiet: bool,
@@ -110,8 +111,8 @@ pub struct RunArgs {
     #[command(flatten)]
     pub sketch: SketchArgs,
     /// ε values, comma-separated.
-    #[arg(long, value_delimiter = ',', default_value = "0.5,1,2,4")]
-    pub eps: Vec<f64>,
+    #[arg(long, value_delimiter = ',', default_value = "0.5,1,2,4", value_parser = parse_epsilon)]
+    pub eps: Vec<Epsilon>,
     /// Repetitions per (mechanism, ε).
     #[arg(long, default_value_t = 10)]
     pub reps: u32,
@@ -145,8 +146,8 @@ pub struct RapporArgs {
     #[arg(long, default_value_t = 0)]
     pub absent: usize,
     /// Family-wise significance level of detection (rappor, cms, hcms).
-    #[arg(long, default_value_t = 0.05)]
-    pub alpha: f64,
+    #[arg(long, default_value = "0.05", value_parser = parse_alpha)]
+    pub alpha: Alpha,
     /// Per-value rows printed (most frequent first, then the absent candidates detected).
     #[arg(long, default_value_t = 25)]
     pub show: usize,
@@ -176,8 +177,8 @@ pub struct GridArgs {
     #[arg(long, value_delimiter = ',', default_value = "100000")]
     pub n: Vec<u64>,
     /// ε values, comma-separated.
-    #[arg(long, value_delimiter = ',', default_value = "0.25,0.5,1,2,4,8")]
-    pub eps: Vec<f64>,
+    #[arg(long, value_delimiter = ',', default_value = "0.25,0.5,1,2,4,8", value_parser = parse_epsilon)]
+    pub eps: Vec<Epsilon>,
     /// Frequency oracles: a comma-separated list, or `all`.
     #[arg(long, default_value = "all")]
     pub mechanism: MechanismList,
@@ -194,8 +195,8 @@ pub struct GridArgs {
     #[arg(long, default_value = "olh", value_parser = parse_kind)]
     pub top_mechanism: MechanismKind,
     /// ε of the top-20 chart.
-    #[arg(long, default_value_t = 2.0)]
-    pub top_eps: f64,
+    #[arg(long, default_value = "2", value_parser = parse_epsilon)]
+    pub top_eps: Epsilon,
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
@@ -214,8 +215,8 @@ pub struct AdviseArgs {
     #[arg(long)]
     pub n: u64,
     /// ε per report.
-    #[arg(long)]
-    pub eps: f64,
+    #[arg(long, value_parser = parse_epsilon)]
+    pub eps: Epsilon,
     /// Largest acceptable report, in bytes.
     #[arg(long)]
     pub max_report_bytes: Option<usize>,
@@ -243,8 +244,8 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 1_000_000)]
     pub n: u64,
     /// ε per report.
-    #[arg(long, default_value_t = 1.0)]
-    pub eps: f64,
+    #[arg(long, default_value = "1", value_parser = parse_epsilon)]
+    pub eps: Epsilon,
     /// Frequency oracles: a comma-separated list, or `all`.
     #[arg(long, default_value = "all")]
     pub mechanism: MechanismList,
@@ -277,8 +278,8 @@ pub struct LoadArgs {
     #[arg(long, default_value_t = 256)]
     pub k: u32,
     /// ε of a created campaign.
-    #[arg(long, default_value_t = 1.0)]
-    pub eps: f64,
+    #[arg(long, default_value = "1", value_parser = parse_epsilon)]
+    pub eps: Epsilon,
     /// Reports per batch.
     #[arg(long, default_value_t = 1000)]
     pub batch_size: usize,
@@ -299,4 +300,40 @@ pub struct LoadArgs {
     /// Where to write the result (JSON: one object; CSV: one row).
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+/// Parses an ε flag: a number in (0, 20], refused where it enters.
+pub fn parse_epsilon(text: &str) -> Result<Epsilon, String> {
+    let value: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number"))?;
+    Epsilon::new(value).map_err(|e| e.to_string())
+}
+
+/// Parses a significance level flag: a number in (0, 1), refused where it enters.
+pub fn parse_alpha(text: &str) -> Result<Alpha, String> {
+    let value: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number"))?;
+    Alpha::new(value).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn epsilon_and_alpha_flags_are_checked_where_they_enter() {
+        assert_eq!(parse_epsilon("2").map(Epsilon::get), Ok(2.0));
+        assert_eq!(parse_epsilon("20").map(Epsilon::get), Ok(20.0));
+        for bad in ["0", "-1", "20.5", "inf", "NaN", "x", ""] {
+            assert!(parse_epsilon(bad).is_err(), "{bad}");
+        }
+        assert_eq!(parse_alpha("0.05"), Ok(Alpha::DEFAULT));
+        for bad in ["0", "1", "-0.5", "NaN", "x"] {
+            assert!(parse_alpha(bad).is_err(), "{bad}");
+        }
+    }
 }

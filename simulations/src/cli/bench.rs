@@ -51,8 +51,12 @@ pub(super) fn run(args: &BenchArgs) -> Result<(), BoxError> {
     table.print_header();
     let mut records = Vec::new();
     for &kind in kinds {
-        let config =
-            CampaignConfig::range("bench", Mechanism::with_defaults(kind), args.eps, args.k)?;
+        let config = CampaignConfig::range(
+            "bench",
+            Mechanism::with_defaults(kind),
+            args.eps.get(),
+            args.k,
+        )?;
         let started = Instant::now();
         let (counters, encode_ns, fold_ns) =
             one.install(|| run::simulate_once(&config, &values, 1, 0))?;
@@ -67,7 +71,7 @@ pub(super) fn run(args: &BenchArgs) -> Result<(), BoxError> {
         let record = BenchRecord {
             mechanism: kind.name().to_owned(),
             k: args.k,
-            eps: args.eps,
+            eps: args.eps.get(),
             n: args.n,
             encode_ns_per_report: encode_ns as f64 / n,
             fold_ns_per_report: fold_ns as f64 / n,

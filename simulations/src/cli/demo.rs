@@ -13,7 +13,7 @@ pub(super) fn run(args: DemoArgs) -> Result<(), BoxError> {
         epoch_seconds: args.epoch_seconds,
         baseline_epochs: args.baseline_epochs,
         reports_per_epoch: args.reports_per_epoch,
-        epsilon: args.eps,
+        epsilon: args.eps.get(),
         ..DemoPlan::default()
     };
     let quiet = args.quiet;

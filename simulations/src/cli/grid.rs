@@ -83,7 +83,7 @@ fn point(
     let (_, estimates) = run::run(
         &population,
         top_mechanism,
-        args.top_eps,
+        args.top_eps.get(),
         1,
         args.seed,
         &|| {},
@@ -117,16 +117,15 @@ fn mechanism_series(
     bar: &ProgressBar,
 ) -> Result<MseSeries, BoxError> {
     let name = mechanism.kind().name();
-    let (lo, hi) = args
-        .eps
-        .iter()
-        .fold((f64::MAX, f64::MIN), |(lo, hi), &e| (lo.min(e), hi.max(e)));
+    let (lo, hi) = args.eps.iter().fold((f64::MAX, f64::MIN), |(lo, hi), e| {
+        (lo.min(e.get()), hi.max(e.get()))
+    });
     let theory = (0..=60)
         .map(|i| lo * (hi / lo).powf(f64::from(i) / 60.0))
         .map(|e| run::theory_mse(population, mechanism, e).map(|m| (e, m)))
         .collect::<Result<Vec<_>, _>>()?;
     let mut measured = Vec::new();
-    for &eps in &args.eps {
+    for eps in args.eps.iter().map(|e| e.get()) {
         bar.set_message(format!(
             "k={} n={} {name} ε={eps}",
             population.k(),

@@ -123,7 +123,7 @@ fn campaign(args: &LoadArgs) -> Result<CampaignConfig, BoxError> {
     let mut spec = CampaignSpec::new(
         &args.campaign,
         Mechanism::with_defaults(kind),
-        args.eps,
+        args.eps.get(),
         Domain::Range { k: args.k },
     );
     spec.description = "load test".into();

@@ -18,7 +18,7 @@ pub(super) fn run(args: &RunArgs, mechanisms: &[Mechanism]) -> Result<(), BoxErr
     );
     let mut records = Vec::new();
     for mechanism in mechanisms {
-        for &eps in &args.eps {
+        for eps in args.eps.iter().map(|e| e.get()) {
             bar.set_message(format!("{} ε={eps}", mechanism.kind().name()));
             let (record, _) =
                 crate::numeric::run(&population, mechanism, eps, args.reps, p.seed, &|| {

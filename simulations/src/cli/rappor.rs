@@ -39,7 +39,7 @@ pub(super) fn run(args: &RunArgs) -> Result<(), BoxError> {
         p.seed,
         SIMULATION_RNG
     );
-    for &eps in &args.eps {
+    for eps in args.eps.iter().map(|e| e.get()) {
         bar.set_message(format!("rappor ε₁ ≤ {eps}"));
         let settings = RapporRun {
             spec: spec.clone(),

@@ -36,7 +36,7 @@ fn frequency_oracles(args: &RunArgs, mechanisms: &[Mechanism]) -> Result<(), Box
     );
     let mut records = Vec::new();
     for mechanism in mechanisms {
-        for &eps in &args.eps {
+        for eps in args.eps.iter().map(|e| e.get()) {
             bar.set_message(format!("{} ε={eps}", mechanism.kind().name()));
             let (record, _) = run::run(&population, mechanism, eps, args.reps, p.seed, &|| {
                 bar.inc(1)

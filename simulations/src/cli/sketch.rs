@@ -16,7 +16,7 @@ pub(super) fn run(args: &RunArgs, hadamard: bool) -> Result<(), BoxError> {
     let (population, labels) = Population::parse(&p.dist, p.k, p.n)?;
     let bar = progress_bar(args.eps.len() as u64 * u64::from(args.reps), p.quiet);
     let mut records = Vec::new();
-    for &eps in &args.eps {
+    for eps in args.eps.iter().map(|e| e.get()) {
         bar.set_message(format!("{name} ε={eps}"));
         let settings = SketchRun {
             hadamard,

@@ -9,6 +9,7 @@ use nalgebra::{DMatrix, DVector};
 use statrs::distribution::{ContinuousCDF, Normal};
 
 use super::bit_estimates;
+use crate::alpha::Alpha;
 use crate::error::AggregateError;
 use crate::estimate::Z_95;
 use crate::estimate::candidates::{
@@ -46,15 +47,10 @@ pub(super) fn decode(
     params: &RapporParams,
     cells: &[u64],
     candidates: &[String],
-    alpha: f64,
+    alpha: Alpha,
     cancel: &AtomicBool,
 ) -> Result<CandidateDecoding, AggregateError> {
     check_candidates(candidates)?;
-    if !(alpha > 0.0 && alpha < 1.0) {
-        return Err(AggregateError::InvalidArgument(format!(
-            "alpha must be in (0, 1); got {alpha}"
-        )));
-    }
     let m = params.bloom_bits as usize;
     let bits = bit_estimates(params, cells);
     let n: u64 = bits
@@ -137,7 +133,7 @@ pub(super) fn decode(
     if cancel.load(Ordering::Relaxed) {
         return Err(AggregateError::Cancelled);
     }
-    let z_threshold = Normal::standard().inverse_cdf(1.0 - alpha / candidates.len() as f64);
+    let z_threshold = Normal::standard().inverse_cdf(1.0 - alpha.get() / candidates.len() as f64);
     let most = max_fitted(rows.len());
     let (selected, fit) = if candidates.len() <= most {
         // Every candidate in one fit: unbiased, nothing chosen by the noise.
@@ -186,7 +182,7 @@ pub(super) fn decode(
     }
     Ok(CandidateDecoding {
         n,
-        alpha,
+        alpha: alpha.get(),
         z_threshold,
         detected,
         explained_share: explained / total,

@@ -44,8 +44,9 @@ use ldp_protocol::{CampaignConfig, RapporReport};
 use serde::{Deserialize, Serialize};
 
 use super::bitslice::{BitSlices, flush_rows, fold_row};
-use super::candidates::{CandidateDecoding, DEFAULT_ALPHA, own_value_estimates};
+use super::candidates::{CandidateDecoding, own_value_estimates};
 use super::family::{CandidateQuery, CountEstimate, FamilyCounters, Tally};
+use crate::alpha::Alpha;
 use crate::error::AggregateError;
 use decode::decode;
 
@@ -137,7 +138,7 @@ impl FamilyCounters for RapporCounters {
     fn value_estimates(&self) -> Result<Vec<CountEstimate>, AggregateError> {
         let decoding = self.estimate(CandidateQuery {
             candidates: &self.values,
-            alpha: DEFAULT_ALPHA,
+            alpha: Alpha::DEFAULT,
             cancel: &AtomicBool::new(false),
         })?;
         Ok(own_value_estimates(&decoding, self.params.k, self.n()))

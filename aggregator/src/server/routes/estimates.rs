@@ -16,6 +16,7 @@ use super::super::auth::require;
 use super::super::problem::Problem;
 use super::super::{AppState, blocking};
 use super::{EpochsView, ProblemView, bad_query, require_content_type};
+use crate::Alpha;
 use crate::estimate::MeanEstimate;
 use crate::estimate::candidates::CandidateEstimate;
 use crate::query::{self, EpochSelection};
@@ -159,7 +160,8 @@ pub struct CandidateQuery {
     pub candidates: Vec<String>,
     /// Family-wise false-positive level of the detection test, in (0, 1) (default 0.05).
     #[serde(default)]
-    pub alpha: Option<f64>,
+    #[schema(value_type = Option<f64>)]
+    pub alpha: Option<Alpha>,
 }
 
 /// RAPPOR estimates for a list of candidates over a range of epochs.
@@ -247,7 +249,7 @@ pub(crate) async fn query_estimates(
             now,
             selection,
             &request.candidates,
-            request.alpha,
+            request.alpha.unwrap_or_default(),
             &flag,
         )
     })

@@ -17,6 +17,7 @@ use super::super::problem::Problem;
 use super::super::{AppState, blocking};
 use super::{ProblemView, bad_query};
 use crate::store::Role;
+use ldp_protocol::Epsilon;
 
 /// The question to the advisor.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -24,8 +25,9 @@ use crate::store::Role;
 pub struct AdviceQuery {
     /// Domain size (2 to 2^32 − 1).
     pub k: u32,
-    /// ε per report.
-    pub epsilon: f64,
+    /// ε per report, in (0, 20].
+    #[param(value_type = f64)]
+    pub epsilon: Epsilon,
     /// Expected reports per estimate (default 1,000,000; sets the standard errors' scale).
     pub n: Option<u64>,
     /// Largest acceptable report, in bytes.

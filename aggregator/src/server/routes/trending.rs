@@ -14,6 +14,7 @@ use super::super::auth::require;
 use super::super::problem::Problem;
 use super::super::{AppState, blocking};
 use super::{EpochsView, ProblemView, bad_query};
+use crate::Alpha;
 use crate::query::{self, TrendingRequest};
 use crate::store::Role;
 
@@ -31,8 +32,9 @@ pub struct TrendingQuery {
     /// The latest epoch (default: the latest complete epoch that has reports — the newest
     /// epoch before the current one holding any; the one before the current when none does).
     pub epoch: Option<u64>,
-    /// Family-wise false-positive level (default 0.05).
-    pub alpha: Option<f64>,
+    /// Family-wise false-positive level, in (0, 1) (default 0.05).
+    #[param(value_type = Option<f64>)]
+    pub alpha: Option<Alpha>,
 }
 
 /// A value whose share rose significantly.
@@ -108,7 +110,7 @@ pub(crate) async fn trending_values(
     let request = TrendingRequest {
         epoch: query.epoch,
         baseline: query.baseline,
-        alpha: query.alpha,
+        alpha: query.alpha.unwrap_or_default(),
     };
     let (store, cfg, now) = (state.store.clone(), config.clone(), state.now());
     let answer = blocking(move || query::trending(&*store, &cfg, now, request)).await?;
