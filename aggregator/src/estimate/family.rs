@@ -31,22 +31,37 @@ pub trait FamilyCounters: Sized {
     /// The family's parameters.
     fn params(&self) -> &Self::Params;
 
+    /// The stored part: report count and counter cells (pending partial counts aside).
+    fn tally(&self) -> &Tally;
+
+    /// The stored part, to add to.
+    fn tally_mut(&mut self) -> &mut Tally;
+
     /// Reports counted.
-    fn n(&self) -> u64;
+    fn n(&self) -> u64 {
+        self.tally().n
+    }
 
     /// Counts reports that passed the family's check. Dispatch happens once per batch, so
     /// this is the family's hot loop.
     fn fold(&mut self, reports: CheckedReports<'_, Self::Params>);
 
     /// The counter cells with every pending partial count added: the snapshot's layout.
-    fn cells(&self) -> Vec<u64>;
+    /// A family that keeps partial counts pending (bit slices) adds them here.
+    fn cells(&self) -> Vec<u64> {
+        self.tally().cells.clone()
+    }
 
     /// Adds stored or merged counters (`n` reports, `cells` in the snapshot's layout).
     /// Nothing changes on error.
-    fn add_cells(&mut self, n: u64, cells: &[u64]) -> Result<(), AggregateError>;
+    fn add_cells(&mut self, n: u64, cells: &[u64]) -> Result<(), AggregateError> {
+        self.tally_mut().add(n, cells)
+    }
 
-    /// Approximate memory held, in bytes.
-    fn approx_bytes(&self) -> usize;
+    /// Approximate memory held, in bytes (a family with pending counts adds theirs).
+    fn approx_bytes(&self) -> usize {
+        self.tally().approx_bytes()
+    }
 
     /// The family's estimate.
     fn estimate(&self, query: Self::Query<'_>) -> Result<Self::Output, AggregateError>;

@@ -63,8 +63,12 @@ impl FamilyCounters for CmsCounters {
         &self.params
     }
 
-    fn n(&self) -> u64 {
-        self.tally.n
+    fn tally(&self) -> &Tally {
+        &self.tally
+    }
+
+    fn tally_mut(&mut self) -> &mut Tally {
+        &mut self.tally
     }
 
     fn fold(&mut self, reports: CheckedReports<'_, SketchParams>) {
@@ -84,10 +88,6 @@ impl FamilyCounters for CmsCounters {
         let mut cells = self.tally.cells.clone();
         flush_rows(&self.slices, self.params.width, &mut cells);
         cells
-    }
-
-    fn add_cells(&mut self, n: u64, cells: &[u64]) -> Result<(), AggregateError> {
-        self.tally.add(n, cells)
     }
 
     fn approx_bytes(&self) -> usize {
@@ -138,8 +138,12 @@ impl FamilyCounters for HcmsCounters {
         &self.params
     }
 
-    fn n(&self) -> u64 {
-        self.tally.n
+    fn tally(&self) -> &Tally {
+        &self.tally
+    }
+
+    fn tally_mut(&mut self) -> &mut Tally {
+        &mut self.tally
     }
 
     fn fold(&mut self, reports: CheckedReports<'_, SketchParams>) {
@@ -152,18 +156,6 @@ impl FamilyCounters for HcmsCounters {
             }
         }
         self.tally.n += reports.len() as u64;
-    }
-
-    fn cells(&self) -> Vec<u64> {
-        self.tally.cells.clone()
-    }
-
-    fn add_cells(&mut self, n: u64, cells: &[u64]) -> Result<(), AggregateError> {
-        self.tally.add(n, cells)
-    }
-
-    fn approx_bytes(&self) -> usize {
-        self.tally.approx_bytes()
     }
 
     /// Per-candidate estimates from the debiased sketch (module docs).

@@ -37,8 +37,12 @@ impl FamilyCounters for SubsetCounters {
         &self.params
     }
 
-    fn n(&self) -> u64 {
-        self.tally.n
+    fn tally(&self) -> &Tally {
+        &self.tally
+    }
+
+    fn tally_mut(&mut self) -> &mut Tally {
+        &mut self.tally
     }
 
     fn fold(&mut self, reports: CheckedReports<'_, SubsetParams>) {
@@ -50,18 +54,6 @@ impl FamilyCounters for SubsetCounters {
             }
         }
         self.tally.n += reports.len() as u64;
-    }
-
-    fn cells(&self) -> Vec<u64> {
-        self.tally.cells.clone()
-    }
-
-    fn add_cells(&mut self, n: u64, cells: &[u64]) -> Result<(), AggregateError> {
-        self.tally.add(n, cells)
-    }
-
-    fn approx_bytes(&self) -> usize {
-        self.tally.approx_bytes()
     }
 
     fn estimate(&self, (): ()) -> Result<Vec<CountEstimate>, AggregateError> {

@@ -41,8 +41,12 @@ impl FamilyCounters for UnaryCounters {
         &self.params
     }
 
-    fn n(&self) -> u64 {
-        self.tally.n
+    fn tally(&self) -> &Tally {
+        &self.tally
+    }
+
+    fn tally_mut(&mut self) -> &mut Tally {
+        &mut self.tally
     }
 
     /// Eight reports at a time through the carry-save adder, the rest one by one.
@@ -68,10 +72,6 @@ impl FamilyCounters for UnaryCounters {
         let mut cells = self.tally.cells.clone();
         self.slices.add_to(&mut cells);
         cells
-    }
-
-    fn add_cells(&mut self, n: u64, cells: &[u64]) -> Result<(), AggregateError> {
-        self.tally.add(n, cells)
     }
 
     fn approx_bytes(&self) -> usize {

@@ -86,8 +86,12 @@ impl FamilyCounters for RapporCounters {
         &self.params
     }
 
-    fn n(&self) -> u64 {
-        self.tally.n
+    fn tally(&self) -> &Tally {
+        &self.tally
+    }
+
+    fn tally_mut(&mut self) -> &mut Tally {
+        &mut self.tally
     }
 
     fn fold(&mut self, reports: CheckedReports<'_, RapporParams>) {
@@ -107,10 +111,6 @@ impl FamilyCounters for RapporCounters {
         let mut cells = self.tally.cells.clone();
         flush_rows(&self.slices, self.params.bloom_bits, &mut cells);
         cells
-    }
-
-    fn add_cells(&mut self, n: u64, cells: &[u64]) -> Result<(), AggregateError> {
-        self.tally.add(n, cells)
     }
 
     fn approx_bytes(&self) -> usize {
