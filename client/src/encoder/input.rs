@@ -136,7 +136,7 @@ impl FromInput for u32 {
     }
 
     #[inline(always)]
-    fn get<'h>(held: &'h u32) -> &'h u32 {
+    fn get(held: &u32) -> &u32 {
         held
     }
 }
@@ -242,7 +242,7 @@ impl FromInput for f64 {
     }
 
     #[inline(always)]
-    fn get<'h>(held: &'h f64) -> &'h f64 {
+    fn get(held: &f64) -> &f64 {
         held
     }
 }
