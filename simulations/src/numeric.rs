@@ -114,7 +114,7 @@ pub fn simulate_once(
 ) -> Result<(Counters, u128, u128), RunError> {
     simulate_encoded(config, values, seed, rep, |encoder, block, reports| {
         for (slot, &v) in reports.iter_mut().zip(block) {
-            *slot = encoder.encode_number(f64::from(v))?;
+            encoder.encode_number_into(f64::from(v), slot)?;
         }
         Ok(())
     })

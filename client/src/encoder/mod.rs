@@ -334,7 +334,10 @@ impl<R: RngCore> Encoder<R> {
     }
 
     /// [`Encoder::encode_input_into`] into a new report.
-    #[inline]
+    /// Always inlined, so that each public method keeps only the arms its input reaches: as one
+    /// shared call the input and the report went through memory, three times slower for a
+    /// number (`ldp-sim run --mechanism numeric`).
+    #[inline(always)]
     fn encode_input(
         &mut self,
         input: Input<'_>,
@@ -370,6 +373,18 @@ impl<R: RngCore> Encoder<R> {
     #[inline]
     pub fn encode_number(&mut self, value: f64) -> Result<Report, ClientError> {
         self.encode_input(Input::Number(value), |_| Ok(()))
+    }
+
+    /// [`Encoder::encode_number`] into a reused report: the draws, and so the report, are
+    /// exactly those of [`Encoder::encode_number`]; a refused value leaves the report as it
+    /// was. For callers that encode many numbers in a loop, such as the simulator.
+    #[inline]
+    pub fn encode_number_into(
+        &mut self,
+        value: f64,
+        report: &mut Report,
+    ) -> Result<(), ClientError> {
+        self.encode_input_into(Input::Number(value), report, |_| Ok(()))
     }
 
     /// [`Encoder::encode_number`] after charging one report to `accountant` for `epoch`.

@@ -286,3 +286,31 @@ fn encoding_a_block_of_indices_matches_one_at_a_time() {
         );
     }
 }
+
+/// `encode_number_into` draws exactly what `encode_number` draws and clamps alike; a refused
+/// number leaves the report as it was.
+#[test]
+fn encoding_a_number_into_a_reused_report_matches_a_fresh_one() {
+    use ldp_protocol::{CampaignSpec, Domain};
+    for kind in MechanismKind::ALL.into_iter().filter(|k| k.is_numeric()) {
+        let config = CampaignConfig::new(CampaignSpec::new(
+            "volume",
+            Mechanism::with_defaults(kind),
+            1.0,
+            Domain::Numeric { lo: 0.0, hi: 100.0 },
+        ))
+        .unwrap();
+        let mut fresh = Encoder::with_simulation_rng(&config, ChaCha20Rng::from_seed([8; 32]));
+        let mut reused = Encoder::with_simulation_rng(&config, ChaCha20Rng::from_seed([8; 32]));
+        let mut slot = Report::Grr(GrrReport { value: 0 });
+        for i in 0..200 {
+            let x = f64::from(i) * 0.7 - 20.0;
+            reused.encode_number_into(x, &mut slot).unwrap();
+            assert_eq!(slot, fresh.encode_number(x).unwrap(), "{kind:?} {i}");
+        }
+        let before = slot.clone();
+        assert!(reused.encode_number_into(f64::NAN, &mut slot).is_err());
+        assert_eq!(slot, before, "{kind:?}");
+        assert_eq!(reused.clamped(), fresh.clamped(), "{kind:?}");
+    }
+}
