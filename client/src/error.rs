@@ -33,6 +33,14 @@ pub enum ClientError {
     /// The device secret could not be read or written.
     #[error("device secret store: {0}")]
     SecretStore(String),
+    /// A block of values and the reports to encode them into differ in length.
+    #[error("{values} values cannot be encoded into {reports} reports")]
+    LengthMismatch {
+        /// Values given.
+        values: usize,
+        /// Reports given.
+        reports: usize,
+    },
     /// The privacy budget for this campaign and epoch is spent.
     #[error(transparent)]
     Budget(#[from] BudgetError),

@@ -112,8 +112,10 @@ pub fn simulate_once(
     seed: u64,
     rep: u32,
 ) -> Result<(Counters, u128, u128), RunError> {
-    simulate_encoded(config, values, seed, rep, |encoder, v, slot| {
-        *slot = encoder.encode_number(f64::from(v))?;
+    simulate_encoded(config, values, seed, rep, |encoder, block, reports| {
+        for (slot, &v) in reports.iter_mut().zip(block) {
+            encoder.encode_number_into(f64::from(v), slot)?;
+        }
         Ok(())
     })
 }

@@ -140,16 +140,18 @@ pub fn simulate_once(
         &values,
         &shards,
         |rng| (rng, vec![0; words]),
-        |(rng, scratch), v, slot| {
-            if !matches!(slot, Report::Rappor(_)) {
-                *slot = Report::Rappor(RapporReport {
-                    cohort: 0,
-                    bits: vec![0; words],
-                });
-            }
-            if let Report::Rappor(report) = slot {
-                let label = labels.get(v as usize).map_or("", String::as_str);
-                encode_once_into(params, label.as_bytes(), rng, report, scratch);
+        |(rng, scratch), block, reports| {
+            for (slot, &v) in reports.iter_mut().zip(block) {
+                if !matches!(slot, Report::Rappor(_)) {
+                    *slot = Report::Rappor(RapporReport {
+                        cohort: 0,
+                        bits: vec![0; words],
+                    });
+                }
+                if let Report::Rappor(report) = slot {
+                    let label = labels.get(v as usize).map_or("", String::as_str);
+                    encode_once_into(params, label.as_bytes(), rng, report, scratch);
+                }
             }
             Ok(())
         },

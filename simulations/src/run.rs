@@ -117,8 +117,8 @@ pub fn simulate_once(
     seed: u64,
     rep: u32,
 ) -> Result<(Counters, u128, u128), RunError> {
-    simulate_encoded(config, values, seed, rep, |encoder, v, slot| {
-        Ok(encoder.encode_index_into(v, slot)?)
+    simulate_encoded(config, values, seed, rep, |encoder, block, reports| {
+        Ok(encoder.encode_indices_into(block, reports)?)
     })
 }
 
@@ -132,7 +132,7 @@ pub(crate) fn simulate_encoded<E>(
     encode: E,
 ) -> Result<(Counters, u128, u128), RunError>
 where
-    E: Fn(&mut Encoder<WyRand>, u32, &mut Report) -> Result<(), RunError> + Sync,
+    E: Fn(&mut Encoder<WyRand>, &[u32], &mut [Report]) -> Result<(), RunError> + Sync,
 {
     let shards = Shards {
         seed,
@@ -161,12 +161,12 @@ pub(crate) struct Shards<'a> {
 }
 
 /// The shard loop every simulation shares: `values` split over the cores, each shard with
-/// its own seeded simulation RNG handed to `device` (which makes the shard's encoder), each
-/// device's report written by `encode` into a block of reports reused block to block
-/// (cache-resident, allocations kept), the block checked and folded as a [`Batch`] by the
-/// service's ingest policy ([`ingest::accept_into`]: campaign, digest, epoch, size, every
-/// report), and the shards merged. Returns the counters and the encoding and folding
-/// nanoseconds.
+/// its own seeded simulation RNG handed to `device` (which makes the shard's encoder), a
+/// block of devices' reports written by `encode` (each device's value into its report, in
+/// order) into a block of reports reused block to block (cache-resident, allocations kept),
+/// the block checked and folded as a [`Batch`] by the service's ingest policy
+/// ([`ingest::accept_into`]: campaign, digest, epoch, size, every report), and the shards
+/// merged. Returns the counters and the encoding and folding nanoseconds.
 pub(crate) fn simulate_with<S, D, E>(
     config: &CampaignConfig,
     values: &[u32],
@@ -176,7 +176,7 @@ pub(crate) fn simulate_with<S, D, E>(
 ) -> Result<(Counters, u128, u128), RunError>
 where
     D: Fn(WyRand) -> S + Sync,
-    E: Fn(&mut S, u32, &mut Report) -> Result<(), RunError> + Sync,
+    E: Fn(&mut S, &[u32], &mut [Report]) -> Result<(), RunError> + Sync,
 {
     let Shards { seed, stream, rep } = *shards;
     let shards: Vec<_> = values
@@ -197,9 +197,7 @@ where
                 reports.resize_with(block.len(), || {
                     Report::Grr(ldp_protocol::GrrReport { value: 0 })
                 });
-                for (slot, &v) in reports.iter_mut().zip(block) {
-                    encode(&mut encoder, v, slot)?;
-                }
+                encode(&mut encoder, block, &mut reports)?;
                 encoded += started.elapsed().as_nanos();
                 let started = Instant::now();
                 // The block's reports move into the batch and back: no copy, no allocation.

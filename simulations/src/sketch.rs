@@ -155,11 +155,14 @@ pub fn simulate_once(
     rep: u32,
 ) -> Result<(Counters, u128, u128), RunError> {
     let values: Vec<u32> = population.values().collect();
-    simulate_encoded(config, &values, seed, rep, |encoder, v, slot| {
-        let value = labels
-            .get(v as usize)
-            .ok_or_else(|| RunError::Invalid("one label per population value".into()))?;
-        Ok(encoder.encode_into(value, slot)?)
+    simulate_encoded(config, &values, seed, rep, |encoder, block, reports| {
+        for (slot, &v) in reports.iter_mut().zip(block) {
+            let value = labels
+                .get(v as usize)
+                .ok_or_else(|| RunError::Invalid("one label per population value".into()))?;
+            encoder.encode_into(value, slot)?;
+        }
+        Ok(())
     })
 }
 

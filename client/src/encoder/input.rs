@@ -3,7 +3,7 @@
 //! to hash, or a number scaled to t ∈ [−1, 1]. The rules depend only on the value type and the
 //! campaign's domain, which [`Plan`] holds, decided once when the encoder is built.
 
-use alloc::string::ToString;
+use alloc::string::{String, ToString};
 
 use ldp_protocol::{CampaignConfig, Domain};
 
@@ -70,67 +70,133 @@ impl Plan {
         }
     }
 
+    /// `Ok` if every index is `< k`, else the refusal of the first that is not.
+    #[inline]
+    pub(super) fn check_all(&self, indices: &[u32]) -> Result<(), ClientError> {
+        match indices.iter().find(|&&index| index >= self.k) {
+            Some(&index) => Err(ClientError::IndexOutOfRange { index, k: self.k }),
+            None => Ok(()),
+        }
+    }
+
     #[cold]
     fn not_numeric(&self) -> ClientError {
         ClientError::NotNumeric(self.name)
     }
 }
 
-/// A randomizer's value type, made from an [`Input`] by the rules of the campaign.
+/// A randomizer's value type, made from an [`Input`] by the rules of the campaign. The value
+/// is returned, not handed to a callback, so that the encoding after it inlines into one path.
 pub(super) trait FromInput {
-    /// Calls `f` with the value of `input` and whether a number was clamped into the range,
-    /// or refuses the input without calling `f`.
-    fn with_value<T>(
-        input: Input<'_>,
+    /// What holds the value: the value itself (`u32`, `f64`), or bytes borrowed from the input
+    /// or the campaign or made from an index ([`Bytes`]).
+    type Held<'a>;
+
+    /// The value of `input` and whether a number was clamped into the range, or the refusal
+    /// of the input.
+    fn from_input<'a>(
+        input: Input<'a>,
+        config: &'a CampaignConfig,
+        plan: &Plan,
+    ) -> Result<(Self::Held<'a>, bool), ClientError>;
+
+    /// The value of an index already checked to be `< k` ([`Plan::check`]), or the refusal of
+    /// indices by a value type that takes none.
+    fn from_index(
+        index: u32,
         config: &CampaignConfig,
         plan: &Plan,
-        f: impl FnOnce(&Self, bool) -> Result<T, ClientError>,
-    ) -> Result<T, ClientError>;
+    ) -> Result<Self::Held<'static>, ClientError>;
+
+    /// The value `held` holds.
+    fn get<'h>(held: &'h Self::Held<'_>) -> &'h Self;
 }
 
 /// An index `< k`: strings through the domain (a dictionary maps unknown strings to `other`).
 impl FromInput for u32 {
+    type Held<'a> = u32;
+
     #[inline(always)]
-    fn with_value<T>(
-        input: Input<'_>,
-        config: &CampaignConfig,
+    fn from_input<'a>(
+        input: Input<'a>,
+        config: &'a CampaignConfig,
         plan: &Plan,
-        f: impl FnOnce(&Self, bool) -> Result<T, ClientError>,
-    ) -> Result<T, ClientError> {
+    ) -> Result<(u32, bool), ClientError> {
         let index = match input {
             Input::Index(index) => plan.check(index)?,
             Input::Str(value) => config.index_of(value).ok_or_else(|| not_in_range(value))?,
             Input::Number(_) => return Err(plan.not_numeric()),
         };
-        f(&index, false)
+        Ok((index, false))
     }
+
+    #[inline(always)]
+    fn from_index(index: u32, _: &CampaignConfig, _: &Plan) -> Result<u32, ClientError> {
+        Ok(index)
+    }
+
+    #[inline(always)]
+    fn get(held: &u32) -> &u32 {
+        held
+    }
+}
+
+/// Bytes to hash: borrowed from the input, or made for an index (its dictionary entry, or its
+/// canonical decimal digits).
+#[derive(Debug)]
+pub(super) enum Bytes<'a> {
+    /// The input string itself.
+    Borrowed(&'a [u8]),
+    /// A dictionary entry of an index.
+    Entry(String),
+    /// The decimal digits of an index.
+    Digits(Decimal),
 }
 
 /// Bytes to hash (RAPPOR and the sketches): a string itself, or for a range domain the
 /// canonical decimal of its index (refused when it is not one). An index stands for its
 /// dictionary entry, or for its decimal digits.
 impl FromInput for [u8] {
+    type Held<'a> = Bytes<'a>;
+
     #[inline]
-    fn with_value<T>(
-        input: Input<'_>,
-        config: &CampaignConfig,
+    fn from_input<'a>(
+        input: Input<'a>,
+        config: &'a CampaignConfig,
         plan: &Plan,
-        f: impl FnOnce(&Self, bool) -> Result<T, ClientError>,
-    ) -> Result<T, ClientError> {
-        let mut digits = [0; 10];
-        match (input, plan.strings) {
-            (Input::Index(index), Strings::Dictionary) => {
-                f(config.label(plan.check(index)?).as_bytes(), false)
-            }
-            (Input::Index(index), Strings::Range | Strings::Raw) => {
-                f(decimal(plan.check(index)?, &mut digits), false)
-            }
+    ) -> Result<(Bytes<'a>, bool), ClientError> {
+        let bytes = match (input, plan.strings) {
+            (Input::Index(index), _) => Self::from_index(plan.check(index)?, config, plan)?,
             (Input::Str(value), Strings::Range) => {
                 let index = config.index_of(value).ok_or_else(|| not_in_range(value))?;
-                f(decimal(index, &mut digits), false)
+                Bytes::Digits(Decimal::new(index))
             }
-            (Input::Str(value), Strings::Dictionary | Strings::Raw) => f(value.as_bytes(), false),
-            (Input::Number(_), _) => Err(plan.not_numeric()),
+            (Input::Str(value), Strings::Dictionary | Strings::Raw) => {
+                Bytes::Borrowed(value.as_bytes())
+            }
+            (Input::Number(_), _) => return Err(plan.not_numeric()),
+        };
+        Ok((bytes, false))
+    }
+
+    #[inline]
+    fn from_index(
+        index: u32,
+        config: &CampaignConfig,
+        plan: &Plan,
+    ) -> Result<Bytes<'static>, ClientError> {
+        Ok(match plan.strings {
+            Strings::Dictionary => Bytes::Entry(config.label(index)),
+            Strings::Range | Strings::Raw => Bytes::Digits(Decimal::new(index)),
+        })
+    }
+
+    #[inline]
+    fn get<'h>(held: &'h Bytes<'_>) -> &'h [u8] {
+        match held {
+            Bytes::Borrowed(bytes) => bytes,
+            Bytes::Entry(entry) => entry.as_bytes(),
+            Bytes::Digits(digits) => digits.as_bytes(),
         }
     }
 }
@@ -138,19 +204,19 @@ impl FromInput for [u8] {
 /// A number scaled to t ∈ [−1, 1]: clamped into the campaign's range (and counted), NaN and
 /// infinities refused; a string is parsed as a number.
 impl FromInput for f64 {
+    type Held<'a> = f64;
+
     #[inline(always)]
-    fn with_value<T>(
-        input: Input<'_>,
-        _: &CampaignConfig,
+    fn from_input<'a>(
+        input: Input<'a>,
+        config: &'a CampaignConfig,
         plan: &Plan,
-        f: impl FnOnce(&Self, bool) -> Result<T, ClientError>,
-    ) -> Result<T, ClientError> {
+    ) -> Result<(f64, bool), ClientError> {
         let value = match input {
             Input::Number(value) => value,
             Input::Str(text) => text.trim().parse().map_err(|_| not_in_range(text))?,
-            // A numeric domain has no indices (its k is 0).
             Input::Index(index) => {
-                return Err(ClientError::IndexOutOfRange { index, k: plan.k });
+                return Self::from_index(index, config, plan).map(|t| (t, false));
             }
         };
         let Some((lo, hi, scale)) = plan.numeric else {
@@ -166,7 +232,18 @@ impl FromInput for f64 {
         } else {
             (value, false)
         };
-        f(&((x - lo) * scale - 1.0).clamp(-1.0, 1.0), clamped)
+        Ok((((x - lo) * scale - 1.0).clamp(-1.0, 1.0), clamped))
+    }
+
+    /// A numeric domain has no indices (its k is 0): every index is refused.
+    #[inline]
+    fn from_index(index: u32, _: &CampaignConfig, plan: &Plan) -> Result<f64, ClientError> {
+        Err(ClientError::IndexOutOfRange { index, k: plan.k })
+    }
+
+    #[inline(always)]
+    fn get(held: &f64) -> &f64 {
+        held
     }
 }
 
@@ -182,18 +259,34 @@ fn not_finite(value: f64) -> ClientError {
     ClientError::NotFinite(value.to_string())
 }
 
-/// The decimal digits of `value` in `buffer`.
-fn decimal(mut value: u32, buffer: &mut [u8; 10]) -> &[u8] {
-    let mut start = buffer.len();
-    loop {
-        start -= 1;
-        if let Some(digit) = buffer.get_mut(start) {
-            *digit = b'0' + (value % 10) as u8;
+/// The canonical decimal digits of an index.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Decimal {
+    buffer: [u8; 10],
+    /// Where the digits start in `buffer`.
+    start: usize,
+}
+
+impl Decimal {
+    /// The digits of `value`.
+    fn new(mut value: u32) -> Self {
+        let mut buffer = [0; 10];
+        let mut start = buffer.len();
+        loop {
+            start -= 1;
+            if let Some(digit) = buffer.get_mut(start) {
+                *digit = b'0' + (value % 10) as u8;
+            }
+            value /= 10;
+            if value == 0 || start == 0 {
+                break;
+            }
         }
-        value /= 10;
-        if value == 0 || start == 0 {
-            break;
-        }
+        Self { buffer, start }
     }
-    buffer.get(start..).unwrap_or_default()
+
+    /// The digits.
+    fn as_bytes(&self) -> &[u8] {
+        self.buffer.get(self.start..).unwrap_or_default()
+    }
 }

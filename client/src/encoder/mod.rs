@@ -72,37 +72,88 @@ pub trait Randomizer {
     }
 }
 
-/// One encoding step, run with the family's randomizer and its slot of the report.
+/// The variant of [`Report`] that holds a family's reports (payloads of type `T`): the
+/// `randomizers!` table makes one per line ([`variant`]).
+trait Variant<T> {
+    /// The payload of `report` if it is this variant.
+    fn payload<'r>(&self, report: &'r mut Report) -> Option<&'r mut T>;
+
+    /// The report of `payload`.
+    fn wrap(&self, payload: T) -> Report;
+
+    /// Randomizes `value` into `report`: into its payload when it is this variant already
+    /// (reusing its allocation), else into a blank of the campaign's shape that replaces it.
+    #[inline(always)]
+    fn encode<P, R>(&self, randomizer: &P, value: &P::Value, rng: &mut R, report: &mut Report)
+    where
+        P: Randomizer<Report = T>,
+        R: RngCore,
+    {
+        if let Some(payload) = self.payload(report) {
+            randomizer.encode_into(value, rng, payload);
+        } else {
+            let mut payload = randomizer.blank();
+            randomizer.encode_into(value, rng, &mut payload);
+            *report = self.wrap(payload);
+        }
+    }
+}
+
+/// A [`Variant`] of its projection and its constructor.
+#[inline(always)]
+fn variant<T>(
+    payload: impl for<'r> Fn(&'r mut Report) -> Option<&'r mut T>,
+    wrap: impl Fn(T) -> Report,
+) -> impl Variant<T> {
+    struct Parts<F, W>(F, W);
+    impl<T, F, W> Variant<T> for Parts<F, W>
+    where
+        F: for<'r> Fn(&'r mut Report) -> Option<&'r mut T>,
+        W: Fn(T) -> Report,
+    {
+        #[inline(always)]
+        fn payload<'r>(&self, report: &'r mut Report) -> Option<&'r mut T> {
+            (self.0)(report)
+        }
+
+        #[inline(always)]
+        fn wrap(&self, payload: T) -> Report {
+            (self.1)(payload)
+        }
+    }
+    Parts(payload, wrap)
+}
+
+/// One encoding step (one input, or a block of indices), run with the family's randomizer
+/// and the variant of [`Report`] that holds its reports.
 trait Step {
-    fn run<P: Randomizer>(self, randomizer: &P, slot: &mut P::Report) -> Result<(), ClientError>
+    fn run<P: Randomizer>(
+        self,
+        randomizer: &P,
+        variant: impl Variant<P::Report>,
+    ) -> Result<(), ClientError>
     where
         P::Value: FromInput;
 }
 
 /// The one dispatch from a campaign's parameters to its family's randomizer: one line per
 /// [`MechanismParams`] variant, naming the randomizer for its parameters `$p`. `dispatch`
-/// runs a [`Step`] with that randomizer and the report's payload, first making the report that
-/// variant (a blank of the campaign's shape) unless it already is; the report is left as it
-/// was when the step refuses the input.
+/// runs a [`Step`] with that randomizer and its [`Report`] variant.
 macro_rules! randomizers {
     ($($variant:ident($p:ident) => $randomizer:expr,)*) => {
         #[inline(always)]
-        fn dispatch<S: Step>(
-            params: &MechanismParams,
-            report: &mut Report,
-            step: S,
-        ) -> Result<(), ClientError> {
+        fn dispatch<S: Step>(params: &MechanismParams, step: S) -> Result<(), ClientError> {
             match params {
-                $(MechanismParams::$variant($p) => {
-                    let randomizer = $randomizer;
-                    if let Report::$variant(slot) = report {
-                        return step.run(randomizer, slot);
-                    }
-                    let mut slot = randomizer.blank();
-                    step.run(randomizer, &mut slot)?;
-                    *report = Report::$variant(slot);
-                    Ok(())
-                })*
+                $(MechanismParams::$variant($p) => step.run(
+                    $randomizer,
+                    variant(
+                        |report| match report {
+                            Report::$variant(payload) => Some(payload),
+                            _ => None,
+                        },
+                        Report::$variant,
+                    ),
+                ),)*
             }
         }
     };
@@ -124,14 +175,15 @@ randomizers! {
     Hybrid(p) => p,
 }
 
-/// Encoding an app's input: made into the randomizer's value (or refused), then `before`
-/// (the budget charge, or nothing), then the draws.
+/// Encoding an app's input into `report`: made into the randomizer's value (or refused, the
+/// report left as it was), then `before` (the budget charge, or nothing), then the draws.
 struct Encode<'a, R, B> {
     input: Input<'a>,
     config: &'a CampaignConfig,
     plan: &'a Plan,
     rng: &'a mut R,
     clamped: &'a mut u64,
+    report: &'a mut Report,
     before: B,
 }
 
@@ -141,7 +193,11 @@ where
     B: FnOnce(&CampaignConfig) -> Result<(), ClientError>,
 {
     #[inline(always)]
-    fn run<P: Randomizer>(self, randomizer: &P, slot: &mut P::Report) -> Result<(), ClientError>
+    fn run<P: Randomizer>(
+        self,
+        randomizer: &P,
+        variant: impl Variant<P::Report>,
+    ) -> Result<(), ClientError>
     where
         P::Value: FromInput,
     {
@@ -151,14 +207,50 @@ where
             plan,
             rng,
             clamped,
+            report,
             before,
         } = self;
-        P::Value::with_value(input, config, plan, |value, was_clamped| {
-            before(config)?;
-            *clamped += u64::from(was_clamped);
-            randomizer.encode_into(value, rng, slot);
-            Ok(())
-        })
+        let (value, was_clamped) = P::Value::from_input(input, config, plan)?;
+        before(config)?;
+        *clamped += u64::from(was_clamped);
+        variant.encode(randomizer, P::Value::get(&value), rng, report);
+        Ok(())
+    }
+}
+
+/// Encoding a block of indices, each into its report, in order: the indices checked against
+/// k before (by [`Encoder::encode_indices_into`]), the family found once, then one loop of
+/// draws.
+struct EncodeIndices<'a, R> {
+    indices: &'a [u32],
+    reports: &'a mut [Report],
+    config: &'a CampaignConfig,
+    plan: &'a Plan,
+    rng: &'a mut R,
+}
+
+impl<R: RngCore> Step for EncodeIndices<'_, R> {
+    #[inline(always)]
+    fn run<P: Randomizer>(
+        self,
+        randomizer: &P,
+        variant: impl Variant<P::Report>,
+    ) -> Result<(), ClientError>
+    where
+        P::Value: FromInput,
+    {
+        let Self {
+            indices,
+            reports,
+            config,
+            plan,
+            rng,
+        } = self;
+        for (&index, report) in indices.iter().zip(reports) {
+            let value = P::Value::from_index(index, config, plan)?;
+            variant.encode(randomizer, P::Value::get(&value), rng, report);
+        }
+        Ok(())
     }
 }
 
@@ -235,13 +327,17 @@ impl<R: RngCore> Encoder<R> {
             plan: &self.plan,
             rng: &mut self.rng,
             clamped: &mut self.clamped,
+            report,
             before,
         };
-        dispatch(self.config.params(), report, step)
+        dispatch(self.config.params(), step)
     }
 
     /// [`Encoder::encode_input_into`] into a new report.
-    #[inline]
+    /// Always inlined, so that each public method keeps only the arms its input reaches: as one
+    /// shared call the input and the report went through memory, three times slower for a
+    /// number (`ldp-sim run --mechanism numeric`).
+    #[inline(always)]
     fn encode_input(
         &mut self,
         input: Input<'_>,
@@ -277,6 +373,18 @@ impl<R: RngCore> Encoder<R> {
     #[inline]
     pub fn encode_number(&mut self, value: f64) -> Result<Report, ClientError> {
         self.encode_input(Input::Number(value), |_| Ok(()))
+    }
+
+    /// [`Encoder::encode_number`] into a reused report: the draws, and so the report, are
+    /// exactly those of [`Encoder::encode_number`]; a refused value leaves the report as it
+    /// was. For callers that encode many numbers in a loop, such as the simulator.
+    #[inline]
+    pub fn encode_number_into(
+        &mut self,
+        value: f64,
+        report: &mut Report,
+    ) -> Result<(), ClientError> {
+        self.encode_input_into(Input::Number(value), report, |_| Ok(()))
     }
 
     /// [`Encoder::encode_number`] after charging one report to `accountant` for `epoch`.
@@ -335,6 +443,47 @@ impl<R: RngCore> Encoder<R> {
         report: &mut Report,
     ) -> Result<(), ClientError> {
         self.encode_input_into(Input::Index(index), report, |_| Ok(()))
+    }
+
+    /// Encodes a block of values by their indices `< k`, `indices[i]` into `reports[i]`, in
+    /// order: the draws, and so the reports, are exactly those of [`Encoder::encode_index`] on
+    /// each index in turn, and a report that already has this campaign's shape keeps its
+    /// allocation. The indices are checked and the mechanism found once for the block, so the
+    /// draws run in one loop; this is for callers that encode many reports, such as the
+    /// simulator. Nothing is drawn, and no report changed, if an index is out of range or the
+    /// slices differ in length.
+    ///
+    /// ```
+    /// use ldp_client::Encoder;
+    /// use ldp_protocol::{CampaignConfig, GrrReport, Mechanism, Report};
+    ///
+    /// let config = CampaignConfig::range("level", Mechanism::Grr, 2.0, 8)?;
+    /// let mut encoder = Encoder::new(&config)?;
+    /// let mut reports = vec![Report::Grr(GrrReport { value: 0 }); 3];
+    /// encoder.encode_indices_into(&[1, 7, 2], &mut reports)?;
+    /// assert!(encoder.encode_indices_into(&[1, 8, 2], &mut reports).is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn encode_indices_into(
+        &mut self,
+        indices: &[u32],
+        reports: &mut [Report],
+    ) -> Result<(), ClientError> {
+        if indices.len() != reports.len() {
+            return Err(ClientError::LengthMismatch {
+                values: indices.len(),
+                reports: reports.len(),
+            });
+        }
+        self.plan.check_all(indices)?;
+        let step = EncodeIndices {
+            indices,
+            reports,
+            config: &self.config,
+            plan: &self.plan,
+            rng: &mut self.rng,
+        };
+        dispatch(self.config.params(), step)
     }
 
     /// Charges one report to `accountant` for `epoch`, then encodes `value` as

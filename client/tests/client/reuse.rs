@@ -1,4 +1,5 @@
-//! `encode_index_into` draws exactly what `encode_index` draws, whatever the slot held.
+//! `encode_index_into` and `encode_indices_into` draw exactly what `encode_index` draws, whatever
+//! the slot held.
 
 use ldp_client::Encoder;
 use ldp_protocol::{CampaignConfig, GrrReport, Mechanism, MechanismKind, Report};
@@ -233,5 +234,83 @@ fn the_randomizers_draw_what_the_encoder_draws() {
             };
             assert_eq!(direct, encoder.encode_index(v).unwrap(), "{kind:?} {v}");
         }
+    }
+}
+
+/// `encode_indices_into` draws exactly what `encode_index` draws on each index in turn, for
+/// every mechanism and whatever the reports held; a block with an index out of range, or of
+/// another length than its reports, draws nothing and changes no report.
+#[test]
+fn encoding_a_block_of_indices_matches_one_at_a_time() {
+    use ldp_client::ClientError;
+    for kind in MechanismKind::ALL {
+        if kind.is_numeric() {
+            continue;
+        }
+        let config =
+            CampaignConfig::range("block", Mechanism::with_defaults(kind), 1.0, 130).unwrap();
+        let mut fresh = Encoder::with_simulation_rng(&config, ChaCha20Rng::from_seed([6; 32]));
+        let mut block = Encoder::with_simulation_rng(&config, ChaCha20Rng::from_seed([6; 32]));
+        let mut reports = vec![Report::Grr(GrrReport { value: 0 }); 64];
+        for round in 0..3u32 {
+            let indices: Vec<u32> = (0..64).map(|i| (i * 37 + round) % 130).collect();
+            block.encode_indices_into(&indices, &mut reports).unwrap();
+            for (i, (&v, report)) in indices.iter().zip(&reports).enumerate() {
+                assert_eq!(
+                    *report,
+                    fresh.encode_index(v).unwrap(),
+                    "{kind:?} {round} {i}"
+                );
+            }
+        }
+        let before = reports.clone();
+        assert!(matches!(
+            block.encode_indices_into(&[1, 130], &mut reports[..2]),
+            Err(ClientError::IndexOutOfRange { index: 130, k: 130 })
+        ));
+        assert!(matches!(
+            block.encode_indices_into(&[1, 2], &mut reports[..3]),
+            Err(ClientError::LengthMismatch {
+                values: 2,
+                reports: 3
+            })
+        ));
+        assert_eq!(
+            reports, before,
+            "{kind:?}: a refused block changed a report"
+        );
+        assert_eq!(
+            block.encode_index(5).unwrap(),
+            fresh.encode_index(5).unwrap(),
+            "{kind:?}: a refused block drew"
+        );
+    }
+}
+
+/// `encode_number_into` draws exactly what `encode_number` draws and clamps alike; a refused
+/// number leaves the report as it was.
+#[test]
+fn encoding_a_number_into_a_reused_report_matches_a_fresh_one() {
+    use ldp_protocol::{CampaignSpec, Domain};
+    for kind in MechanismKind::ALL.into_iter().filter(|k| k.is_numeric()) {
+        let config = CampaignConfig::new(CampaignSpec::new(
+            "volume",
+            Mechanism::with_defaults(kind),
+            1.0,
+            Domain::Numeric { lo: 0.0, hi: 100.0 },
+        ))
+        .unwrap();
+        let mut fresh = Encoder::with_simulation_rng(&config, ChaCha20Rng::from_seed([8; 32]));
+        let mut reused = Encoder::with_simulation_rng(&config, ChaCha20Rng::from_seed([8; 32]));
+        let mut slot = Report::Grr(GrrReport { value: 0 });
+        for i in 0..200 {
+            let x = f64::from(i) * 0.7 - 20.0;
+            reused.encode_number_into(x, &mut slot).unwrap();
+            assert_eq!(slot, fresh.encode_number(x).unwrap(), "{kind:?} {i}");
+        }
+        let before = slot.clone();
+        assert!(reused.encode_number_into(f64::NAN, &mut slot).is_err());
+        assert_eq!(slot, before, "{kind:?}");
+        assert_eq!(reused.clamped(), fresh.clamped(), "{kind:?}");
     }
 }
