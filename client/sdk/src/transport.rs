@@ -1,0 +1,159 @@
+//! How requests reach the collector: the SDK builds each request (method, URL, headers, body)
+//! and hands it to a [`Transport`], which returns the response. Apps with their own HTTP stack
+//! implement [`Transport`] over it; [`UreqTransport`] (feature `ureq-transport`, on by
+//! default) is a blocking sender for desktop apps and tests.
+
+/// Media type of a batch upload.
+pub const BATCH_CONTENT_TYPE: &str = "application/x-ldp-batch";
+
+/// A request for the host's HTTP stack to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpRequest {
+    /// `GET` or `POST`.
+    pub method: String,
+    /// Absolute URL.
+    pub url: String,
+    /// Header names and values.
+    pub headers: Vec<(String, String)>,
+    /// Body bytes (empty for `GET`).
+    pub body: Vec<u8>,
+}
+
+/// What came back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpResponse {
+    /// HTTP status code.
+    pub status: u16,
+    /// `Retry-After` in seconds, when the collector sent one.
+    pub retry_after: Option<u64>,
+    /// Body bytes.
+    pub body: Vec<u8>,
+}
+
+/// Sends one request and waits for its response. An `Err` is a transport failure (no
+/// response: DNS, connection, timeout); the SDK retries it later with the identical bytes.
+pub trait Transport: Send + Sync + std::fmt::Debug {
+    /// Sends `request`; the error's text is kept for diagnostics.
+    fn send(&self, request: &HttpRequest) -> Result<HttpResponse, String>;
+}
+
+/// How the SDK reads a response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// 2xx: the body.
+    Success(Vec<u8>),
+    /// Transport failure, 5xx or 429: try again later with the same bytes.
+    Retry {
+        /// What went wrong.
+        error: String,
+        /// The collector's `Retry-After`.
+        retry_after: Option<u64>,
+    },
+    /// Any other status: the collector refused for good.
+    Refused {
+        /// HTTP status.
+        status: u16,
+        /// The problem's `detail`, or the body.
+        detail: String,
+    },
+}
+
+impl Outcome {
+    pub(crate) fn of(result: Result<HttpResponse, String>) -> Self {
+        let response = match result {
+            Ok(r) => r,
+            Err(error) => {
+                return Self::Retry {
+                    error,
+                    retry_after: None,
+                };
+            }
+        };
+        let body = String::from_utf8_lossy(&response.body).into_owned();
+        match response.status {
+            200..=299 => Self::Success(response.body),
+            429 | 500..=599 => Self::Retry {
+                error: format!("HTTP {}: {body}", response.status),
+                retry_after: response.retry_after,
+            },
+            status => {
+                let detail = serde_json::from_str::<serde_json::Value>(&body)
+                    .ok()
+                    .and_then(|p| p.get("detail")?.as_str().map(str::to_owned))
+                    .unwrap_or(body);
+                Self::Refused { status, detail }
+            }
+        }
+    }
+}
+
+#[cfg(feature = "ureq-transport")]
+pub use self::ureq_transport::UreqTransport;
+
+#[cfg(feature = "ureq-transport")]
+mod ureq_transport {
+    use std::io::Read;
+    use std::time::Duration;
+
+    use super::{HttpRequest, HttpResponse, Transport};
+
+    /// Largest response body read (campaign configurations and problems are far smaller).
+    const MAX_RESPONSE_BYTES: u64 = 4 << 20;
+
+    /// A blocking sender over `ureq` (HTTP/1.1, TLS by rustls), 30 s per request.
+    #[derive(Debug, Clone)]
+    pub struct UreqTransport {
+        agent: ureq::Agent,
+    }
+
+    impl Default for UreqTransport {
+        fn default() -> Self {
+            Self::with_timeout(Duration::from_secs(30))
+        }
+    }
+
+    impl UreqTransport {
+        /// A sender whose requests give up after `timeout`.
+        pub fn with_timeout(timeout: Duration) -> Self {
+            let config = ureq::Agent::config_builder()
+                .http_status_as_error(false)
+                .timeout_global(Some(timeout))
+                .build();
+            Self {
+                agent: ureq::Agent::new_with_config(config),
+            }
+        }
+    }
+
+    impl Transport for UreqTransport {
+        fn send(&self, request: &HttpRequest) -> Result<HttpResponse, String> {
+            let mut builder = ureq::http::Request::builder()
+                .method(request.method.as_str())
+                .uri(request.url.as_str());
+            for (name, value) in &request.headers {
+                builder = builder.header(name.as_str(), value.as_str());
+            }
+            let built = builder
+                .body(request.body.clone())
+                .map_err(|e| e.to_string())?;
+            let mut response = self.agent.run(built).map_err(|e| e.to_string())?;
+            let retry_after = response
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse().ok());
+            let mut body = Vec::new();
+            response
+                .body_mut()
+                .as_reader()
+                .take(MAX_RESPONSE_BYTES)
+                .read_to_end(&mut body)
+                .map_err(|e| e.to_string())?;
+            Ok(HttpResponse {
+                status: response.status().as_u16(),
+                retry_after,
+                body,
+            })
+        }
+    }
+}

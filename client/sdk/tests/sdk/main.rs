@@ -1,0 +1,6 @@
+//! Tests of the device SDK against an in-process collector and a manual clock.
+
+mod collector;
+mod outbox;
+mod schedule;
+mod state;

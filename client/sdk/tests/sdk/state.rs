@@ -1,0 +1,183 @@
+//! Persisted state: the ledger survives restarts, refusals write nothing, configurations
+//! change only at epoch boundaries, the device secret persists.
+
+use ldp_protocol::{CampaignConfig, CampaignSpec, Domain, Mechanism, Report, wire};
+use ldp_sdk::{ClientOptions, ManualClock, SdkError};
+
+use crate::collector::{Collector, START};
+
+const DAY: u64 = 86_400;
+
+fn grr(id: &str, k: u32) -> CampaignConfig {
+    CampaignConfig::range(id, Mechanism::Grr, 1.0, k).unwrap()
+}
+
+#[test]
+fn a_restart_does_not_reset_the_budget() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(START + 100);
+    let collector = Collector::new(&clock, &[grr("level", 8)]);
+    let client = collector.client(dir.path(), ClientOptions::default());
+    client.record_index("level", 3).unwrap();
+    drop(client);
+
+    let client = collector.client(dir.path(), ClientOptions::default());
+    clock.advance(3600);
+    assert!(matches!(
+        client.record_index("level", 4),
+        Err(SdkError::BudgetExhausted { allowed: 1, .. })
+    ));
+    let spent = client.privacy_spent("level").unwrap();
+    assert_eq!(spent.lifetime_reports, 1);
+    assert_eq!(spent.epochs.len(), 1);
+    // The effective ε of the integer thresholds, never above the configured 1.
+    assert!(spent.epochs[0].epsilon > 0.99 && spent.epochs[0].epsilon <= 1.0 + 1e-9);
+
+    clock.advance(DAY);
+    client.record_index("level", 4).unwrap();
+    let spent = client.privacy_spent("level").unwrap();
+    assert_eq!(spent.lifetime_reports, 2);
+    assert_eq!(spent.epochs.len(), 2);
+    assert!(spent.lifetime_epsilon > 1.98 && spent.lifetime_epsilon <= 2.0 + 1e-9);
+}
+
+#[test]
+fn refused_values_write_nothing_and_say_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(START);
+    let numeric = CampaignConfig::new(CampaignSpec::new(
+        "volume",
+        Mechanism::Duchi,
+        1.0,
+        Domain::Numeric { lo: 0.0, hi: 10.0 },
+    ))
+    .unwrap();
+    let collector = Collector::new(&clock, &[grr("level", 8), numeric]);
+    let client = collector.client(dir.path(), ClientOptions::default());
+
+    assert!(matches!(
+        client.record("nope", "x"),
+        Err(SdkError::UnknownCampaign(_))
+    ));
+    assert!(matches!(
+        client.record("../etc", "x"),
+        Err(SdkError::UnknownCampaign(_))
+    ));
+    assert!(matches!(
+        client.record_index("level", 8),
+        Err(SdkError::InvalidValue(_))
+    ));
+    assert!(matches!(
+        client.record("level", "eight"),
+        Err(SdkError::InvalidValue(_))
+    ));
+    assert!(matches!(
+        client.record_number("level", 1.0),
+        Err(SdkError::InvalidValue(_))
+    ));
+    for x in [-0.5, 10.5, f64::NAN, f64::INFINITY] {
+        assert!(
+            matches!(
+                client.record_number("volume", x),
+                Err(SdkError::NumberOutOfRange { .. })
+            ),
+            "{x}"
+        );
+    }
+    assert!(matches!(
+        client.record("volume", "11"),
+        Err(SdkError::NumberOutOfRange { .. })
+    ));
+    assert!(matches!(
+        client.record("volume", "loud"),
+        Err(SdkError::InvalidValue(_))
+    ));
+    for campaign in ["level", "volume"] {
+        assert_eq!(client.privacy_spent(campaign).unwrap().lifetime_reports, 0);
+    }
+    assert_eq!(client.upload_pending().unwrap().reports_waiting, 0);
+
+    // A value in the domain is accepted after all those refusals.
+    client.record_number("volume", 10.0).unwrap();
+    client.record("level", "7").unwrap();
+    assert_eq!(client.upload_pending().unwrap().reports_waiting, 2);
+}
+
+#[test]
+fn a_changed_configuration_takes_over_at_an_epoch_boundary() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(START);
+    let old = grr("level", 8);
+    let collector = Collector::new(&clock, std::slice::from_ref(&old));
+    let client = collector.client(dir.path(), ClientOptions::default());
+    client.record_index("level", 1).unwrap();
+
+    // The collector changes the campaign during the first epoch.
+    let new = CampaignConfig::range("level", Mechanism::Grr, 2.0, 8).unwrap();
+    collector
+        .seen
+        .lock()
+        .unwrap()
+        .configs
+        .insert("level".into(), new.clone());
+    let digests = |collector: &Collector| -> Vec<u64> {
+        let seen = collector.seen.lock().unwrap();
+        seen.counted
+            .values()
+            .map(|body| wire::decode_batch(body).unwrap().config_digest)
+            .collect()
+    };
+
+    // Epoch 2: the change is noticed by the upload, but this epoch keeps the old one.
+    clock.advance(DAY + DAY / 2);
+    client.upload_pending().unwrap();
+    client.record_index("level", 2).unwrap();
+    // Epoch 3: the new one is in force.
+    clock.advance(DAY);
+    client.record_index("level", 3).unwrap();
+    clock.advance(2 * DAY);
+    client.upload_pending().unwrap();
+    let mut seen = digests(&collector);
+    seen.sort_unstable();
+    let mut expected = vec![old.digest(), old.digest(), new.digest()];
+    expected.sort_unstable();
+    assert_eq!(seen, expected);
+    let spent = client.privacy_spent("level").unwrap();
+    assert_eq!(spent.epochs.len(), 3);
+    assert!(spent.epochs[2].epsilon > 1.5, "{:?}", spent.epochs);
+}
+
+#[test]
+fn the_device_secret_and_so_rappors_cohort_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(START);
+    let mut spec = CampaignSpec::new(
+        "words",
+        Mechanism::with_defaults(ldp_protocol::MechanismKind::Rappor),
+        2.0,
+        Domain::Open,
+    );
+    spec.max_reports_per_epoch = 4;
+    let config = CampaignConfig::new(spec).unwrap();
+    let collector = Collector::new(&clock, &[config]);
+    for _ in 0..3 {
+        let client = collector.client(dir.path(), ClientOptions::default());
+        client.record("words", "hello").unwrap();
+    }
+    clock.advance(3 * DAY);
+    let client = collector.client(dir.path(), ClientOptions::default());
+    assert_eq!(client.upload_pending().unwrap().reports_sent, 3);
+    let seen = collector.seen.lock().unwrap();
+    let body = seen.counted.values().next().unwrap();
+    let cohorts: Vec<u32> = wire::decode_batch(body)
+        .unwrap()
+        .reports
+        .iter()
+        .map(|r| match r {
+            Report::Rappor(r) => r.cohort,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(cohorts.len(), 3);
+    assert!(cohorts.iter().all(|c| *c == cohorts[0]), "{cohorts:?}");
+}
