@@ -39,10 +39,20 @@ if cargo tree -p ldp-aggregator --no-default-features -e normal --prefix none |
   fail "ldp-aggregator without the server feature must not depend on the crates above"
 fi
 
-echo "-- unsafe code is forbidden in every crate"
+echo "-- unsafe code: forbidden everywhere but the C ABI of the binding crate"
 grep -q 'unsafe_code = "forbid"' Cargo.toml || fail "workspace lint unsafe_code = forbid is missing"
-if grep -rn 'allow(unsafe_code' protocol client aggregator simulations tests --include='*.rs'; then
-  fail "no crate may allow unsafe code"
+for manifest in protocol client client/sdk aggregator simulations tests; do
+  grep -Pzq '\[lints\]\nworkspace = true' "$manifest/Cargo.toml" ||
+    fail "$manifest/Cargo.toml must use the workspace lints"
+done
+grep -q 'unsafe_code = "deny"' client/ffi/Cargo.toml || fail "client/ffi must deny unsafe code"
+if grep -rln 'unsafe_code' protocol client aggregator simulations tests --include='*.rs' |
+  grep -v '^client/ffi/src/c_api.rs$'; then
+  fail "only client/ffi/src/c_api.rs may allow unsafe code"
+fi
+if grep -rnw 'unsafe' client/ffi --include='*.rs' | grep -v '^client/ffi/src/c_api.rs:' |
+  grep -vE '^[^:]+:[0-9]+:\s*//'; then
+  fail "unsafe code in client/ffi outside src/c_api.rs"
 fi
 
 echo "-- mechanisms stay slices"

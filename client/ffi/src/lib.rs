@@ -1,0 +1,260 @@
+//! # ldp-ffi
+//!
+//! `ldp-sdk`'s [`Client`] for other languages, through one binding layer:
+//!
+//! - **UniFFI** (this module): Python (the `ldp-telemetry` wheel built by maturin), and the
+//!   same interface for Kotlin and Swift. Errors arrive as exceptions of [`LdpError`]'s
+//!   variants; a panic inside the library arrives as an `InternalError`, never a crash.
+//! - **C** (module [`c_api`], header `include/ldp_telemetry.h`): status codes and a
+//!   thread-local error message.
+//!
+//! This is the only crate of the workspace that allows `unsafe` code, and only in `c_api`.
+//!
+//! ```
+//! use ldp_telemetry::{Client, LdpError};
+//!
+//! let dir = tempfile::tempdir()?;
+//! let client = Client::open(dir.path().display().to_string(), "http://127.0.0.1:9".into())?;
+//! // Nothing listens there: the campaign cannot be fetched, and nothing is written.
+//! assert!(matches!(client.record("emoji".into(), "😂".into()), Err(LdpError::Network(_))));
+//! assert_eq!(client.privacy_spent("emoji".into())?.lifetime_reports, 0);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::sync::Arc;
+
+use ldp_sdk::{ClientOptions as SdkOptions, SdkError, SystemClock};
+
+pub mod c_api;
+
+uniffi::setup_scaffolding!("ldp_telemetry");
+
+/// Why a call was refused. In Python each variant is an exception class
+/// (`LdpError.BudgetExhausted`, …) whose text says what happened.
+#[derive(Debug, thiserror::Error, uniffi::Error)]
+#[uniffi(flat_error)]
+pub enum LdpError {
+    /// The collector does not know the campaign.
+    #[error("{0}")]
+    UnknownCampaign(String),
+    /// The value is not in the campaign's domain.
+    #[error("{0}")]
+    InvalidValue(String),
+    /// A number outside the campaign's range, or not finite.
+    #[error("{0}")]
+    NumberOutOfRange(String),
+    /// The campaign's allowance for this epoch is spent.
+    #[error("{0}")]
+    BudgetExhausted(String),
+    /// The state directory could not be read or written.
+    #[error("{0}")]
+    Storage(String),
+    /// The collector could not be reached or answered with an error.
+    #[error("{0}")]
+    Network(String),
+    /// The collector's campaign configuration is unusable.
+    #[error("{0}")]
+    Config(String),
+    /// An argument is unusable.
+    #[error("{0}")]
+    InvalidArgument(String),
+    /// The operating system's randomness failed.
+    #[error("{0}")]
+    Randomness(String),
+}
+
+impl From<SdkError> for LdpError {
+    fn from(e: SdkError) -> Self {
+        let text = e.to_string();
+        match e {
+            SdkError::UnknownCampaign(_) => Self::UnknownCampaign(text),
+            SdkError::InvalidValue(_) => Self::InvalidValue(text),
+            SdkError::NumberOutOfRange { .. } => Self::NumberOutOfRange(text),
+            SdkError::BudgetExhausted { .. } => Self::BudgetExhausted(text),
+            SdkError::Network(_) => Self::Network(text),
+            SdkError::Config(_) => Self::Config(text),
+            SdkError::InvalidArgument(_) => Self::InvalidArgument(text),
+            SdkError::Randomness => Self::Randomness(text),
+            // Storage, and whatever later versions add.
+            _ => Self::Storage(text),
+        }
+    }
+}
+
+/// Tunables of a client (see `ldp_sdk::ClientOptions`); `None` keeps the default.
+#[derive(Debug, Clone, Default, uniffi::Record)]
+pub struct ClientOptions {
+    /// Window after an epoch's end over which its batch is released (default: one epoch).
+    #[uniffi(default = None)]
+    pub release_window_seconds: Option<u64>,
+    /// Most batches kept in the outbox (default 500).
+    #[uniffi(default = None)]
+    pub max_outbox_batches: Option<u64>,
+    /// Most report bytes kept in the outbox (default 8 MiB).
+    #[uniffi(default = None)]
+    pub max_outbox_bytes: Option<u64>,
+    /// First wait after a failed send, seconds (default 60).
+    #[uniffi(default = None)]
+    pub retry_base_seconds: Option<u64>,
+}
+
+impl From<ClientOptions> for SdkOptions {
+    fn from(o: ClientOptions) -> Self {
+        let d = SdkOptions::default();
+        Self {
+            release_window_seconds: o.release_window_seconds,
+            max_outbox_batches: o.max_outbox_batches.unwrap_or(d.max_outbox_batches),
+            max_outbox_bytes: o.max_outbox_bytes.unwrap_or(d.max_outbox_bytes),
+            retry_base_seconds: o.retry_base_seconds.unwrap_or(d.retry_base_seconds),
+            ..d
+        }
+    }
+}
+
+/// What one `upload_pending` did, and what is left.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct UploadSummary {
+    /// Batches acknowledged by the collector.
+    pub batches_sent: u64,
+    /// Reports in them.
+    pub reports_sent: u64,
+    /// Batches refused for good and dropped.
+    pub batches_rejected: u64,
+    /// Batches still waiting.
+    pub batches_waiting: u64,
+    /// Reports in them.
+    pub reports_waiting: u64,
+    /// Unix time at which the next batch is due.
+    pub next_due: Option<u64>,
+    /// Why sending stopped early, if it did.
+    pub error: Option<String>,
+}
+
+impl From<ldp_sdk::UploadSummary> for UploadSummary {
+    fn from(s: ldp_sdk::UploadSummary) -> Self {
+        Self {
+            batches_sent: s.batches_sent,
+            reports_sent: s.reports_sent,
+            batches_rejected: s.batches_rejected,
+            batches_waiting: s.batches_waiting,
+            reports_waiting: s.reports_waiting,
+            next_due: s.next_due,
+            error: s.error,
+        }
+    }
+}
+
+/// Privacy spent on one campaign in one epoch.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct EpochSpend {
+    /// Epoch number.
+    pub epoch: u64,
+    /// Reports charged.
+    pub reports: u32,
+    /// Upper bound on the ε spent.
+    pub epsilon: f64,
+}
+
+/// Privacy spent by this device on one campaign.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct PrivacySpent {
+    /// Campaign id.
+    pub campaign: String,
+    /// Every epoch with a charge, oldest first.
+    pub epochs: Vec<EpochSpend>,
+    /// Reports over the device's lifetime.
+    pub lifetime_reports: u64,
+    /// Upper bound on the ε spent over the device's lifetime.
+    pub lifetime_epsilon: f64,
+}
+
+impl From<ldp_sdk::PrivacySpent> for PrivacySpent {
+    fn from(p: ldp_sdk::PrivacySpent) -> Self {
+        Self {
+            campaign: p.campaign,
+            epochs: p
+                .epochs
+                .into_iter()
+                .map(|e| EpochSpend {
+                    epoch: e.epoch,
+                    reports: e.reports,
+                    epsilon: e.epsilon,
+                })
+                .collect(),
+            lifetime_reports: p.lifetime_reports,
+            lifetime_epsilon: p.lifetime_epsilon,
+        }
+    }
+}
+
+/// The device SDK's client: records values under the campaigns' privacy budgets into a
+/// durable outbox and uploads each epoch's batch at a random moment after the epoch ends.
+#[derive(Debug, uniffi::Object)]
+pub struct Client(ldp_sdk::Client);
+
+#[uniffi::export]
+impl Client {
+    /// Opens (creating) the client whose state lives in `data_dir`, for the collector at
+    /// `collector_url`.
+    #[uniffi::constructor]
+    pub fn open(data_dir: String, collector_url: String) -> Result<Arc<Self>, LdpError> {
+        Self::open_with_options(data_dir, collector_url, ClientOptions::default())
+    }
+
+    /// Opens the client with explicit options.
+    #[uniffi::constructor]
+    pub fn open_with_options(
+        data_dir: String,
+        collector_url: String,
+        options: ClientOptions,
+    ) -> Result<Arc<Self>, LdpError> {
+        let client = ldp_sdk::Client::open_with(
+            data_dir,
+            &collector_url,
+            options.into(),
+            Arc::new(ldp_sdk::UreqTransport::default()),
+            Arc::new(SystemClock),
+        )?;
+        Ok(Arc::new(Self(client)))
+    }
+
+    /// Records a string value for `campaign_id` in the current epoch.
+    pub fn record(&self, campaign_id: String, value: String) -> Result<(), LdpError> {
+        Ok(self.0.record(&campaign_id, &value)?)
+    }
+
+    /// Records a value by its index in the campaign's domain.
+    pub fn record_index(&self, campaign_id: String, index: u32) -> Result<(), LdpError> {
+        Ok(self.0.record_index(&campaign_id, index)?)
+    }
+
+    /// Records a number for a numeric campaign.
+    pub fn record_number(&self, campaign_id: String, x: f64) -> Result<(), LdpError> {
+        Ok(self.0.record_number(&campaign_id, x)?)
+    }
+
+    /// Sends every batch that is due.
+    pub fn upload_pending(&self) -> Result<UploadSummary, LdpError> {
+        Ok(self.0.upload_pending()?.into())
+    }
+
+    /// Turns uploads on or off (off deletes the outbox; spent budget stays spent).
+    pub fn set_upload_enabled(&self, enabled: bool) -> Result<(), LdpError> {
+        Ok(self.0.set_upload_enabled(enabled)?)
+    }
+
+    /// Whether uploads are enabled.
+    pub fn upload_enabled(&self) -> Result<bool, LdpError> {
+        Ok(self.0.upload_enabled()?)
+    }
+
+    /// What this device has spent on `campaign_id`.
+    pub fn privacy_spent(&self, campaign_id: String) -> Result<PrivacySpent, LdpError> {
+        Ok(self.0.privacy_spent(&campaign_id)?.into())
+    }
+
+    /// An outbox counter (`acknowledged_reports`, `dropped_reports`, …).
+    pub fn counter(&self, name: String) -> Result<u64, LdpError> {
+        Ok(self.0.counter(&name)?)
+    }
+}

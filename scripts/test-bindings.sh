@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The Python package and the C example, end to end against the real collector: builds the
+# wheel with maturin in a virtual environment, installs it into a fresh one, and runs pytest
+# (which also compiles and runs the C example against the generated header).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+# The test profile: the same artifacts `cargo test --workspace` has just built.
+profile=test
+out=$root/target/debug
+
+echo "-- the collector and the C library"
+cargo build --quiet --profile "$profile" -p ldp-aggregator --bin ldp-aggregator -p ldp-ffi --lib
+
+echo "-- the wheel (maturin, in target/bindings-build)"
+python3 -m venv "$root/target/bindings-build"
+"$root/target/bindings-build/bin/pip" install --quiet --disable-pip-version-check 'maturin>=1.9,<2'
+rm -rf "$root/target/wheels"
+# maturin's own profile (dev): it builds the library with `cargo rustc`, which under the test
+# profile would make a test harness instead.
+"$root/target/bindings-build/bin/maturin" build --quiet \
+  -m client/ffi/Cargo.toml -o "$root/target/wheels"
+
+echo "-- a fresh virtual environment with the wheel and pytest"
+rm -rf "$root/target/bindings-venv"
+python3 -m venv "$root/target/bindings-venv"
+"$root/target/bindings-venv/bin/pip" install --quiet --disable-pip-version-check pytest "$root"/target/wheels/ldp_telemetry-*.whl
+
+echo "-- pytest"
+cd "$root/target"  # not the source tree: the installed package is what is tested
+LDP_AGGREGATOR="$out/ldp-aggregator" LDP_FFI_LIB_DIR="$out" \
+  "$root/target/bindings-venv/bin/python" -m pytest -q -p no:cacheprovider "$root/client/ffi/tests/python"
