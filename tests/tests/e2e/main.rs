@@ -8,6 +8,7 @@ mod numeric;
 mod pipeline;
 mod policy;
 mod rappor;
+mod sdk;
 mod service;
 mod sketch;
 mod statistics;
