@@ -10,7 +10,7 @@ use rand_core::RngCore;
 
 use crate::error::SdkError;
 use crate::schedule::{self, Clock, SystemClock};
-use crate::store::{Enqueue, Store};
+use crate::store::{Cached, Enqueue, Store};
 use crate::transport::{BATCH_CONTENT_TYPE, HttpRequest, Outcome, Transport};
 
 /// Tunables of a [`Client`]; [`ClientOptions::default`] suits an app.
@@ -105,8 +105,34 @@ enum DeviceEncoder {
 #[derive(Debug)]
 struct Inner {
     store: Store,
+    /// The store's campaigns, parsed once (dropped whenever the store's entry changes).
+    campaigns: HashMap<String, Cached>,
+    /// The store's upload switch, read once.
+    enabled: Option<bool>,
     encoders: HashMap<String, (u64, DeviceEncoder)>,
     rng: ProductionRng,
+}
+
+impl Inner {
+    fn upload_enabled(&mut self) -> Result<bool, SdkError> {
+        if let Some(enabled) = self.enabled {
+            return Ok(enabled);
+        }
+        let enabled = self.store.upload_enabled()?;
+        self.enabled = Some(enabled);
+        Ok(enabled)
+    }
+
+    fn cached(&mut self, campaign: &str) -> Result<Option<Cached>, SdkError> {
+        if let Some(cached) = self.campaigns.get(campaign) {
+            return Ok(Some(cached.clone()));
+        }
+        let cached = self.store.cached(campaign)?;
+        if let Some(cached) = &cached {
+            self.campaigns.insert(campaign.to_owned(), cached.clone());
+        }
+        Ok(cached)
+    }
 }
 
 /// The device SDK: records values under the campaigns' privacy budgets, keeps every report in
@@ -175,6 +201,8 @@ impl Client {
             clock,
             inner: Mutex::new(Inner {
                 store,
+                campaigns: HashMap::new(),
+                enabled: None,
                 encoders: HashMap::new(),
                 rng,
             }),
@@ -216,7 +244,7 @@ impl Client {
 
     fn record_value(&self, campaign: &str, value: Value<'_>) -> Result<(), SdkError> {
         let mut inner = self.lock();
-        if !inner.store.upload_enabled()? {
+        if !inner.upload_enabled()? {
             return Ok(());
         }
         let now = self.clock.now();
@@ -240,6 +268,7 @@ impl Client {
             store,
             encoders,
             rng,
+            ..
         } = &mut *inner;
         let encoder = encoder_for(encoders, store, &config)?;
         store.charge_and_enqueue(
@@ -262,12 +291,13 @@ impl Client {
         inner: &mut Inner,
         campaign: &str,
         now: u64,
-    ) -> Result<CampaignConfig, SdkError> {
-        if let Some(cached) = inner.store.cached(campaign)? {
+    ) -> Result<Arc<CampaignConfig>, SdkError> {
+        if let Some(cached) = inner.cached(campaign)? {
             if let Some((next, from)) = cached.next
                 && schedule::epoch_at(now, next.epoch_seconds()) >= from
             {
                 inner.store.promote(campaign)?;
+                inner.campaigns.remove(campaign);
                 return Ok(next);
             }
             return Ok(cached.config);
@@ -275,7 +305,8 @@ impl Client {
         let config = self.fetch_config(campaign)?;
         let epoch = schedule::epoch_at(now, config.epoch_seconds());
         inner.store.put_config(&config, epoch)?;
-        Ok(config)
+        inner.campaigns.remove(campaign);
+        Ok(Arc::new(config))
     }
 
     /// Asks the collector for `campaign`'s configuration and checks it against its digest.
@@ -325,7 +356,7 @@ impl Client {
     pub fn upload_pending(&self) -> Result<UploadSummary, SdkError> {
         let mut inner = self.lock();
         let mut summary = UploadSummary::default();
-        if inner.store.upload_enabled()? {
+        if inner.upload_enabled()? {
             let now = self.clock.now();
             self.refresh_configs(&mut inner, now)?;
             for batch in inner.store.seal_due(now)? {
@@ -375,7 +406,7 @@ impl Client {
     /// a changed one takes over at the next epoch. An unreachable collector changes nothing.
     fn refresh_configs(&self, inner: &mut Inner, now: u64) -> Result<(), SdkError> {
         for id in inner.store.campaigns()? {
-            let Some(cached) = inner.store.cached(&id)? else {
+            let Some(cached) = inner.cached(&id)? else {
                 continue;
             };
             let epoch = schedule::epoch_at(now, cached.config.epoch_seconds());
@@ -389,6 +420,7 @@ impl Client {
                     inner.store.mark_checked(&id, epoch)?;
                 }
             }
+            inner.campaigns.remove(&id);
         }
         Ok(())
     }
@@ -397,13 +429,17 @@ impl Client {
     /// disk) and makes `record` and `upload_pending` do nothing; the ledger is kept, so budget
     /// already spent stays spent.
     pub fn set_upload_enabled(&self, enabled: bool) -> Result<(), SdkError> {
-        self.lock().store.set_upload_enabled(enabled)
+        let mut inner = self.lock();
+        inner.enabled = None;
+        inner.store.set_upload_enabled(enabled)?;
+        inner.enabled = Some(enabled);
+        Ok(())
     }
 
     /// Whether uploads are enabled (they are until [`Client::set_upload_enabled`] turns them
     /// off; the choice persists).
     pub fn upload_enabled(&self) -> Result<bool, SdkError> {
-        self.lock().store.upload_enabled()
+        self.lock().upload_enabled()
     }
 
     /// What this device has spent on `campaign`: reports and ε per epoch and over its lifetime.

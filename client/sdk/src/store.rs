@@ -10,6 +10,7 @@
 //! `secure_delete` overwrites deleted content, so a cleared outbox leaves no report bytes.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use ldp_client::DeviceSecret;
 use ldp_protocol::{Batch, BatchId, CampaignConfig, wire};
@@ -32,11 +33,11 @@ CREATE TABLE IF NOT EXISTS ledger (
 CREATE TABLE IF NOT EXISTS batches (
     id INTEGER PRIMARY KEY, campaign TEXT NOT NULL, epoch INTEGER NOT NULL,
     digest INTEGER NOT NULL, batch_id BLOB NOT NULL, release_at INTEGER NOT NULL,
-    next_attempt_at INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
-    reports INTEGER NOT NULL DEFAULT 0, bytes INTEGER NOT NULL DEFAULT 0, body BLOB);
+    next_attempt_at INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, body BLOB);
+CREATE INDEX IF NOT EXISTS batches_by_epoch ON batches (campaign, epoch);
 CREATE TABLE IF NOT EXISTS outbox (
     batch INTEGER NOT NULL REFERENCES batches(id) ON DELETE CASCADE,
-    seq INTEGER NOT NULL, report BLOB NOT NULL, PRIMARY KEY (batch, seq));
+    seq INTEGER NOT NULL, report BLOB NOT NULL, PRIMARY KEY (batch, seq)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 ";
 
@@ -52,11 +53,26 @@ fn uint(x: i64) -> u64 {
     u64::from_ne_bytes(x.to_ne_bytes())
 }
 
+/// Runs a statement compiled once per connection.
+fn run(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> rusqlite::Result<usize> {
+    conn.prepare_cached(sql)?.execute(params)
+}
+
+/// The first row of a query compiled once per connection.
+fn one<T>(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+    row: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> rusqlite::Result<T> {
+    conn.prepare_cached(sql)?.query_row(params, row)
+}
+
 /// A cached campaign: the configuration in force and a newer one waiting for its epoch.
 #[derive(Debug, Clone)]
 pub(crate) struct Cached {
-    pub config: CampaignConfig,
-    pub next: Option<(CampaignConfig, u64)>,
+    pub config: Arc<CampaignConfig>,
+    pub next: Option<(Arc<CampaignConfig>, u64)>,
     pub checked_epoch: u64,
 }
 
@@ -97,13 +113,32 @@ impl Store {
     pub fn open(dir: &Path) -> Result<Self, SdkError> {
         std::fs::create_dir_all(dir)
             .map_err(|e| SdkError::Storage(format!("cannot create {}: {e}", dir.display())))?;
-        let conn = Connection::open(dir.join(DB_FILE))?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
+        let path = dir.join(DB_FILE);
+        let conn = Connection::open(&path)?;
+        // Every statement is compiled once per connection.
+        conn.set_prepared_statement_cache_capacity(64);
+        conn.busy_timeout(std::time::Duration::from_secs(2))?;
+        // One client owns the directory while it is open: no file locks per transaction, and a
+        // second client on the same directory gets a clear error instead of a slow contention.
+        conn.pragma_update(None, "locking_mode", "EXCLUSIVE")?;
+        // Small pages: a record rewrites a few rows, and every page it touches is appended to
+        // the log whole (only takes effect when the file is created).
+        conn.pragma_update(None, "page_size", 1024)?;
+        let in_use = |e: rusqlite::Error| match e.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
+                SdkError::Storage(format!(
+                    "{} is in use by another client (one client per data_dir at a time)",
+                    dir.display()
+                ))
+            }
+            _ => e.into(),
+        };
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(in_use)?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "secure_delete", "ON")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
-        conn.execute_batch(SCHEMA)?;
+        conn.execute_batch(SCHEMA).map_err(in_use)?;
         Ok(Self { conn })
     }
 
@@ -122,7 +157,8 @@ impl Store {
             return Ok(DeviceSecret::from_bytes(bytes));
         }
         let secret = DeviceSecret::generate()?;
-        tx.execute(
+        run(
+            &tx,
             "INSERT INTO meta (key, value) VALUES ('secret', ?1)",
             params![&secret.as_bytes()[..]],
         )?;
@@ -146,14 +182,15 @@ impl Store {
     /// Turns uploads on or off; off deletes the outbox (the ledger stays).
     pub fn set_upload_enabled(&mut self, enabled: bool) -> Result<(), SdkError> {
         let tx = self.conn.transaction()?;
-        tx.execute(
+        run(
+            &tx,
             "INSERT INTO meta (key, value) VALUES ('upload_enabled', ?1)
              ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             params![i64::from(enabled)],
         )?;
         if !enabled {
-            tx.execute("DELETE FROM outbox", [])?;
-            tx.execute("DELETE FROM batches", [])?;
+            run(&tx, "DELETE FROM outbox", [])?;
+            run(&tx, "DELETE FROM batches", [])?;
         }
         tx.commit()?;
         if !enabled {
@@ -178,9 +215,9 @@ impl Store {
         let Some((digest, next, from, checked)) = row else {
             return Ok(None);
         };
-        let config = self.config(id, uint(digest))?;
+        let config = Arc::new(self.config(id, uint(digest))?);
         let next = match (next, from) {
-            (Some(d), Some(from)) => Some((self.config(id, uint(d))?, uint(from))),
+            (Some(d), Some(from)) => Some((Arc::new(self.config(id, uint(d))?), uint(from))),
             _ => None,
         };
         Ok(Some(Cached {
@@ -200,7 +237,8 @@ impl Store {
     }
 
     fn config(&self, id: &str, digest: u64) -> Result<CampaignConfig, SdkError> {
-        let json: String = self.conn.query_row(
+        let json: String = one(
+            &self.conn,
             "SELECT json FROM configs WHERE campaign = ?1 AND digest = ?2",
             params![id, int(digest)],
             |r| r.get(0),
@@ -222,7 +260,8 @@ impl Store {
         let digest = int(config.digest());
         let json = serde_json::to_string(config).map_err(|e| SdkError::Storage(e.to_string()))?;
         let tx = self.conn.transaction()?;
-        tx.execute(
+        run(
+            &tx,
             "INSERT OR IGNORE INTO configs (campaign, digest, json) VALUES (?1, ?2, ?3)",
             params![id, digest, json],
         )?;
@@ -234,16 +273,19 @@ impl Store {
             )
             .optional()?;
         match current {
-            None => tx.execute(
+            None => run(
+                &tx,
                 "INSERT INTO campaigns (campaign, digest, checked_epoch) VALUES (?1, ?2, ?3)",
                 params![id, digest, int(checked)],
             )?,
-            Some(d) if d == digest => tx.execute(
+            Some(d) if d == digest => run(
+                &tx,
                 "UPDATE campaigns SET next_digest = NULL, next_from_epoch = NULL,
                  checked_epoch = ?2 WHERE campaign = ?1",
                 params![id, int(checked)],
             )?,
-            Some(_) => tx.execute(
+            Some(_) => run(
+                &tx,
                 "UPDATE campaigns SET next_digest = ?2, next_from_epoch = ?3, checked_epoch = ?4
                  WHERE campaign = ?1",
                 params![id, digest, int(checked.saturating_add(1)), int(checked)],
@@ -255,7 +297,8 @@ impl Store {
 
     /// Notes that the collector was asked about `id` in `epoch` (even if it did not answer).
     pub fn mark_checked(&mut self, id: &str, epoch: u64) -> Result<(), SdkError> {
-        self.conn.execute(
+        run(
+            &self.conn,
             "UPDATE campaigns SET checked_epoch = ?2 WHERE campaign = ?1",
             params![id, int(epoch)],
         )?;
@@ -264,7 +307,8 @@ impl Store {
 
     /// Puts the waiting configuration of `id` in force.
     pub fn promote(&mut self, id: &str) -> Result<(), SdkError> {
-        self.conn.execute(
+        run(
+            &self.conn,
             "UPDATE campaigns SET digest = next_digest, next_digest = NULL, next_from_epoch = NULL
              WHERE campaign = ?1 AND next_digest IS NOT NULL",
             params![id],
@@ -304,24 +348,24 @@ impl Store {
             });
         }
         let report = encode()?;
-        let open: Option<(i64, i64)> = tx
-            .query_row(
-                "SELECT id, reports FROM batches WHERE campaign = ?1 AND epoch = ?2
-                 AND digest = ?3 AND body IS NULL AND reports < ?4 ORDER BY id DESC LIMIT 1",
-                params![
-                    job.campaign,
-                    int(job.epoch),
-                    int(job.digest),
-                    int(job.max_batch_reports)
-                ],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?;
+        let open: Option<(i64, i64)> = one(
+            &tx,
+            // The next sequence number: one index seek, not a count of the batch.
+            "SELECT id, (SELECT COALESCE(MAX(seq), -1) + 1 FROM outbox WHERE batch = id)
+             FROM batches WHERE campaign = ?1 AND epoch = ?2 AND digest = ?3 AND body IS NULL
+             ORDER BY id DESC LIMIT 1",
+            params![job.campaign, int(job.epoch), int(job.digest)],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+        let mut opened = false;
         let (batch, seq) = match open {
-            Some(open) => open,
-            None => {
+            Some((batch, seq)) if uint(seq) < job.max_batch_reports => (batch, seq),
+            _ => {
+                opened = true;
                 let (id, release_at) = new_batch()?;
-                tx.execute(
+                run(
+                    &tx,
                     "INSERT INTO batches (campaign, epoch, digest, batch_id, release_at,
                      next_attempt_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
                     params![
@@ -335,22 +379,22 @@ impl Store {
                 (tx.last_insert_rowid(), 0)
             }
         };
-        tx.execute(
+        run(
+            &tx,
             "INSERT INTO outbox (batch, seq, report) VALUES (?1, ?2, ?3)",
             params![batch, seq, report],
         )?;
-        let bytes = i64::try_from(report.len()).unwrap_or(i64::MAX);
-        tx.execute(
-            "UPDATE batches SET reports = reports + 1, bytes = bytes + ?2 WHERE id = ?1",
-            params![batch, bytes],
-        )?;
-        tx.execute(
+        run(
+            &tx,
             "INSERT INTO ledger (campaign, epoch, reports, epsilon) VALUES (?1, ?2, 1, ?3)
              ON CONFLICT (campaign, epoch) DO UPDATE
              SET reports = reports + 1, epsilon = epsilon + excluded.epsilon",
             params![job.campaign, int(job.epoch), job.epsilon],
         )?;
-        Self::bound_outbox(&tx, batch, job.max_outbox_batches, job.max_outbox_bytes)?;
+        if opened {
+            // Checked as each batch opens: a batch grows by at most max_batch_reports after.
+            Self::bound_outbox(&tx, batch, job.max_outbox_batches, job.max_outbox_bytes)?;
+        }
         tx.commit()?;
         Ok(spent + 1)
     }
@@ -364,8 +408,10 @@ impl Store {
         max_bytes: u64,
     ) -> Result<(), SdkError> {
         loop {
-            let (batches, bytes): (i64, i64) = tx.query_row(
-                "SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM batches",
+            let (batches, bytes): (i64, i64) = one(
+                &tx,
+                "SELECT (SELECT COUNT(*) FROM batches),
+                        (SELECT COALESCE(SUM(length(report)), 0) FROM outbox)",
                 [],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )?;
@@ -374,7 +420,8 @@ impl Store {
             }
             let oldest: Option<(i64, i64)> = tx
                 .query_row(
-                    "SELECT id, reports FROM batches WHERE id != ?1 ORDER BY id LIMIT 1",
+                    "SELECT id, (SELECT COUNT(*) FROM outbox WHERE batch = id) FROM batches
+                     WHERE id != ?1 ORDER BY id LIMIT 1",
                     params![keep],
                     |r| Ok((r.get(0)?, r.get(1)?)),
                 )
@@ -382,14 +429,15 @@ impl Store {
             let Some((oldest, reports)) = oldest else {
                 return Ok(());
             };
-            tx.execute("DELETE FROM batches WHERE id = ?1", params![oldest])?;
+            run(&tx, "DELETE FROM batches WHERE id = ?1", params![oldest])?;
             Self::bump(tx, "dropped_batches", 1)?;
             Self::bump(tx, "dropped_reports", reports)?;
         }
     }
 
     fn bump(tx: &Transaction<'_>, name: &str, by: i64) -> Result<(), SdkError> {
-        tx.execute(
+        run(
+            &tx,
             "INSERT INTO counters (name, value) VALUES (?1, ?2)
              ON CONFLICT (name) DO UPDATE SET value = value + excluded.value",
             params![name, by],
@@ -424,7 +472,8 @@ impl Store {
         let tx = self.conn.transaction()?;
         let due: Vec<DueRow> = {
             let mut stmt = tx.prepare(
-                "SELECT id, campaign, epoch, digest, batch_id, reports, attempts, body
+                "SELECT id, campaign, epoch, digest, batch_id,
+                 (SELECT COUNT(*) FROM outbox WHERE batch = id), attempts, body
                  FROM batches WHERE release_at <= ?1 AND next_attempt_at <= ?1
                  ORDER BY release_at, id",
             )?;
@@ -448,7 +497,8 @@ impl Store {
                 Some(body) => body,
                 None => {
                     let body = Self::seal(&tx, row, &campaign, uint(epoch), uint(digest), &id)?;
-                    tx.execute(
+                    run(
+                        &tx,
                         "UPDATE batches SET body = ?2 WHERE id = ?1",
                         params![row, body],
                     )?;
@@ -475,7 +525,8 @@ impl Store {
         digest: u64,
         id: &[u8],
     ) -> Result<Vec<u8>, SdkError> {
-        let json: String = tx.query_row(
+        let json: String = one(
+            &tx,
             "SELECT json FROM configs WHERE campaign = ?1 AND digest = ?2",
             params![campaign, int(digest)],
             |r| r.get(0),
@@ -496,7 +547,7 @@ impl Store {
     /// The collector counted batch `row` (now or before): it leaves the outbox.
     pub fn acknowledge(&mut self, row: i64, reports: u64) -> Result<(), SdkError> {
         let tx = self.conn.transaction()?;
-        if tx.execute("DELETE FROM batches WHERE id = ?1", params![row])? > 0 {
+        if run(&tx, "DELETE FROM batches WHERE id = ?1", params![row])? > 0 {
             Self::bump(&tx, "acknowledged_batches", 1)?;
             Self::bump(&tx, "acknowledged_reports", int(reports))?;
         }
@@ -507,11 +558,12 @@ impl Store {
     /// The collector refused batch `row` for good: it leaves the outbox, counted.
     pub fn reject(&mut self, row: i64, reports: u64, detail: &str) -> Result<(), SdkError> {
         let tx = self.conn.transaction()?;
-        if tx.execute("DELETE FROM batches WHERE id = ?1", params![row])? > 0 {
+        if run(&tx, "DELETE FROM batches WHERE id = ?1", params![row])? > 0 {
             Self::bump(&tx, "rejected_batches", 1)?;
             Self::bump(&tx, "rejected_reports", int(reports))?;
         }
-        tx.execute(
+        run(
+            &tx,
             "INSERT INTO meta (key, value) VALUES ('last_rejection', ?1)
              ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             params![detail],
@@ -522,7 +574,8 @@ impl Store {
 
     /// Batch `row` failed for now: try again at `next`.
     pub fn defer(&mut self, row: i64, attempts: u32, next: u64) -> Result<(), SdkError> {
-        self.conn.execute(
+        run(
+            &self.conn,
             "UPDATE batches SET attempts = ?2, next_attempt_at = ?3 WHERE id = ?1",
             params![row, attempts, int(next)],
         )?;
@@ -531,8 +584,9 @@ impl Store {
 
     /// (batches, reports, earliest release or retry time) waiting in the outbox.
     pub fn waiting(&self) -> Result<(u64, u64, Option<u64>), SdkError> {
-        let (batches, reports, next): (i64, i64, Option<i64>) = self.conn.query_row(
-            "SELECT COUNT(*), COALESCE(SUM(reports), 0), MIN(MAX(release_at, next_attempt_at))
+        let (batches, reports, next): (i64, i64, Option<i64>) = one(
+            &self.conn,
+            "SELECT COUNT(*), (SELECT COUNT(*) FROM outbox), MIN(MAX(release_at, next_attempt_at))
              FROM batches",
             [],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),

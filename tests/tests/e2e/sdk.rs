@@ -128,6 +128,7 @@ fn sigkill_at_random_moments_loses_nothing_overspends_nothing_and_counts_once() 
         );
         std::thread::sleep(Duration::from_millis(200));
     }
+    drop(client); // the client owns its directory while open
     let books = books(device.path());
     assert_eq!((books.rejected, books.dropped, books.in_outbox), (0, 0, 0));
     assert!(books.charged > 0);

@@ -1,6 +1,7 @@
 """20,000 values through the Python API to the real collector; the estimates agree with the
 truth within 5 standard errors."""
 
+import gc
 import random
 import time
 
@@ -87,6 +88,10 @@ def test_refusals_are_exceptions_and_write_nothing(collector, tmp_path):
         ldp_telemetry.Client.open(str(tmp_path / "other"), "ftp://nowhere")
     # Opting out deletes what waits and stops recording; the choice persists.
     client.set_upload_enabled(False)
+    # One client per data directory at a time: let go of every reference to the first one
+    # (the exception info above holds its frame).
+    del client, refused
+    gc.collect()
     again = ldp_telemetry.Client.open(str(tmp_path / "device"), collector.url)
     assert not again.upload_enabled()
     assert again.upload_pending().reports_waiting == 0

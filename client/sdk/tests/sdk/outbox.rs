@@ -40,11 +40,14 @@ fn a_failed_upload_is_retried_later_with_identical_bytes() {
 
     // The collector counted the batch, but the answer was lost: the device resends.
     clock.advance(3600);
+    // The client owns its directory while open: close it to look inside.
+    drop(client);
     let sealed = {
         let db = rusqlite::Connection::open(dir.path().join(DB_FILE)).unwrap();
         db.query_row("SELECT body FROM batches", [], |r| r.get::<_, Vec<u8>>(0))
             .unwrap()
     };
+    let client = collector.client(dir.path(), ClientOptions::default());
     let answer = ldp_sdk::Transport::send(
         &collector,
         &ldp_sdk::HttpRequest {
@@ -141,6 +144,7 @@ fn turning_uploads_off_deletes_the_outbox_to_the_last_byte_and_sends_nothing() {
     for i in 0..5 {
         client.record_index("clicks", i).unwrap();
     }
+    drop(client);
     let reports: Vec<Vec<u8>> = {
         let db = rusqlite::Connection::open(dir.path().join(DB_FILE)).unwrap();
         let mut stmt = db.prepare("SELECT report FROM outbox").unwrap();
@@ -154,6 +158,7 @@ fn turning_uploads_off_deletes_the_outbox_to_the_last_byte_and_sends_nothing() {
     // The check can fail: the reports are on disk before the switch.
     let before = all_bytes(dir.path());
     assert!(reports.iter().all(|r| contains(&before, r)));
+    let client = collector.client(dir.path(), ClientOptions::default());
 
     client.set_upload_enabled(false).unwrap();
     let after = all_bytes(dir.path());

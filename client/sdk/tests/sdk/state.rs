@@ -181,3 +181,26 @@ fn the_device_secret_and_so_rappors_cohort_survive_a_restart() {
     assert_eq!(cohorts.len(), 3);
     assert!(cohorts.iter().all(|c| *c == cohorts[0]), "{cohorts:?}");
 }
+
+#[test]
+fn one_client_owns_a_data_dir_at_a_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(START);
+    let collector = Collector::new(&clock, &[grr("level", 8)]);
+    let first = collector.client(dir.path(), ClientOptions::default());
+    first.record_index("level", 1).unwrap();
+    let second = ldp_sdk::Client::open_with(
+        dir.path(),
+        "http://collector.test",
+        ClientOptions::default(),
+        std::sync::Arc::new(collector.clone()),
+        std::sync::Arc::new(clock.clone()),
+    );
+    match second {
+        Err(SdkError::Storage(message)) => assert!(message.contains("in use"), "{message}"),
+        other => panic!("a second client opened the directory: {other:?}"),
+    }
+    drop(first);
+    let again = collector.client(dir.path(), ClientOptions::default());
+    assert_eq!(again.privacy_spent("level").unwrap().lifetime_reports, 1);
+}
