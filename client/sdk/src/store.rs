@@ -409,7 +409,7 @@ impl Store {
     ) -> Result<(), SdkError> {
         loop {
             let (batches, bytes): (i64, i64) = one(
-                &tx,
+                tx,
                 "SELECT (SELECT COUNT(*) FROM batches),
                         (SELECT COALESCE(SUM(length(report)), 0) FROM outbox)",
                 [],
@@ -429,7 +429,7 @@ impl Store {
             let Some((oldest, reports)) = oldest else {
                 return Ok(());
             };
-            run(&tx, "DELETE FROM batches WHERE id = ?1", params![oldest])?;
+            run(tx, "DELETE FROM batches WHERE id = ?1", params![oldest])?;
             Self::bump(tx, "dropped_batches", 1)?;
             Self::bump(tx, "dropped_reports", reports)?;
         }
@@ -437,7 +437,7 @@ impl Store {
 
     fn bump(tx: &Transaction<'_>, name: &str, by: i64) -> Result<(), SdkError> {
         run(
-            &tx,
+            tx,
             "INSERT INTO counters (name, value) VALUES (?1, ?2)
              ON CONFLICT (name) DO UPDATE SET value = value + excluded.value",
             params![name, by],
@@ -526,7 +526,7 @@ impl Store {
         id: &[u8],
     ) -> Result<Vec<u8>, SdkError> {
         let json: String = one(
-            &tx,
+            tx,
             "SELECT json FROM configs WHERE campaign = ?1 AND digest = ?2",
             params![campaign, int(digest)],
             |r| r.get(0),
