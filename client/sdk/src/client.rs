@@ -395,6 +395,7 @@ impl Client {
                 }
             }
         }
+        inner.store.checkpoint()?;
         let (batches, reports, next) = inner.store.waiting()?;
         summary.batches_waiting = batches;
         summary.reports_waiting = reports;

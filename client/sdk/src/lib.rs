@@ -80,3 +80,8 @@ pub use store::DB_FILE;
 #[cfg(feature = "ureq-transport")]
 pub use transport::UreqTransport;
 pub use transport::{HttpRequest, HttpResponse, Transport};
+
+/// The app developers' guide (`client/README.md`); its Rust snippet is compiled as a test.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct AppDevelopersGuide;

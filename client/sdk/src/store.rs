@@ -136,6 +136,9 @@ impl Store {
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(in_use)?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
+        // The log is copied into the database by `upload_pending` (which syncs anyway), not
+        // every thousand pages in the middle of a record; 16 MiB is the backstop.
+        conn.pragma_update(None, "wal_autocheckpoint", 16_384)?;
         conn.pragma_update(None, "secure_delete", "ON")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.execute_batch(SCHEMA).map_err(in_use)?;
@@ -466,6 +469,13 @@ impl Store {
         let sealed = self.seal_due_synced(now);
         self.conn.pragma_update(None, "synchronous", "NORMAL")?;
         sealed
+    }
+
+    /// Copies the log into the database file where no reader needs it (cheap when it is
+    /// short; called after uploads).
+    pub fn checkpoint(&self) -> Result<(), SdkError> {
+        one(&self.conn, "PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
+        Ok(())
     }
 
     fn seal_due_synced(&mut self, now: u64) -> Result<Vec<Sealed>, SdkError> {
