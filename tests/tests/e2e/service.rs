@@ -447,8 +447,9 @@ fn trending_reports_the_value_that_rose_and_nothing_in_the_control(backend: &Bac
     for (id, now_pop) in [("trend", &rising), ("control", &base)] {
         let config = server.create_campaign(&range_config(id, MechanismKind::Grr, 2.0, k));
         let latest = current_epoch(&config) - 1;
-        for (epoch, pop) in [(latest - 1, &base), (latest, now_pop)] {
-            let reports = encode_all(&config, pop, &format!("{id}-{epoch}"));
+        for (epoch, pop, when) in [(latest - 1, &base, "baseline"), (latest, now_pop, "now")] {
+            // Seeds name the role, never the epoch: the draws must not change with the date.
+            let reports = encode_all(&config, pop, &format!("{id}-{when}"));
             for batch in batches(&config, epoch, reports, 1000) {
                 server.uploader().send(&batch).unwrap();
             }
