@@ -187,6 +187,101 @@ impl From<ldp_sdk::PrivacySpent> for PrivacySpent {
     }
 }
 
+/// A request the SDK asks the host app's HTTP stack to send.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct HostRequest {
+    /// `GET` or `POST`.
+    pub method: String,
+    /// Absolute URL.
+    pub url: String,
+    /// Header names and values, in order.
+    pub headers: Vec<HostHeader>,
+    /// Body bytes (empty for `GET`).
+    pub body: Vec<u8>,
+}
+
+/// One HTTP header.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct HostHeader {
+    /// Name.
+    pub name: String,
+    /// Value.
+    pub value: String,
+}
+
+/// The host's answer to a [`HostRequest`].
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct HostResponse {
+    /// HTTP status code.
+    pub status: u16,
+    /// `Retry-After` in seconds, when the collector sent one.
+    #[uniffi(default = None)]
+    pub retry_after: Option<u64>,
+    /// Body bytes.
+    pub body: Vec<u8>,
+}
+
+/// Why the host could not send a request (no response at all). The SDK keeps the batch and
+/// retries it later with the identical bytes.
+#[derive(Debug, thiserror::Error, uniffi::Error)]
+#[uniffi(flat_error)]
+pub enum TransportError {
+    /// DNS, connection, TLS, timeout, or an exception in the host's code.
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl From<uniffi::UnexpectedUniFFICallbackError> for TransportError {
+    fn from(e: uniffi::UnexpectedUniFFICallbackError) -> Self {
+        Self::Failed(e.reason)
+    }
+}
+
+/// The host app's HTTP stack (OkHttp, URLSession, `requests`, …): implement it in the host
+/// language and pass it to `Client.open_with_transport`. Called from the thread that called
+/// `upload_pending` (and `record`, the first time a campaign is seen); block until the
+/// response has arrived.
+#[uniffi::export(with_foreign)]
+pub trait HostTransport: Send + Sync {
+    /// Sends `request` and returns the response, or an error when there was none.
+    fn send(&self, request: HostRequest) -> Result<HostResponse, TransportError>;
+}
+
+/// Adapts a host's transport to the SDK's.
+struct Host(Arc<dyn HostTransport>);
+
+impl std::fmt::Debug for Host {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("HostTransport")
+    }
+}
+
+impl ldp_sdk::Transport for Host {
+    fn send(&self, request: &ldp_sdk::HttpRequest) -> Result<ldp_sdk::HttpResponse, String> {
+        let request = HostRequest {
+            method: request.method.clone(),
+            url: request.url.clone(),
+            headers: request
+                .headers
+                .iter()
+                .map(|(name, value)| HostHeader {
+                    name: name.clone(),
+                    value: value.clone(),
+                })
+                .collect(),
+            body: request.body.clone(),
+        };
+        match self.0.send(request) {
+            Ok(r) => Ok(ldp_sdk::HttpResponse {
+                status: r.status,
+                retry_after: r.retry_after,
+                body: r.body,
+            }),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+}
+
 /// The device SDK's client: records values under the campaigns' privacy budgets into a
 /// durable outbox and uploads each epoch's batch at a random moment after the epoch ends.
 #[derive(Debug, uniffi::Object)]
@@ -213,6 +308,24 @@ impl Client {
             &collector_url,
             options.into(),
             Arc::new(ldp_sdk::UreqTransport::default()),
+            Arc::new(SystemClock),
+        )?;
+        Ok(Arc::new(Self(client)))
+    }
+
+    /// Opens the client with the host app's own HTTP stack doing the sending.
+    #[uniffi::constructor]
+    pub fn open_with_transport(
+        data_dir: String,
+        collector_url: String,
+        options: ClientOptions,
+        transport: Arc<dyn HostTransport>,
+    ) -> Result<Arc<Self>, LdpError> {
+        let client = ldp_sdk::Client::open_with(
+            data_dir,
+            &collector_url,
+            options.into(),
+            Arc::new(Host(transport)),
             Arc::new(SystemClock),
         )?;
         Ok(Arc::new(Self(client)))
