@@ -94,6 +94,36 @@ fn record(c: &mut Criterion) {
     group.finish();
 }
 
+/// The common case: one report per device and epoch, so every record opens its epoch's batch.
+fn record_first_of_epoch(c: &mut Criterion) {
+    let mut group = c.benchmark_group("record-first-of-epoch");
+    for (name, mechanism) in [("grr", Mechanism::Grr), ("oue", Mechanism::Oue)] {
+        let (_dir, client, clock) = client(mechanism, 1024);
+        let mut pending = 0u32;
+        group.bench_function(BenchmarkId::new(name, 1024), |b| {
+            b.iter_custom(|iters| {
+                let mut spent = Duration::ZERO;
+                for i in 0..iters {
+                    clock.advance(EPOCH);
+                    if pending == 100 {
+                        // A device uploads now and then; outside the timing.
+                        client.upload_pending().expect("upload");
+                        pending = 0;
+                    }
+                    let start = Instant::now();
+                    client
+                        .record_index("bench", (i % 1024) as u32)
+                        .expect("record");
+                    spent += start.elapsed();
+                    pending += 1;
+                }
+                spent
+            });
+        });
+    }
+    group.finish();
+}
+
 fn upload(c: &mut Criterion) {
     let mut group = c.benchmark_group("upload_pending");
     group.sample_size(30);
@@ -119,5 +149,5 @@ fn upload(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, record, upload);
+criterion_group!(benches, record, record_first_of_epoch, upload);
 criterion_main!(benches);

@@ -19,7 +19,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use crate::error::SdkError;
 
 const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS configs (
     campaign TEXT NOT NULL, digest INTEGER NOT NULL, json TEXT NOT NULL,
     PRIMARY KEY (campaign, digest));
@@ -29,16 +29,15 @@ CREATE TABLE IF NOT EXISTS campaigns (
 CREATE TABLE IF NOT EXISTS ledger (
     campaign TEXT NOT NULL, epoch INTEGER NOT NULL,
     reports INTEGER NOT NULL, epsilon REAL NOT NULL,
-    PRIMARY KEY (campaign, epoch));
+    PRIMARY KEY (campaign, epoch)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS batches (
     id INTEGER PRIMARY KEY, campaign TEXT NOT NULL, epoch INTEGER NOT NULL,
     digest INTEGER NOT NULL, batch_id BLOB NOT NULL, release_at INTEGER NOT NULL,
     next_attempt_at INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, body BLOB);
-CREATE INDEX IF NOT EXISTS batches_by_epoch ON batches (campaign, epoch);
 CREATE TABLE IF NOT EXISTS outbox (
     batch INTEGER NOT NULL REFERENCES batches(id) ON DELETE CASCADE,
     seq INTEGER NOT NULL, report BLOB NOT NULL, PRIMARY KEY (batch, seq)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
 ";
 
 /// The file name of the state inside `data_dir`.
@@ -106,6 +105,22 @@ type DueRow = (i64, String, i64, i64, Vec<u8>, i64, i64, Option<Vec<u8>>);
 #[derive(Debug)]
 pub(crate) struct Store {
     conn: Connection,
+    /// What the outbox holds, kept beside it (the store is the only writer: it holds the
+    /// database's exclusive lock), so that a record never scans the outbox.
+    outbox: Totals,
+}
+
+/// Batches and report bytes in the outbox.
+#[derive(Debug, Clone, Copy, Default)]
+struct Totals {
+    batches: u64,
+    bytes: u64,
+}
+
+impl Totals {
+    fn over(self, max_batches: u64, max_bytes: u64) -> bool {
+        self.batches > max_batches || self.bytes > max_bytes
+    }
 }
 
 impl Store {
@@ -142,7 +157,19 @@ impl Store {
         conn.pragma_update(None, "secure_delete", "ON")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.execute_batch(SCHEMA).map_err(in_use)?;
-        Ok(Self { conn })
+        let outbox = one(
+            &conn,
+            "SELECT (SELECT COUNT(*) FROM batches),
+                    (SELECT COALESCE(SUM(length(report)), 0) FROM outbox)",
+            [],
+            |r| {
+                Ok(Totals {
+                    batches: uint(r.get(0)?),
+                    bytes: uint(r.get(1)?),
+                })
+            },
+        )?;
+        Ok(Self { conn, outbox })
     }
 
     /// The device secret, created from the OS's randomness on first use.
@@ -197,6 +224,7 @@ impl Store {
         }
         tx.commit()?;
         if !enabled {
+            self.outbox = Totals::default();
             // Nothing of the deleted reports may linger in the log either.
             self.conn
                 .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
@@ -394,11 +422,18 @@ impl Store {
              SET reports = reports + 1, epsilon = epsilon + excluded.epsilon",
             params![job.campaign, int(job.epoch), job.epsilon],
         )?;
-        if opened {
-            // Checked as each batch opens: a batch grows by at most max_batch_reports after.
-            Self::bound_outbox(&tx, batch, job.max_outbox_batches, job.max_outbox_bytes)?;
-        }
+        let mut totals = self.outbox;
+        totals.batches += u64::from(opened);
+        totals.bytes += report.len() as u64;
+        Self::bound_outbox(
+            &tx,
+            batch,
+            job.max_outbox_batches,
+            job.max_outbox_bytes,
+            &mut totals,
+        )?;
         tx.commit()?;
+        self.outbox = totals;
         Ok(spent + 1)
     }
 
@@ -409,33 +444,39 @@ impl Store {
         keep: i64,
         max_batches: u64,
         max_bytes: u64,
+        totals: &mut Totals,
     ) -> Result<(), SdkError> {
-        loop {
-            let (batches, bytes): (i64, i64) = one(
+        while totals.over(max_batches, max_bytes) {
+            let oldest: Option<(i64, i64)> = one(
                 tx,
-                "SELECT (SELECT COUNT(*) FROM batches),
-                        (SELECT COALESCE(SUM(length(report)), 0) FROM outbox)",
-                [],
+                "SELECT id, (SELECT COUNT(*) FROM outbox WHERE batch = id) FROM batches
+                 WHERE id != ?1 ORDER BY id LIMIT 1",
+                params![keep],
                 |r| Ok((r.get(0)?, r.get(1)?)),
-            )?;
-            if uint(batches) <= max_batches && uint(bytes) <= max_bytes {
-                return Ok(());
-            }
-            let oldest: Option<(i64, i64)> = tx
-                .query_row(
-                    "SELECT id, (SELECT COUNT(*) FROM outbox WHERE batch = id) FROM batches
-                     WHERE id != ?1 ORDER BY id LIMIT 1",
-                    params![keep],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
-                .optional()?;
+            )
+            .optional()?;
             let Some((oldest, reports)) = oldest else {
                 return Ok(());
             };
+            let bytes = Self::batch_bytes(tx, oldest)?;
             run(tx, "DELETE FROM batches WHERE id = ?1", params![oldest])?;
             Self::bump(tx, "dropped_batches", 1)?;
             Self::bump(tx, "dropped_reports", reports)?;
+            totals.batches = totals.batches.saturating_sub(1);
+            totals.bytes = totals.bytes.saturating_sub(bytes);
         }
+        Ok(())
+    }
+
+    /// Report bytes of batch `row`.
+    fn batch_bytes(conn: &Connection, row: i64) -> Result<u64, SdkError> {
+        let bytes: i64 = one(
+            conn,
+            "SELECT COALESCE(SUM(length(report)), 0) FROM outbox WHERE batch = ?1",
+            params![row],
+            |r| r.get(0),
+        )?;
+        Ok(uint(bytes))
     }
 
     fn bump(tx: &Transaction<'_>, name: &str, by: i64) -> Result<(), SdkError> {
@@ -556,29 +597,42 @@ impl Store {
 
     /// The collector counted batch `row` (now or before): it leaves the outbox.
     pub fn acknowledge(&mut self, row: i64, reports: u64) -> Result<(), SdkError> {
-        let tx = self.conn.transaction()?;
-        if run(&tx, "DELETE FROM batches WHERE id = ?1", params![row])? > 0 {
-            Self::bump(&tx, "acknowledged_batches", 1)?;
-            Self::bump(&tx, "acknowledged_reports", int(reports))?;
-        }
-        tx.commit()?;
-        Ok(())
+        self.remove(row, reports, "acknowledged", None)
     }
 
     /// The collector refused batch `row` for good: it leaves the outbox, counted.
     pub fn reject(&mut self, row: i64, reports: u64, detail: &str) -> Result<(), SdkError> {
+        self.remove(row, reports, "rejected", Some(detail))
+    }
+
+    /// Deletes batch `row` and counts it as `{outcome}_batches` and `{outcome}_reports`.
+    fn remove(
+        &mut self,
+        row: i64,
+        reports: u64,
+        outcome: &str,
+        detail: Option<&str>,
+    ) -> Result<(), SdkError> {
         let tx = self.conn.transaction()?;
-        if run(&tx, "DELETE FROM batches WHERE id = ?1", params![row])? > 0 {
-            Self::bump(&tx, "rejected_batches", 1)?;
-            Self::bump(&tx, "rejected_reports", int(reports))?;
+        let bytes = Self::batch_bytes(&tx, row)?;
+        let removed = run(&tx, "DELETE FROM batches WHERE id = ?1", params![row])? > 0;
+        if removed {
+            Self::bump(&tx, &format!("{outcome}_batches"), 1)?;
+            Self::bump(&tx, &format!("{outcome}_reports"), int(reports))?;
         }
-        run(
-            &tx,
-            "INSERT INTO meta (key, value) VALUES ('last_rejection', ?1)
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            params![detail],
-        )?;
+        if let Some(detail) = detail {
+            run(
+                &tx,
+                "INSERT INTO meta (key, value) VALUES ('last_rejection', ?1)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                params![detail],
+            )?;
+        }
         tx.commit()?;
+        if removed {
+            self.outbox.batches = self.outbox.batches.saturating_sub(1);
+            self.outbox.bytes = self.outbox.bytes.saturating_sub(bytes);
+        }
         Ok(())
     }
 
