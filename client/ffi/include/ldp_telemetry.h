@@ -180,7 +180,7 @@ struct LdpOptions ldp_options_default(void);
 LdpStatus ldp_client_open(const char *data_dir, const char *collector_url, struct LdpClient **out);
 
 /**
- * [`ldp_client_open`] with options.
+ * [`ldp_client_open`] with options. `*out` is NULL unless the open succeeds.
  *
  * # Safety
  * As [`ldp_client_open`]; `options` points to an `LdpOptions`.

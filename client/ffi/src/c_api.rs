@@ -122,7 +122,8 @@ fn status_of(e: &SdkError) -> LdpStatus {
 fn guard(body: impl FnOnce() -> Result<(), SdkError>) -> LdpStatus {
     let (status, message) = match catch_unwind(AssertUnwindSafe(body)) {
         Ok(Ok(())) => (LdpStatus::Ok, String::new()),
-        Ok(Err(e)) => (status_of(&e), e.to_string()),
+        // A NUL inside (from a collector's text) would end the C string early.
+        Ok(Err(e)) => (status_of(&e), e.to_string().replace('\0', " ")),
         Err(_) => (
             LdpStatus::Panic,
             "internal error (a panic was caught)".into(),
@@ -183,7 +184,7 @@ pub unsafe extern "C" fn ldp_client_open(
     unsafe { ldp_client_open_with_options(data_dir, collector_url, &options, out) }
 }
 
-/// [`ldp_client_open`] with options.
+/// [`ldp_client_open`] with options. `*out` is NULL unless the open succeeds.
 ///
 /// # Safety
 /// As [`ldp_client_open`]; `options` points to an `LdpOptions`.
@@ -194,6 +195,10 @@ pub unsafe extern "C" fn ldp_client_open_with_options(
     options: *const LdpOptions,
     out: *mut *mut LdpClient,
 ) -> LdpStatus {
+    if !out.is_null() {
+        // SAFETY: non-null and writable by the caller's contract: NULL unless the open succeeds.
+        unsafe { *out = std::ptr::null_mut() };
+    }
     guard(|| {
         // SAFETY: the caller's contract.
         let (dir, url) = unsafe { (text(data_dir, "data_dir")?, text(collector_url, "url")?) };
@@ -375,7 +380,11 @@ pub unsafe extern "C" fn ldp_last_error_message(buf: *mut c_char, capacity: usiz
         let last = last.borrow();
         let bytes = last.as_bytes();
         if !buf.is_null() && capacity > 0 {
-            let n = bytes.len().min(capacity - 1);
+            // Whole characters only: never cut a UTF-8 sequence in two.
+            let mut n = bytes.len().min(capacity - 1);
+            while n > 0 && !last.is_char_boundary(n) {
+                n -= 1;
+            }
             // SAFETY: `buf` is writable for `capacity` > n bytes by the caller's contract.
             unsafe {
                 std::ptr::copy_nonoverlapping(bytes.as_ptr().cast::<c_char>(), buf, n);

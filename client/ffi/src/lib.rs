@@ -240,7 +240,8 @@ impl From<uniffi::UnexpectedUniFFICallbackError> for TransportError {
 /// The host app's HTTP stack (OkHttp, URLSession, `requests`, …): implement it in the host
 /// language and pass it to `Client.open_with_transport`. Called from the thread that called
 /// `upload_pending` (and `record`, the first time a campaign is seen); block until the
-/// response has arrived.
+/// response has arrived. It must not call back into the client (the client is busy with the
+/// call that asked for the request).
 #[uniffi::export(with_foreign)]
 pub trait HostTransport: Send + Sync {
     /// Sends `request` and returns the response, or an error when there was none.

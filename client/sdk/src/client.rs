@@ -293,8 +293,8 @@ impl Client {
         now: u64,
     ) -> Result<Arc<CampaignConfig>, SdkError> {
         if let Some(cached) = inner.cached(campaign)? {
-            if let Some((next, from)) = cached.next
-                && schedule::epoch_at(now, next.epoch_seconds()) >= from
+            if let Some((next, switch_at)) = cached.next
+                && now >= switch_at
             {
                 inner.store.promote(campaign)?;
                 inner.campaigns.remove(campaign);
@@ -304,7 +304,7 @@ impl Client {
         }
         let config = self.fetch_config(campaign)?;
         let epoch = schedule::epoch_at(now, config.epoch_seconds());
-        inner.store.put_config(&config, epoch)?;
+        inner.store.put_config(&config, epoch, 0)?;
         inner.campaigns.remove(campaign);
         Ok(Arc::new(config))
     }
@@ -350,7 +350,7 @@ impl Client {
     /// Sends every batch that is due (its epoch has ended and its random release time has
     /// passed), after making its charge durable. Acknowledged batches leave the outbox; a
     /// batch the collector refuses for good is dropped and counted; on a transport failure,
-    /// 5xx or 429 sending stops and the batch is retried later, with the identical bytes.
+    /// 408, 425, 429 or 5xx sending stops and the batch is retried later, with the identical bytes.
     /// Also picks up changed campaign configurations, once per epoch. Does nothing while
     /// uploads are disabled.
     pub fn upload_pending(&self) -> Result<UploadSummary, SdkError> {
@@ -415,7 +415,11 @@ impl Client {
                 continue;
             }
             match self.fetch_config(&id) {
-                Ok(config) => inner.store.put_config(&config, epoch)?,
+                Ok(config) => {
+                    // A change takes over when the epoch in force ends, never in the middle.
+                    let switch_at = schedule::epoch_end(epoch, cached.config.epoch_seconds());
+                    inner.store.put_config(&config, epoch, switch_at)?;
+                }
                 Err(e) => {
                     tracing::debug!(campaign = %id, error = %e, "configuration not refreshed");
                     inner.store.mark_checked(&id, epoch)?;

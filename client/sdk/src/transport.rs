@@ -42,7 +42,7 @@ pub trait Transport: Send + Sync + std::fmt::Debug {
 pub(crate) enum Outcome {
     /// 2xx: the body.
     Success(Vec<u8>),
-    /// Transport failure, 5xx or 429: try again later with the same bytes.
+    /// Transport failure, 408, 425, 429 or 5xx: try again later with the same bytes.
     Retry {
         /// What went wrong.
         error: String,
@@ -72,7 +72,8 @@ impl Outcome {
         let body = String::from_utf8_lossy(&response.body).into_owned();
         match response.status {
             200..=299 => Self::Success(response.body),
-            429 | 500..=599 => Self::Retry {
+            // Request Timeout, Too Early, Too Many Requests and server errors pass.
+            408 | 425 | 429 | 500..=599 => Self::Retry {
                 error: format!("HTTP {}: {body}", response.status),
                 retry_after: response.retry_after,
             },

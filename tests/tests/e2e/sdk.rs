@@ -1,6 +1,10 @@
 //! The device SDK against the real collector, killed with SIGKILL at random moments: the
 //! budget is never overspent, every charged report is in the outbox or acknowledged, and the
 //! collector counts exactly the acknowledged reports — none lost, none twice.
+//!
+//! SIGKILL ends the process, not the machine: the operating system keeps what SQLite wrote, so
+//! this shows the transactions' atomicity and the outbox's retry rules. That the seal is synced
+//! before a send (power loss) rests on SQLite's documented `synchronous = FULL` commit.
 
 use std::path::Path;
 use std::process::{Command, Stdio};

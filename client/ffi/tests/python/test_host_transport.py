@@ -13,11 +13,14 @@ class UrllibTransport(ldp_telemetry.HostTransport):
 
     def __init__(self):
         self.requests = []
+        self.failed_bodies = []
         self.fail = False
 
     def send(self, request):
-        self.requests.append((request.method, request.url))
+        self.requests.append((request.method, request.url, bytes(request.body)))
         if self.fail:
+            if request.method == "POST":
+                self.failed_bodies.append(bytes(request.body))
             raise ConnectionError("the network is down")
         req = urllib.request.Request(
             request.url, data=bytes(request.body) if request.body else None, method=request.method,
@@ -43,7 +46,7 @@ def test_a_transport_written_in_python_carries_every_request(collector, tmp_path
     )
     for i in range(10):
         client.record_index("py-host", i % 4)
-    assert transport.requests == [("GET", f"{collector.url}/v1/campaigns/py-host")]
+    assert transport.requests == [("GET", f"{collector.url}/v1/campaigns/py-host", b"")]
 
     # The epoch ends; the host's network fails: an error value, the batch kept.
     time.sleep(2.5)
@@ -59,4 +62,6 @@ def test_a_transport_written_in_python_carries_every_request(collector, tmp_path
         assert time.monotonic() < deadline
         time.sleep(0.2)
     assert collector.estimates("py-host")["n"] == 10
-    assert all(method in ("GET", "POST") for method, _ in transport.requests)
+    # What failed was resent byte for byte.
+    sent = {body for method, _, body in transport.requests if method == "POST"}
+    assert transport.failed_bodies and set(transport.failed_bodies) <= sent

@@ -180,3 +180,32 @@ fn turning_uploads_off_deletes_the_outbox_to_the_last_byte_and_sends_nothing() {
     // The ledger is kept: the budget spent stays spent.
     assert_eq!(client.privacy_spent("clicks").unwrap().lifetime_reports, 5);
 }
+
+#[test]
+fn a_damaged_batch_is_dropped_and_counted_without_blocking_the_others() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(START);
+    let collector = Collector::new(&clock, &[oue("clicks")]);
+    let client = collector.client(dir.path(), ClientOptions::default());
+    client.record_index("clicks", 1).unwrap();
+    clock.advance(DAY);
+    client.record_index("clicks", 2).unwrap();
+    drop(client);
+    {
+        // Damage the first epoch's report on disk.
+        let db = rusqlite::Connection::open(dir.path().join(DB_FILE)).unwrap();
+        let changed = db
+            .execute(
+                "UPDATE outbox SET report = x'ff' WHERE batch = (SELECT MIN(id) FROM batches)",
+                [],
+            )
+            .unwrap();
+        assert_eq!(changed, 1);
+    }
+    let client = collector.client(dir.path(), ClientOptions::default());
+    clock.advance(2 * DAY);
+    let summary = client.upload_pending().unwrap();
+    assert_eq!((summary.reports_sent, summary.reports_waiting), (1, 0));
+    assert_eq!(client.counter("dropped_reports").unwrap(), 1);
+    assert_eq!(collector.reports(), 1);
+}

@@ -204,3 +204,37 @@ fn one_client_owns_a_data_dir_at_a_time() {
     let again = collector.client(dir.path(), ClientOptions::default());
     assert_eq!(again.privacy_spent("level").unwrap().lifetime_reports, 1);
 }
+
+#[test]
+fn a_changed_configuration_takes_over_even_when_uploads_come_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(START);
+    let old = grr("level", 8);
+    let collector = Collector::new(&clock, std::slice::from_ref(&old));
+    let client = collector.client(dir.path(), ClientOptions::default());
+    client.record_index("level", 1).unwrap();
+    let new = CampaignConfig::range("level", Mechanism::Grr, 2.0, 8).unwrap();
+    collector
+        .seen
+        .lock()
+        .unwrap()
+        .configs
+        .insert("level".into(), new.clone());
+    // Every epoch the app uploads before it records: the change, noticed in epoch 2, must
+    // not be put off again by the next epoch's check.
+    for _ in 0..3 {
+        clock.advance(DAY);
+        client.upload_pending().unwrap();
+    }
+    client.record_index("level", 2).unwrap();
+    clock.advance(3 * DAY);
+    client.upload_pending().unwrap();
+    let seen = collector.seen.lock().unwrap();
+    let last = seen
+        .posts
+        .iter()
+        .map(|(_, body)| wire::decode_batch(body).unwrap())
+        .max_by_key(|batch| batch.epoch)
+        .unwrap();
+    assert_eq!(last.config_digest, new.digest());
+}
