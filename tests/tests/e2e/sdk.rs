@@ -9,7 +9,7 @@
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use ldp_protocol::{CampaignConfig, CampaignSpec, Domain, Mechanism};
 use ldp_sdk::{Client, ClientOptions, SystemClock, UreqTransport};
@@ -123,13 +123,11 @@ fn sigkill_at_random_moments_loses_nothing_overspends_nothing_and_counts_once() 
         Arc::new(SystemClock),
     )
     .unwrap();
-    let started = Instant::now();
+    // Every batch is due within a few epochs; bounded so a bug cannot hang the run.
+    let mut polls = 0u32;
     while client.upload_pending().unwrap().reports_waiting > 0 {
-        // A hang guard, not a speed check.
-        assert!(
-            started.elapsed() < Duration::from_secs(120),
-            "uploads never finished"
-        );
+        polls += 1;
+        assert!(polls < 600, "uploads never finished");
         std::thread::sleep(Duration::from_millis(200));
     }
     drop(client); // the client owns its directory while open

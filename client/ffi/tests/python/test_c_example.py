@@ -7,7 +7,7 @@ import subprocess
 
 def test_the_c_example_reports_reach_the_collector(collector, tmp_path, repo_root):
     library_dir = os.environ.get("LDP_FFI_LIB_DIR")
-    assert library_dir, "set LDP_FFI_LIB_DIR to the directory of libldp_telemetry (scripts/test-bindings.sh does)"
+    assert library_dir, "set LDP_FFI_LIB_DIR to the directory of libldp_telemetry (.ci/run does)"
     ffi = repo_root / "client" / "ffi"
     program = tmp_path / "record"
     subprocess.run(

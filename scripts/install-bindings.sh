@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The Python package and the C example, end to end against the real collector: builds the
-# wheel with maturin in a virtual environment, installs it into a fresh one, and runs pytest
-# (which also compiles and runs the C example against the generated header).
+# What the Python and C end-to-end tests need: the collector binary and the C library, the
+# wheel built with maturin in one virtual environment and installed, with pytest, into a fresh
+# one (target/bindings-venv). `.ci/run` then runs pytest from that environment against the
+# real collector; pytest also compiles and runs the C example against the generated header.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -25,8 +26,3 @@ echo "-- a fresh virtual environment with the wheel and pytest"
 rm -rf "$root/target/bindings-venv"
 python3 -m venv "$root/target/bindings-venv"
 "$root/target/bindings-venv/bin/pip" install --quiet --disable-pip-version-check pytest "$root"/target/wheels/ldp_telemetry-*.whl
-
-echo "-- pytest"
-cd "$root/target"  # not the source tree: the installed package is what is tested
-LDP_AGGREGATOR="$out/ldp-aggregator" LDP_FFI_LIB_DIR="$out" \
-  "$root/target/bindings-venv/bin/python" -m pytest -q -p no:cacheprovider "$root/client/ffi/tests/python"
