@@ -19,7 +19,7 @@ pub mod subset;
 pub mod unary;
 
 use ldp_protocol::mechanism::MechanismParams;
-use ldp_protocol::{CampaignConfig, Domain, GrrReport, Report};
+use ldp_protocol::{CampaignConfig, Domain, Report};
 use rand_core::RngCore;
 
 use crate::budget::{Accountant, BudgetLedger};
@@ -127,11 +127,14 @@ fn variant<T>(
 /// One encoding step (one input, or a block of indices), run with the family's randomizer
 /// and the variant of [`Report`] that holds its reports.
 trait Step {
+    /// What the step returns: nothing (it encodes into reports it was given) or a new report.
+    type Output;
+
     fn run<P: Randomizer>(
         self,
         randomizer: &P,
         variant: impl Variant<P::Report>,
-    ) -> Result<(), ClientError>
+    ) -> Result<Self::Output, ClientError>
     where
         P::Value: FromInput;
 }
@@ -142,7 +145,7 @@ trait Step {
 macro_rules! randomizers {
     ($($variant:ident($p:ident) => $randomizer:expr,)*) => {
         #[inline(always)]
-        fn dispatch<S: Step>(params: &MechanismParams, step: S) -> Result<(), ClientError> {
+        fn dispatch<S: Step>(params: &MechanismParams, step: S) -> Result<S::Output, ClientError> {
             match params {
                 $(MechanismParams::$variant($p) => step.run(
                     $randomizer,
@@ -192,6 +195,8 @@ where
     R: RngCore,
     B: FnOnce(&CampaignConfig) -> Result<(), ClientError>,
 {
+    type Output = ();
+
     #[inline(always)]
     fn run<P: Randomizer>(
         self,
@@ -218,6 +223,48 @@ where
     }
 }
 
+/// Encoding an app's input into a new report: as [`Encode`], but the family's report is made
+/// directly, not written over a placeholder.
+struct EncodeNew<'a, R, B> {
+    input: Input<'a>,
+    config: &'a CampaignConfig,
+    plan: &'a Plan,
+    rng: &'a mut R,
+    clamped: &'a mut u64,
+    before: B,
+}
+
+impl<R, B> Step for EncodeNew<'_, R, B>
+where
+    R: RngCore,
+    B: FnOnce(&CampaignConfig) -> Result<(), ClientError>,
+{
+    type Output = Report;
+
+    #[inline(always)]
+    fn run<P: Randomizer>(
+        self,
+        randomizer: &P,
+        variant: impl Variant<P::Report>,
+    ) -> Result<Report, ClientError>
+    where
+        P::Value: FromInput,
+    {
+        let Self {
+            input,
+            config,
+            plan,
+            rng,
+            clamped,
+            before,
+        } = self;
+        let (value, was_clamped) = P::Value::from_input(input, config, plan)?;
+        before(config)?;
+        *clamped += u64::from(was_clamped);
+        Ok(variant.wrap(randomizer.encode(P::Value::get(&value), rng)))
+    }
+}
+
 /// Encoding a block of indices, each into its report, in order: the indices checked against
 /// k before (by [`Encoder::encode_indices_into`]), the family found once, then one loop of
 /// draws.
@@ -230,6 +277,8 @@ struct EncodeIndices<'a, R> {
 }
 
 impl<R: RngCore> Step for EncodeIndices<'_, R> {
+    type Output = ();
+
     #[inline(always)]
     fn run<P: Randomizer>(
         self,
@@ -253,9 +302,6 @@ impl<R: RngCore> Step for EncodeIndices<'_, R> {
         Ok(())
     }
 }
-
-/// A report to encode into when there is none yet.
-const PLACEHOLDER: Report = Report::Grr(GrrReport { value: 0 });
 
 /// Encodes values of one campaign into randomized reports.
 ///
@@ -333,7 +379,7 @@ impl<R: RngCore> Encoder<R> {
         dispatch(self.config.params(), step)
     }
 
-    /// [`Encoder::encode_input_into`] into a new report.
+    /// [`Encoder::encode_input_into`], into a new report.
     /// Always inlined, so that each public method keeps only the arms its input reaches: as one
     /// shared call the input and the report went through memory, three times slower for a
     /// number (`ldp-sim run --mechanism numeric`).
@@ -343,9 +389,15 @@ impl<R: RngCore> Encoder<R> {
         input: Input<'_>,
         before: impl FnOnce(&CampaignConfig) -> Result<(), ClientError>,
     ) -> Result<Report, ClientError> {
-        let mut report = PLACEHOLDER;
-        self.encode_input_into(input, &mut report, before)?;
-        Ok(report)
+        let step = EncodeNew {
+            input,
+            config: &self.config,
+            plan: &self.plan,
+            rng: &mut self.rng,
+            clamped: &mut self.clamped,
+            before,
+        };
+        dispatch(self.config.params(), step)
     }
 
     /// Encodes a number for a campaign over a numeric domain [lo, hi]. A value outside the
