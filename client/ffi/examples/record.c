@@ -57,6 +57,9 @@ int main(int argc, char **argv) {
         if (status != LDP_STATUS_OK) fail("record", status);
         i++;
     }
+    /* Recorded values are written by the SDK's thread moments later; make sure now. */
+    status = ldp_client_flush(client);
+    if (status != LDP_STATUS_OK) fail("flush", status);
     LdpPrivacySpent spent;
     status = ldp_client_privacy_spent(client, campaign, &spent);
     if (status != LDP_STATUS_OK) fail("privacy_spent", status);

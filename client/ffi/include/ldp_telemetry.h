@@ -235,6 +235,15 @@ LdpStatus ldp_client_record_number(const struct LdpClient *client, const char *c
 LdpStatus ldp_client_upload_pending(const struct LdpClient *client, struct LdpUploadSummary *out);
 
 /**
+ * Writes every recorded value to the state file now (call it when the app goes to the
+ * background; the SDK's thread does it moments after each record anyway).
+ *
+ * # Safety
+ * `client` is a live handle.
+ */
+LdpStatus ldp_client_flush(const struct LdpClient *client);
+
+/**
  * Turns uploads on or off (off deletes the outbox; spent budget stays spent).
  *
  * # Safety

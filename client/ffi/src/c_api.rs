@@ -326,6 +326,17 @@ pub unsafe extern "C" fn ldp_client_upload_pending(
     })
 }
 
+/// Writes every recorded value to the state file now (call it when the app goes to the
+/// background; the SDK's thread does it moments after each record anyway).
+///
+/// # Safety
+/// `client` is a live handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ldp_client_flush(client: *const LdpClient) -> LdpStatus {
+    // SAFETY: the caller's contract.
+    guard(|| unsafe { handle(client)? }.flush())
+}
+
 /// Turns uploads on or off (off deletes the outbox; spent budget stays spent).
 ///
 /// # Safety

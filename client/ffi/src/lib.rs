@@ -347,6 +347,12 @@ impl Client {
         Ok(self.0.record_number(&campaign_id, x)?)
     }
 
+    /// Writes every recorded value to the state file now (call it when the app goes to the
+    /// background; the SDK's thread does it moments after each record anyway).
+    pub fn flush(&self) -> Result<(), LdpError> {
+        Ok(self.0.flush()?)
+    }
+
     /// Sends every batch that is due.
     pub fn upload_pending(&self) -> Result<UploadSummary, LdpError> {
         Ok(self.0.upload_pending()?.into())

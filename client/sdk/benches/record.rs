@@ -1,5 +1,5 @@
-//! What an app pays: `record` (encode, charge and enqueue in one SQLite transaction) and
-//! `upload_pending` per batch (seal with a synced commit, send, acknowledge), against a
+//! What an app pays: `record` (encode, charge and queue in memory), the write behind it (one
+//! SQLite transaction per burst), and `upload_pending` per batch (seal with a synced commit, send, acknowledge), against a
 //! collector in process so only the SDK is measured.
 //!
 //! `cargo bench -p ldp-sdk --bench record`
@@ -124,6 +124,40 @@ fn record_first_of_epoch(c: &mut Criterion) {
     group.finish();
 }
 
+/// The writer's side: a record and the transaction that stores it with its charge, alone
+/// (`flush` after each record: one report per transaction, the worst case) or in a burst of 100
+/// (one transaction; the time is per record).
+fn written(c: &mut Criterion) {
+    let mut group = c.benchmark_group("record+write");
+    for (name, mechanism) in [("grr", Mechanism::Grr), ("oue", Mechanism::Oue)] {
+        for burst in [1u32, 100] {
+            let (_dir, client, clock) = client(mechanism.clone(), 1024);
+            let mut recorded = 0u32;
+            group.bench_function(BenchmarkId::new(name, format!("burst-of-{burst}")), |b| {
+                b.iter_custom(|iters| {
+                    let mut spent = Duration::ZERO;
+                    for _ in 0..iters {
+                        if recorded + burst > PER_EPOCH {
+                            clock.advance(EPOCH);
+                            client.upload_pending().expect("upload");
+                            recorded = 0;
+                        }
+                        let start = Instant::now();
+                        for i in 0..burst {
+                            client.record_index("bench", i).expect("record");
+                        }
+                        client.flush().expect("flush");
+                        spent += start.elapsed() / burst;
+                        recorded += burst;
+                    }
+                    spent
+                });
+            });
+        }
+    }
+    group.finish();
+}
+
 fn upload(c: &mut Criterion) {
     let mut group = c.benchmark_group("upload_pending");
     group.sample_size(30);
@@ -136,6 +170,7 @@ fn upload(c: &mut Criterion) {
                     for i in 0..reports {
                         client.record_index("bench", i).expect("record");
                     }
+                    client.flush().expect("flush");
                     clock.advance(EPOCH);
                     let start = Instant::now();
                     let summary = client.upload_pending().expect("upload");
@@ -149,5 +184,5 @@ fn upload(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, record, record_first_of_epoch, upload);
+criterion_group!(benches, record, record_first_of_epoch, written, upload);
 criterion_main!(benches);

@@ -1,133 +1,52 @@
 //! [`Client`]: what an app holds.
 
+use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
 
-use ldp_client::{Encoder, InMemorySecretStore, ProductionRng, RapporEncoder};
-use ldp_protocol::{BatchId, CampaignConfig, MechanismParams, Report, wire};
+use ldp_client::ProductionRng;
+use ldp_protocol::{BatchId, CampaignConfig, wire};
 use rand_core::RngCore;
 
+use crate::encoding::{DeviceEncoder, Value, encode, encoder_for};
 use crate::error::SdkError;
 use crate::schedule::{self, Clock, SystemClock};
-use crate::store::{Cached, Enqueue, Store};
+use crate::store::{Cached, Limits, Record, Store};
 use crate::transport::{BATCH_CONTENT_TYPE, HttpRequest, Outcome, Transport};
+use crate::types::{ClientOptions, EpochSpend, PrivacySpent, UploadSummary};
+use crate::writer::{MAX_QUEUED, Writer, lock};
 
-/// Tunables of a [`Client`]; [`ClientOptions::default`] suits an app.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ClientOptions {
-    /// Length of the window after an epoch's end over which its batch is released, uniformly
-    /// at random; `None` (the default) is one epoch of the campaign.
-    pub release_window_seconds: Option<u64>,
-    /// Most batches kept in the outbox (default 500); beyond it the oldest are dropped.
-    pub max_outbox_batches: u64,
-    /// Most report bytes kept in the outbox (default 8 MiB); beyond it the oldest batches
-    /// are dropped.
-    pub max_outbox_bytes: u64,
-    /// Most reports in one batch (default 1,000).
-    pub max_batch_reports: u64,
-    /// First wait after a failed send, seconds (default 60; doubles per attempt, jittered).
-    pub retry_base_seconds: u64,
-    /// Longest wait between attempts, seconds (default 6 hours).
-    pub retry_max_seconds: u64,
-}
-
-impl Default for ClientOptions {
-    fn default() -> Self {
-        Self {
-            release_window_seconds: None,
-            max_outbox_batches: 500,
-            max_outbox_bytes: 8 << 20,
-            max_batch_reports: 1000,
-            retry_base_seconds: 60,
-            retry_max_seconds: 6 * 3600,
-        }
-    }
-}
-
-/// Privacy spent by this device on one campaign in one epoch.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct EpochSpend {
-    /// Epoch number.
-    pub epoch: u64,
-    /// Reports charged.
-    pub reports: u32,
-    /// Upper bound on the ε spent (sequential composition of the effective per-report ε).
-    pub epsilon: f64,
-}
-
-/// Privacy spent by this device on one campaign.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct PrivacySpent {
-    /// Campaign id.
-    pub campaign: String,
-    /// Every epoch with a charge, oldest first.
-    pub epochs: Vec<EpochSpend>,
-    /// Reports charged over the device's lifetime.
-    pub lifetime_reports: u64,
-    /// Upper bound on the ε spent over the device's lifetime (the sum over epochs).
-    pub lifetime_epsilon: f64,
-}
-
-/// What one [`Client::upload_pending`] did, and what is left.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct UploadSummary {
-    /// Batches the collector acknowledged (counted now, or before a lost answer).
-    pub batches_sent: u64,
-    /// Reports in them.
-    pub reports_sent: u64,
-    /// Batches the collector refused for good and that were dropped.
-    pub batches_rejected: u64,
-    /// Batches still waiting (not yet due, or to be retried).
-    pub batches_waiting: u64,
-    /// Reports in them.
-    pub reports_waiting: u64,
-    /// Unix time at which the next batch becomes due, if any is waiting.
-    pub next_due: Option<u64>,
-    /// Why sending stopped early (the collector could not be reached), if it did.
-    pub error: Option<String>,
-}
-
-/// A value to record.
-#[derive(Debug, Clone, Copy)]
-enum Value<'a> {
-    Text(&'a str),
-    Index(u32),
-    Number(f64),
-}
-
+/// What `record` needs, kept in memory so that it does not touch the store.
 #[derive(Debug)]
-enum DeviceEncoder {
-    Plain(Box<Encoder>),
-    Rappor(Box<RapporEncoder>),
-}
-
-#[derive(Debug)]
-struct Inner {
-    store: Store,
+struct Memory {
     /// The store's campaigns, parsed once (dropped whenever the store's entry changes).
     campaigns: HashMap<String, Cached>,
     /// The store's upload switch, read once.
     enabled: Option<bool>,
     encoders: HashMap<String, (u64, DeviceEncoder)>,
+    /// Per campaign, the latest epoch charged and the reports charged in it, stored or
+    /// queued. Exact: this client is the store's only writer.
+    latest: HashMap<String, (u64, u32)>,
     rng: ProductionRng,
 }
 
-impl Inner {
-    fn upload_enabled(&mut self) -> Result<bool, SdkError> {
+impl Memory {
+    fn upload_enabled(&mut self, store: &Store) -> Result<bool, SdkError> {
         if let Some(enabled) = self.enabled {
             return Ok(enabled);
         }
-        let enabled = self.store.upload_enabled()?;
+        let enabled = store.upload_enabled()?;
         self.enabled = Some(enabled);
         Ok(enabled)
     }
 
-    fn cached(&mut self, campaign: &str) -> Result<Option<Cached>, SdkError> {
+    fn cached(&mut self, store: &Store, campaign: &str) -> Result<Option<Cached>, SdkError> {
         if let Some(cached) = self.campaigns.get(campaign) {
             return Ok(Some(cached.clone()));
         }
-        let cached = self.store.cached(campaign)?;
+        let cached = store.cached(campaign)?;
         if let Some(cached) = &cached {
             self.campaigns.insert(campaign.to_owned(), cached.clone());
         }
@@ -135,9 +54,32 @@ impl Inner {
     }
 }
 
+/// What the app's threads and the writing thread share. Locks are taken in the order store,
+/// memory, writer's queue.
+#[derive(Debug)]
+struct Shared {
+    store: Mutex<Store>,
+    memory: Mutex<Memory>,
+    writer: Writer,
+}
+
+/// A record about to be charged: the configuration in force, its epoch, and the reports
+/// already charged in that epoch.
+struct Ready {
+    config: Arc<CampaignConfig>,
+    epoch: u64,
+    spent: u32,
+}
+
 /// The device SDK: records values under the campaigns' privacy budgets, keeps every report in
 /// a durable outbox, and releases each epoch's batch at a random moment after the epoch ends.
-/// All its state lives in one directory. It is `Send + Sync`; calls are serialized inside.
+/// All its state lives in one directory. It is `Send + Sync`.
+///
+/// `record` does its work in memory — the budget check, the encoding, the charge — and queues
+/// the report; a background thread writes queued reports with their charges to the state file,
+/// a burst per transaction, moments later. A crash before that write loses the report and its
+/// charge together (nothing is sent before its charge is on disk). [`Client::flush`] writes the
+/// queue at once, and dropping the client writes it too.
 ///
 /// ```no_run
 /// use ldp_sdk::Client;
@@ -156,7 +98,9 @@ pub struct Client {
     options: ClientOptions,
     transport: Arc<dyn Transport>,
     clock: Arc<dyn Clock>,
-    inner: Mutex<Inner>,
+    shared: Arc<Shared>,
+    /// The writing thread; `None` where threads are unavailable (then `record` writes).
+    thread: Option<JoinHandle<()>>,
 }
 
 impl Client {
@@ -193,33 +137,42 @@ impl Client {
         }
         let store = Store::open(&dir)?;
         let rng = ProductionRng::from_os()?;
+        let limits = Limits {
+            max_batch_reports: options.max_batch_reports,
+            max_outbox_batches: options.max_outbox_batches,
+            max_outbox_bytes: options.max_outbox_bytes,
+        };
+        let shared = Arc::new(Shared {
+            store: Mutex::new(store),
+            memory: Mutex::new(Memory {
+                campaigns: HashMap::new(),
+                enabled: None,
+                encoders: HashMap::new(),
+                latest: HashMap::new(),
+                rng,
+            }),
+            writer: Writer::new(limits),
+        });
+        let writing = Arc::clone(&shared);
+        let thread = std::thread::Builder::new()
+            .name("ldp-sdk-writer".into())
+            .spawn(move || writing.writer.run(&writing.store))
+            .inspect_err(|e| tracing::info!(error = %e, "no writing thread; record writes"))
+            .ok();
         Ok(Self {
             dir,
             base_url,
             options,
             transport,
             clock,
-            inner: Mutex::new(Inner {
-                store,
-                campaigns: HashMap::new(),
-                enabled: None,
-                encoders: HashMap::new(),
-                rng,
-            }),
+            shared,
+            thread,
         })
     }
 
     /// The directory holding all of this client's state.
     pub fn data_dir(&self) -> &Path {
         &self.dir
-    }
-
-    fn lock(&self) -> MutexGuard<'_, Inner> {
-        // A panic while holding the lock cannot leave the store inconsistent (every change is
-        // one transaction), so a poisoned lock is safe to keep using.
-        self.inner
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Records a string value (a dictionary entry — anything else is counted as `other` —,
@@ -243,44 +196,148 @@ impl Client {
     }
 
     fn record_value(&self, campaign: &str, value: Value<'_>) -> Result<(), SdkError> {
-        let mut inner = self.lock();
-        if !inner.upload_enabled()? {
+        self.shared.writer.take_failure()?;
+        let now = self.clock.now();
+        if self.thread.is_some() {
+            let mut memory = lock(&self.shared.memory);
+            if memory.enabled == Some(false) {
+                return Ok(());
+            }
+            if let Some(ready) = self.ready(&memory, campaign, now) {
+                return self.charge(&mut memory, campaign, ready, value);
+            }
+        }
+        // Something must come from the store (or the collector) first.
+        let mut store = lock(&self.shared.store);
+        if self.shared.writer.len() >= MAX_QUEUED {
+            self.shared.writer.flush(&mut store);
+        }
+        let mut memory = lock(&self.shared.memory);
+        if !memory.upload_enabled(&store)? {
             return Ok(());
         }
-        let now = self.clock.now();
-        let config = self.config_for(&mut inner, campaign, now)?;
+        let ready = self.load(&mut store, &mut memory, campaign, now)?;
+        self.charge(&mut memory, campaign, ready, value)?;
+        drop(memory);
+        if self.thread.is_none() {
+            self.shared.writer.flush(&mut store);
+            self.shared.writer.take_failure()?;
+        }
+        Ok(())
+    }
+
+    /// What a record of `campaign` at `now` needs, if memory holds all of it.
+    fn ready(&self, memory: &Memory, campaign: &str, now: u64) -> Option<Ready> {
+        let cached = memory.campaigns.get(campaign)?;
+        if cached.next.as_ref().is_some_and(|(_, from)| now >= *from)
+            || self.shared.writer.len() >= MAX_QUEUED
+        {
+            return None;
+        }
+        let config = &cached.config;
+        let (digest, _) = memory.encoders.get(campaign)?;
+        let &(latest, spent) = memory.latest.get(campaign)?;
         let epoch = schedule::epoch_at(now, config.epoch_seconds());
+        let spent = match epoch.cmp(&latest) {
+            Ordering::Equal => spent,
+            Ordering::Greater => 0,
+            Ordering::Less => return None,
+        };
+        (*digest == config.digest()).then(|| Ready {
+            config: Arc::clone(config),
+            epoch,
+            spent,
+        })
+    }
+
+    /// What a record of `campaign` at `now` needs, loaded from the store (or fetched).
+    fn load(
+        &self,
+        store: &mut Store,
+        memory: &mut Memory,
+        campaign: &str,
+        now: u64,
+    ) -> Result<Ready, SdkError> {
+        let config = self.config_for(store, memory, campaign, now)?;
+        encoder_for(&mut memory.encoders, store, &config)?;
+        let epoch = schedule::epoch_at(now, config.epoch_seconds());
+        let (latest, spent) = match memory.latest.get(campaign) {
+            Some(&latest) => latest,
+            None => {
+                // Nothing of the campaign is queued before its first charge here.
+                let latest = store.latest_charge(campaign)?.unwrap_or((0, 0));
+                memory.latest.insert(campaign.to_owned(), latest);
+                latest
+            }
+        };
+        let spent = match epoch.cmp(&latest) {
+            Ordering::Equal => spent,
+            Ordering::Greater => 0,
+            // The clock went back: count the epoch's charges, stored and queued (none is being
+            // written: the caller holds the store).
+            Ordering::Less => store
+                .spent(campaign, epoch)?
+                .saturating_add(self.shared.writer.queued(campaign, epoch)),
+        };
+        Ok(Ready {
+            config,
+            epoch,
+            spent,
+        })
+    }
+
+    /// Refuses the record if its epoch's allowance is spent; otherwise encodes it, charges it
+    /// and queues it for the writer. Nothing is charged when anything fails.
+    fn charge(
+        &self,
+        memory: &mut Memory,
+        campaign: &str,
+        ready: Ready,
+        value: Value<'_>,
+    ) -> Result<(), SdkError> {
+        let Ready {
+            config,
+            epoch,
+            spent,
+        } = ready;
+        let allowed = config.max_reports_per_epoch();
+        if spent >= allowed {
+            return Err(SdkError::BudgetExhausted {
+                campaign: campaign.to_owned(),
+                epoch,
+                allowed,
+            });
+        }
+        let Memory {
+            encoders,
+            latest,
+            rng,
+            ..
+        } = memory;
+        let (_, encoder) = encoders
+            .get_mut(campaign)
+            .ok_or_else(|| SdkError::Storage("encoder cache".into()))?;
+        let report = wire::encode(&encode(encoder, &config, value)?)?;
+        let mut batch_id = [0; 16];
+        rng.fill_bytes(&mut batch_id);
         let window = self
             .options
             .release_window_seconds
             .unwrap_or(config.epoch_seconds());
-        let job = Enqueue {
-            campaign,
-            epoch,
-            digest: config.digest(),
-            allowed: config.max_reports_per_epoch(),
+        let release_at = schedule::release_time(epoch, config.epoch_seconds(), window, rng);
+        if let Some(charged) = latest.get_mut(campaign)
+            && epoch >= charged.0
+        {
+            *charged = (epoch, spent + 1);
+        }
+        self.shared.writer.push(Record {
             epsilon: config.params().epsilon_upper_bound() * (1.0 + f64::EPSILON),
-            max_batch_reports: self.options.max_batch_reports.max(1),
-            max_outbox_batches: self.options.max_outbox_batches.max(1),
-            max_outbox_bytes: self.options.max_outbox_bytes,
-        };
-        let Inner {
-            store,
-            encoders,
-            rng,
-            ..
-        } = &mut *inner;
-        let encoder = encoder_for(encoders, store, &config)?;
-        store.charge_and_enqueue(
-            &job,
-            || Ok(wire::encode(&encode(encoder, &config, value)?)?),
-            || {
-                let mut id = [0; 16];
-                rng.fill_bytes(&mut id);
-                let release = schedule::release_time(epoch, config.epoch_seconds(), window, rng);
-                Ok((BatchId(id), release))
-            },
-        )?;
+            config,
+            epoch,
+            report,
+            batch_id: BatchId(batch_id),
+            release_at,
+        });
         Ok(())
     }
 
@@ -288,25 +345,33 @@ impl Client {
     /// its epoch), or fetched once from the collector.
     fn config_for(
         &self,
-        inner: &mut Inner,
+        store: &mut Store,
+        memory: &mut Memory,
         campaign: &str,
         now: u64,
     ) -> Result<Arc<CampaignConfig>, SdkError> {
-        if let Some(cached) = inner.cached(campaign)? {
+        if let Some(cached) = memory.cached(store, campaign)? {
             if let Some((next, switch_at)) = cached.next
                 && now >= switch_at
             {
-                inner.store.promote(campaign)?;
-                inner.campaigns.remove(campaign);
+                store.promote(campaign)?;
+                memory.campaigns.remove(campaign);
                 return Ok(next);
             }
             return Ok(cached.config);
         }
         let config = self.fetch_config(campaign)?;
         let epoch = schedule::epoch_at(now, config.epoch_seconds());
-        inner.store.put_config(&config, epoch, 0)?;
-        inner.campaigns.remove(campaign);
+        store.put_config(&config, epoch, 0)?;
+        memory.campaigns.remove(campaign);
         Ok(Arc::new(config))
+    }
+
+    /// Writes every recorded value to the state file now, instead of moments later (the app
+    /// may call it when it goes to the background). Reports a write that failed.
+    pub fn flush(&self) -> Result<(), SdkError> {
+        self.shared.writer.flush(&mut lock(&self.shared.store));
+        self.shared.writer.take_failure()
     }
 
     /// Asks the collector for `campaign`'s configuration and checks it against its digest.
@@ -354,12 +419,15 @@ impl Client {
     /// Also picks up changed campaign configurations, once per epoch. Does nothing while
     /// uploads are disabled.
     pub fn upload_pending(&self) -> Result<UploadSummary, SdkError> {
-        let mut inner = self.lock();
+        let mut store = lock(&self.shared.store);
+        self.shared.writer.flush(&mut store);
+        self.shared.writer.take_failure()?;
         let mut summary = UploadSummary::default();
-        if inner.upload_enabled()? {
+        // The memory lock is taken briefly, never across a request: records go on meanwhile.
+        if lock(&self.shared.memory).upload_enabled(&store)? {
             let now = self.clock.now();
-            self.refresh_configs(&mut inner, now)?;
-            for batch in inner.store.seal_due(now)? {
+            self.refresh_configs(&mut store, now)?;
+            for batch in store.seal_due(now)? {
                 let request = HttpRequest {
                     method: "POST".into(),
                     url: format!("{}/v1/campaigns/{}/reports", self.base_url, batch.campaign),
@@ -368,13 +436,13 @@ impl Client {
                 };
                 match Outcome::of(self.transport.send(&request)) {
                     Outcome::Success(_) => {
-                        inner.store.acknowledge(batch.row, batch.reports)?;
+                        store.acknowledge(batch.row, batch.reports)?;
                         summary.batches_sent += 1;
                         summary.reports_sent += batch.reports;
                     }
                     Outcome::Refused { status, detail } => {
                         tracing::warn!(status, %detail, campaign = %batch.campaign, "batch refused; dropped");
-                        inner.store.reject(batch.row, batch.reports, &detail)?;
+                        store.reject(batch.row, batch.reports, &detail)?;
                         summary.batches_rejected += 1;
                     }
                     Outcome::Retry { error, retry_after } => {
@@ -384,19 +452,17 @@ impl Client {
                             self.options.retry_base_seconds,
                             self.options.retry_max_seconds,
                             retry_after,
-                            &mut inner.rng,
+                            &mut lock(&self.shared.memory).rng,
                         );
-                        inner
-                            .store
-                            .defer(batch.row, attempts, now.saturating_add(wait))?;
+                        store.defer(batch.row, attempts, now.saturating_add(wait))?;
                         summary.error = Some(error);
                         break;
                     }
                 }
             }
         }
-        inner.store.checkpoint()?;
-        let (batches, reports, next) = inner.store.waiting()?;
+        store.checkpoint()?;
+        let (batches, reports, next) = store.waiting()?;
         summary.batches_waiting = batches;
         summary.reports_waiting = reports;
         summary.next_due = next;
@@ -405,9 +471,9 @@ impl Client {
 
     /// Asks the collector once per epoch whether each cached campaign's configuration changed;
     /// a changed one takes over at the next epoch. An unreachable collector changes nothing.
-    fn refresh_configs(&self, inner: &mut Inner, now: u64) -> Result<(), SdkError> {
-        for id in inner.store.campaigns()? {
-            let Some(cached) = inner.cached(&id)? else {
+    fn refresh_configs(&self, store: &mut Store, now: u64) -> Result<(), SdkError> {
+        for id in store.campaigns()? {
+            let Some(cached) = lock(&self.shared.memory).cached(store, &id)? else {
                 continue;
             };
             let epoch = schedule::epoch_at(now, cached.config.epoch_seconds());
@@ -418,14 +484,14 @@ impl Client {
                 Ok(config) => {
                     // A change takes over when the epoch in force ends, never in the middle.
                     let switch_at = schedule::epoch_end(epoch, cached.config.epoch_seconds());
-                    inner.store.put_config(&config, epoch, switch_at)?;
+                    store.put_config(&config, epoch, switch_at)?;
                 }
                 Err(e) => {
                     tracing::debug!(campaign = %id, error = %e, "configuration not refreshed");
-                    inner.store.mark_checked(&id, epoch)?;
+                    store.mark_checked(&id, epoch)?;
                 }
             }
-            inner.campaigns.remove(&id);
+            lock(&self.shared.memory).campaigns.remove(&id);
         }
         Ok(())
     }
@@ -434,24 +500,28 @@ impl Client {
     /// disk) and makes `record` and `upload_pending` do nothing; the ledger is kept, so budget
     /// already spent stays spent.
     pub fn set_upload_enabled(&self, enabled: bool) -> Result<(), SdkError> {
-        let mut inner = self.lock();
-        inner.enabled = None;
-        inner.store.set_upload_enabled(enabled)?;
-        inner.enabled = Some(enabled);
+        let mut store = lock(&self.shared.store);
+        // Queued charges are written (and their reports deleted with the rest).
+        self.shared.writer.flush(&mut store);
+        let mut memory = lock(&self.shared.memory);
+        memory.enabled = None;
+        store.set_upload_enabled(enabled)?;
+        memory.enabled = Some(enabled);
         Ok(())
     }
 
     /// Whether uploads are enabled (they are until [`Client::set_upload_enabled`] turns them
     /// off; the choice persists).
     pub fn upload_enabled(&self) -> Result<bool, SdkError> {
-        self.lock().upload_enabled()
+        let store = lock(&self.shared.store);
+        lock(&self.shared.memory).upload_enabled(&store)
     }
 
     /// What this device has spent on `campaign`: reports and ε per epoch and over its lifetime.
     pub fn privacy_spent(&self, campaign: &str) -> Result<PrivacySpent, SdkError> {
-        let inner = self.lock();
-        let epochs: Vec<EpochSpend> = inner
-            .store
+        let mut store = lock(&self.shared.store);
+        self.shared.writer.flush(&mut store);
+        let epochs: Vec<EpochSpend> = store
             .ledger(campaign)?
             .into_iter()
             .map(|(epoch, reports, epsilon)| EpochSpend {
@@ -472,72 +542,25 @@ impl Client {
     /// `rejected_batches`, `rejected_reports`, `dropped_batches` and `dropped_reports` (dropped
     /// when the outbox was full). Unknown names read 0.
     pub fn counter(&self, name: &str) -> Result<u64, SdkError> {
-        self.lock().store.counter(name)
+        let mut store = lock(&self.shared.store);
+        self.shared.writer.flush(&mut store);
+        store.counter(name)
     }
 }
 
-/// The encoder for `config`, made once per configuration.
-fn encoder_for<'a>(
-    encoders: &'a mut HashMap<String, (u64, DeviceEncoder)>,
-    store: &mut Store,
-    config: &CampaignConfig,
-) -> Result<&'a mut DeviceEncoder, SdkError> {
-    let id = config.id().as_str();
-    let fresh = encoders
-        .get(id)
-        .is_none_or(|(digest, _)| *digest != config.digest());
-    if fresh {
-        let encoder = if let MechanismParams::Rappor(_) = config.params() {
-            // The secret lives in the store; the PRRs derived from it are the memo.
-            let mut secret = InMemorySecretStore::with_secret(store.secret()?);
-            DeviceEncoder::Rappor(Box::new(RapporEncoder::new(config, &mut secret)?))
-        } else {
-            DeviceEncoder::Plain(Box::new(Encoder::new(config)?))
-        };
-        encoders.insert(id.to_owned(), (config.digest(), encoder));
-    }
-    encoders
-        .get_mut(id)
-        .map(|(_, encoder)| encoder)
-        .ok_or_else(|| SdkError::Storage("encoder cache".into()))
-}
-
-/// One report of `value`, or the typed reason it is refused.
-fn encode(
-    encoder: &mut DeviceEncoder,
-    config: &CampaignConfig,
-    value: Value<'_>,
-) -> Result<Report, SdkError> {
-    let mut value = value;
-    if let (Value::Text(s), Some(_)) = (value, config.numeric_range()) {
-        let x = s
-            .trim()
-            .parse::<f64>()
-            .map_err(|_| SdkError::InvalidValue(format!("{s:?} is not a number")))?;
-        value = Value::Number(x);
-    }
-    if let Value::Number(x) = value
-        && let Some((lo, hi)) = config.numeric_range()
-        && !(lo..=hi).contains(&x)
-    {
-        return Err(SdkError::NumberOutOfRange { value: x, lo, hi });
-    }
-    match (encoder, value) {
-        (DeviceEncoder::Plain(e), Value::Text(s)) => Ok(e.encode(s)?),
-        (DeviceEncoder::Plain(e), Value::Index(i)) => Ok(e.encode_index(i)?),
-        (DeviceEncoder::Plain(e), Value::Number(x)) => Ok(e.encode_number(x)?),
-        (DeviceEncoder::Rappor(e), Value::Text(s)) => Ok(e.encode(s)?),
-        (DeviceEncoder::Rappor(e), Value::Index(i)) => {
-            if i >= config.k() {
-                return Err(SdkError::InvalidValue(format!(
-                    "value index {i} is outside the domain 0..{}",
-                    config.k()
-                )));
-            }
-            Ok(e.encode(&config.label(i))?)
+impl Drop for Client {
+    /// Writes what is queued: the writing thread finishes the queue and stops.
+    fn drop(&mut self) {
+        self.shared.writer.stop();
+        if let Some(thread) = self.thread.take()
+            && thread.join().is_err()
+        {
+            tracing::error!("the writing thread panicked");
         }
-        (DeviceEncoder::Rappor(_), Value::Number(_)) => Err(SdkError::InvalidValue(
-            "campaign mechanism rappor does not take numbers".into(),
-        )),
+        // Without a writing thread (or after it failed), the rest is written here.
+        self.shared.writer.flush(&mut lock(&self.shared.store));
+        if let Err(e) = self.shared.writer.take_failure() {
+            tracing::error!(error = %e, "recorded values lost when the client closed");
+        }
     }
 }

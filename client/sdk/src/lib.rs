@@ -68,18 +68,22 @@
 )]
 
 mod client;
+mod encoding;
 pub mod error;
 pub mod schedule;
 mod store;
 pub mod transport;
+mod types;
+mod writer;
 
-pub use client::{Client, ClientOptions, EpochSpend, PrivacySpent, UploadSummary};
+pub use client::Client;
 pub use error::SdkError;
 pub use schedule::{Clock, ManualClock, SystemClock};
 pub use store::DB_FILE;
 #[cfg(feature = "ureq-transport")]
 pub use transport::UreqTransport;
 pub use transport::{HttpRequest, HttpResponse, Transport};
+pub use types::{ClientOptions, EpochSpend, PrivacySpent, UploadSummary};
 
 /// The app developers' guide (`client/README.md`); its Rust snippet is compiled as a test.
 #[cfg(doctest)]

@@ -73,6 +73,7 @@ def test_refusals_are_exceptions_and_write_nothing(collector, tmp_path):
         client.record_number("py-volume", float("nan"))
     assert client.privacy_spent("py-volume").lifetime_reports == 0
     client.record_number("py-volume", 4.5)
+    client.flush()  # written now rather than moments later; nothing to see but no error
     with pytest.raises(ldp_telemetry.LdpError.BudgetExhausted) as refused:
         client.record_number("py-volume", 5.5)
     assert "py-volume" in str(refused.value)

@@ -1,9 +1,10 @@
 //! The device's state in one SQLite file: cached campaign configurations, the budget ledger,
 //! the device secret, the outbox, and a few counters.
 //!
-//! Durability: the database runs in WAL mode. A `record` is one transaction that charges the
-//! ledger and appends the report together, committed without waiting for the disk
-//! (`synchronous = NORMAL`): after a crash of the process both are there or neither is. Before
+//! Durability: the database runs in WAL mode. Records are written by the client's writer, in
+//! transactions that each charge the ledger and append the reports together, committed
+//! without waiting for the disk (`synchronous = NORMAL`): after a crash of the process a
+//! report and its charge are both there or neither is. Before
 //! anything is sent, the batches to send are sealed in a transaction committed with
 //! `synchronous = FULL`, which syncs the write-ahead log and with it every earlier commit — so
 //! no report leaves the device before the charge that paid for it is on disk.
@@ -20,7 +21,7 @@ use crate::error::SdkError;
 
 mod outbox;
 
-pub(crate) use outbox::Enqueue;
+pub(crate) use outbox::{Limits, Record};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;

@@ -1,6 +1,8 @@
 //! The ledger and the outbox: charging and enqueueing in one transaction, the outbox's bound,
 //! sealing before a send, and what happens to a batch after it.
 
+use std::sync::Arc;
+
 use ldp_protocol::{Batch, BatchId, CampaignConfig, wire};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
@@ -17,14 +19,26 @@ pub(crate) struct Sealed {
     pub body: Vec<u8>,
 }
 
-/// What a new report joins.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Enqueue<'a> {
-    pub campaign: &'a str,
+/// A report charged and encoded in memory, waiting to be written with its charge.
+#[derive(Debug, Clone)]
+pub(crate) struct Record {
+    /// The configuration the report was made under.
+    pub config: Arc<CampaignConfig>,
+    /// The epoch it is charged to.
     pub epoch: u64,
-    pub digest: u64,
-    pub allowed: u32,
+    /// The report, in its wire encoding.
+    pub report: Vec<u8>,
+    /// ε charged for it (the effective per-report ε, rounded up).
     pub epsilon: f64,
+    /// Id and release time of the batch it opens, if its (campaign, epoch) has none open.
+    pub batch_id: BatchId,
+    /// Unix time at which that batch becomes due.
+    pub release_at: u64,
+}
+
+/// Bounds on batches and on the outbox.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
     pub max_batch_reports: u64,
     pub max_outbox_batches: u64,
     pub max_outbox_bytes: u64,
@@ -34,94 +48,118 @@ pub(crate) struct Enqueue<'a> {
 type DueRow = (i64, String, i64, i64, Vec<u8>, i64, i64, Option<Vec<u8>>);
 
 impl Store {
-    /// Reports already charged to `campaign` in `epoch`.
-    fn spent_in(tx: &Transaction<'_>, campaign: &str, epoch: u64) -> Result<u32, SdkError> {
-        let spent: Option<i64> = tx
-            .query_row(
-                "SELECT reports FROM ledger WHERE campaign = ?1 AND epoch = ?2",
-                params![campaign, int(epoch)],
-                |r| r.get(0),
-            )
-            .optional()?;
+    /// Reports charged to `campaign` in `epoch`.
+    pub fn spent(&self, campaign: &str, epoch: u64) -> Result<u32, SdkError> {
+        let spent: Option<i64> = one(
+            &self.conn,
+            "SELECT reports FROM ledger WHERE campaign = ?1 AND epoch = ?2",
+            params![campaign, int(epoch)],
+            |r| r.get(0),
+        )
+        .optional()?;
         Ok(u32::try_from(spent.unwrap_or(0)).unwrap_or(u32::MAX))
     }
 
-    /// In one transaction: refuses if the epoch's allowance is spent, otherwise calls `encode`
-    /// for the report's bytes, charges the ledger and appends the report to the open batch of
-    /// (campaign, epoch) — or to a new batch released at `release()`. Nothing is written when
-    /// anything fails.
-    pub fn charge_and_enqueue(
-        &mut self,
-        job: &Enqueue<'_>,
-        encode: impl FnOnce() -> Result<Vec<u8>, SdkError>,
-        new_batch: impl FnOnce() -> Result<(BatchId, u64), SdkError>,
-    ) -> Result<u32, SdkError> {
+    /// The latest epoch charged to `campaign` and its reports, if any.
+    pub fn latest_charge(&self, campaign: &str) -> Result<Option<(u64, u32)>, SdkError> {
+        let latest: Option<(i64, i64)> = one(
+            &self.conn,
+            "SELECT epoch, reports FROM ledger WHERE campaign = ?1 ORDER BY epoch DESC LIMIT 1",
+            params![campaign],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+        Ok(
+            latest
+                .map(|(epoch, reports)| (uint(epoch), u32::try_from(reports).unwrap_or(u32::MAX))),
+        )
+    }
+
+    /// Writes `records` in one transaction: each charges the ledger and joins the open batch
+    /// of its (campaign, epoch, digest) — or opens the batch it carries. A record its epoch's
+    /// allowance cannot pay for (which the client's own count rules out) is not written but
+    /// counted as `overdrawn_reports`. Nothing is written when anything fails.
+    pub fn write(&mut self, records: &[Record], limits: Limits) -> Result<(), SdkError> {
         let tx = self.conn.transaction()?;
-        let spent = Self::spent_in(&tx, job.campaign, job.epoch)?;
-        if spent >= job.allowed {
-            return Err(SdkError::BudgetExhausted {
-                campaign: job.campaign.to_owned(),
-                epoch: job.epoch,
-                allowed: job.allowed,
-            });
+        let mut totals = self.outbox;
+        for record in records {
+            Self::append(&tx, record, limits, &mut totals)?;
         }
-        let report = encode()?;
+        tx.commit()?;
+        self.outbox = totals;
+        Ok(())
+    }
+
+    fn append(
+        tx: &Transaction<'_>,
+        record: &Record,
+        limits: Limits,
+        totals: &mut Totals,
+    ) -> Result<(), SdkError> {
+        let config = &record.config;
+        let campaign = config.id().as_str();
+        let (epoch, digest) = (int(record.epoch), int(config.digest()));
+        let spent: Option<i64> = one(
+            tx,
+            "SELECT reports FROM ledger WHERE campaign = ?1 AND epoch = ?2",
+            params![campaign, epoch],
+            |r| r.get(0),
+        )
+        .optional()?;
+        if spent.unwrap_or(0) >= i64::from(config.max_reports_per_epoch()) {
+            tracing::error!(%campaign, epoch, "a report beyond the epoch's allowance is not kept");
+            return Self::bump(tx, "overdrawn_reports", 1);
+        }
         let open: Option<(i64, i64)> = one(
-            &tx,
+            tx,
             // The next sequence number: one index seek, not a count of the batch.
             "SELECT id, (SELECT COALESCE(MAX(seq), -1) + 1 FROM outbox WHERE batch = id)
              FROM batches WHERE campaign = ?1 AND epoch = ?2 AND digest = ?3 AND body IS NULL
              ORDER BY id DESC LIMIT 1",
-            params![job.campaign, int(job.epoch), int(job.digest)],
+            params![campaign, epoch, digest],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .optional()?;
-        let mut opened = false;
         let (batch, seq) = match open {
-            Some((batch, seq)) if uint(seq) < job.max_batch_reports => (batch, seq),
+            Some((batch, seq)) if uint(seq) < limits.max_batch_reports.max(1) => (batch, seq),
             _ => {
-                opened = true;
-                let (id, release_at) = new_batch()?;
+                // Every record carries a fresh random id for the batch it may open.
                 run(
-                    &tx,
+                    tx,
                     "INSERT INTO batches (campaign, epoch, digest, batch_id, release_at,
                      next_attempt_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
                     params![
-                        job.campaign,
-                        int(job.epoch),
-                        int(job.digest),
-                        &id.0[..],
-                        time(release_at)
+                        campaign,
+                        epoch,
+                        digest,
+                        &record.batch_id.0[..],
+                        time(record.release_at)
                     ],
                 )?;
+                totals.batches += 1;
                 (tx.last_insert_rowid(), 0)
             }
         };
         run(
-            &tx,
+            tx,
             "INSERT INTO outbox (batch, seq, report) VALUES (?1, ?2, ?3)",
-            params![batch, seq, report],
+            params![batch, seq, record.report],
         )?;
         run(
-            &tx,
+            tx,
             "INSERT INTO ledger (campaign, epoch, reports, epsilon) VALUES (?1, ?2, 1, ?3)
              ON CONFLICT (campaign, epoch) DO UPDATE
              SET reports = reports + 1, epsilon = epsilon + excluded.epsilon",
-            params![job.campaign, int(job.epoch), job.epsilon],
+            params![campaign, epoch, record.epsilon],
         )?;
-        let mut totals = self.outbox;
-        totals.batches += u64::from(opened);
-        totals.bytes += report.len() as u64;
+        totals.bytes += record.report.len() as u64;
         Self::bound_outbox(
-            &tx,
+            tx,
             batch,
-            job.max_outbox_batches,
-            job.max_outbox_bytes,
-            &mut totals,
-        )?;
-        tx.commit()?;
-        self.outbox = totals;
-        Ok(spent + 1)
+            limits.max_outbox_batches.max(1),
+            limits.max_outbox_bytes,
+            totals,
+        )
     }
 
     /// Drops the oldest batches (never `keep`) while the outbox holds more than `max_batches`

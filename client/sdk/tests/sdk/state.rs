@@ -238,3 +238,37 @@ fn a_changed_configuration_takes_over_even_when_uploads_come_first() {
         .unwrap();
     assert_eq!(last.config_digest, new.digest());
 }
+
+#[test]
+fn threads_recording_at_once_share_one_allowance() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(START + 100);
+    let mut spec = CampaignSpec::new("tap", Mechanism::Grr, 1.0, Domain::Range { k: 8 });
+    spec.max_reports_per_epoch = 250;
+    let collector = Collector::new(&clock, &[CampaignConfig::new(spec).unwrap()]);
+    let client = collector.client(dir.path(), ClientOptions::default());
+    let accepted: u32 = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..4)
+            .map(|t| {
+                let client = &client;
+                scope.spawn(move || {
+                    (0..100u32)
+                        .map(|i| match client.record_index("tap", (t + i) % 8) {
+                            Ok(()) => 1,
+                            Err(SdkError::BudgetExhausted { allowed: 250, .. }) => 0,
+                            Err(e) => panic!("unexpected {e}"),
+                        })
+                        .sum::<u32>()
+                })
+            })
+            .collect();
+        workers.into_iter().map(|w| w.join().unwrap()).sum()
+    });
+    assert_eq!(accepted, 250);
+    assert_eq!(client.privacy_spent("tap").unwrap().lifetime_reports, 250);
+    // Every accepted report was written with its charge and reaches the collector.
+    clock.advance(2 * DAY);
+    let summary = client.upload_pending().unwrap();
+    assert_eq!(summary.reports_sent, 250);
+    assert_eq!(collector.reports(), 250);
+}
