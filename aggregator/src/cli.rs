@@ -99,6 +99,13 @@ pub struct ServeArgs {
     /// Mark dashboard session cookies `Secure` (when a TLS proxy fronts the service).
     #[arg(long, env = "LDP_SECURE_COOKIES")]
     pub secure_cookies: bool,
+    /// Bytes of request bodies held in memory at once; a request whose body does not fit waits
+    /// briefly, then gets 503 with `Retry-After` before its body is read.
+    #[arg(long, env = "LDP_BODY_MEMORY", default_value_t = defaults::BODY_MEMORY)]
+    pub body_memory: usize,
+    /// Most connections open at once; beyond it the listener waits for one to close.
+    #[arg(long, env = "LDP_MAX_CONNECTIONS", default_value_t = defaults::MAX_CONNECTIONS)]
+    pub max_connections: usize,
 }
 
 /// `token` subcommands.
@@ -295,7 +302,7 @@ fn campaign_from_args(args: CreateCampaign) -> Result<CampaignConfig, BoxError> 
         }
         spec
     };
-    Ok(CampaignConfig::new(spec)?)
+    Ok(CampaignConfig::create(spec)?)
 }
 
 fn run_serve(store: Arc<dyn Store>, args: ServeArgs) -> Result<(), BoxError> {
@@ -313,6 +320,8 @@ fn run_serve(store: Arc<dyn Store>, args: ServeArgs) -> Result<(), BoxError> {
         late_epochs: args.late_epochs,
         max_batch_reports: args.max_batch_reports,
         secure_cookies: args.secure_cookies,
+        body_memory: args.body_memory,
+        max_connections: args.max_connections,
         ..Settings::default()
     };
     let mut metrics = Metrics::new();
@@ -344,14 +353,7 @@ fn run_serve(store: Arc<dyn Store>, args: ServeArgs) -> Result<(), BoxError> {
         ));
         let expiry = tokio::spawn(expire_batch_ids(state.clone()));
         let app = router(state);
-        serve(
-            listener,
-            app,
-            settings.header_timeout,
-            settings.shutdown_grace,
-            shutdown_signal(),
-        )
-        .await;
+        serve(listener, app, &settings, shutdown_signal()).await;
         expiry.abort();
         Ok::<(), BoxError>(())
     })?;

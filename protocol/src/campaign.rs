@@ -17,7 +17,7 @@ use crate::privacy::Epsilon;
 
 pub use crate::limits::{
     MAX_DESCRIPTION_BYTES, MAX_DICTIONARY_ENTRY_BYTES, MAX_EPOCH_SECONDS, MAX_EPSILON,
-    MAX_REPORTS_PER_EPOCH, MIN_EPOCH_SECONDS, MIN_REPORTS_FLOOR,
+    MAX_REPORTS_PER_EPOCH, MIN_EPOCH_SECONDS, MIN_EPSILON, MIN_REPORTS_FLOOR,
 };
 /// Default minimum number of reports before estimates are released.
 pub const DEFAULT_MIN_REPORTS: u64 = 100;
@@ -186,6 +186,18 @@ pub struct CampaignConfig {
 }
 
 impl CampaignConfig {
+    /// The configuration of a campaign about to be created: [`CampaignConfig::new`], plus the
+    /// rules that bind new campaigns only, so that a campaign stored before a rule existed
+    /// still loads: ε at least [`MIN_EPSILON`].
+    pub fn create(spec: CampaignSpec) -> Result<Self, ConfigError> {
+        let config = Self::new(spec)?;
+        let epsilon = config.epsilon.get();
+        if epsilon < MIN_EPSILON {
+            return Err(ConfigError::EpsilonTooSmall(epsilon));
+        }
+        Ok(config)
+    }
+
     /// The single fallible constructor: validates every field and combination, resolves
     /// defaults (e.g. OLH's g) and computes the digest.
     pub fn new(mut spec: CampaignSpec) -> Result<Self, ConfigError> {

@@ -19,6 +19,13 @@ pub enum ConfigError {
     /// ε is not a finite number in (0, [`crate::limits::MAX_EPSILON`]].
     #[error("epsilon must be finite, > 0 and <= {max}; got {0}", max = crate::limits::MAX_EPSILON)]
     InvalidEpsilon(f64),
+    /// ε is below [`crate::limits::MIN_EPSILON`], the smallest a new campaign may use.
+    #[error(
+        "epsilon {0} is below {min}, the smallest a new campaign may use: with less, even 10^8 \
+         reports cannot tell a value with a 1% share from none",
+        min = crate::limits::MIN_EPSILON
+    )]
+    EpsilonTooSmall(f64),
     /// The domain has fewer than two values.
     #[error("the domain must have at least 2 values; got {0}")]
     DomainTooSmall(u64),

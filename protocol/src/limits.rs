@@ -3,6 +3,12 @@
 
 /// Largest ε per report accepted. Beyond it randomization is cosmetic.
 pub const MAX_EPSILON: f64 = 20.0;
+/// Smallest ε per report a new campaign may use. A count's standard error grows as 1/ε
+/// (about 2√n/ε for OUE at small ε), so at ε = 0.01 even 4·10⁸ reports only resolve a value
+/// with a 1% share to ±1 standard error; below it a campaign answers nothing a real
+/// population could use, and as ε → 0 its thresholds p and q meet and the estimates' scale
+/// 1/(p − q) explodes (ε = 5e-324 gave one value a count of 4.4·10¹² from 200 reports).
+pub const MIN_EPSILON: f64 = 0.01;
 /// Largest description, in bytes.
 pub const MAX_DESCRIPTION_BYTES: usize = 1024;
 /// Largest dictionary entry, in bytes.

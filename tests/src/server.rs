@@ -54,6 +54,17 @@ pub struct Answer {
     pub json: serde_json::Value,
     /// The raw body.
     pub text: String,
+    /// Every header, names in lower case.
+    pub headers: Vec<(String, String)>,
+}
+
+impl Answer {
+    /// The first value of header `name` (lower case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find_map(|(n, v)| (n == name).then_some(v.as_str()))
+    }
 }
 
 impl TestServer {
@@ -231,6 +242,16 @@ impl TestServer {
             .get("retry-after")
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(n, v)| {
+                (
+                    n.as_str().to_owned(),
+                    v.to_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect();
         let text = response.body_mut().read_to_string().unwrap_or_default();
         let json = serde_json::from_str(&text).unwrap_or(serde_json::Value::Null);
         Answer {
@@ -239,6 +260,7 @@ impl TestServer {
             retry_after,
             json,
             text,
+            headers,
         }
     }
 
@@ -266,17 +288,22 @@ impl TestServer {
     /// reads the answer (a server refusing the size answers before any body arrives; sending
     /// the body would race with it closing the connection).
     pub fn post_declaring_length(&self, path: &str, content_type: &str, length: usize) -> Answer {
+        self.raw(&format!(
+            "POST {path} HTTP/1.1\r\nContent-Type: {content_type}\r\nContent-Length: {length}\r\n"
+        ))
+    }
+
+    /// Sends `head` — a request line and header lines, each ending in CRLF — with `Host` and
+    /// the blank line added, and reads the answer until the server closes the connection
+    /// (send `Connection: close` unless the server refuses the request).
+    pub fn raw(&self, head: &str) -> Answer {
         use std::io::{Read, Write};
         let address = self.url.trim_start_matches("http://");
         let mut stream = std::net::TcpStream::connect(address).unwrap();
         stream
             .set_read_timeout(Some(Duration::from_secs(10)))
             .unwrap();
-        write!(
-            stream,
-            "POST {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: {content_type}\r\nContent-Length: {length}\r\n\r\n"
-        )
-        .unwrap();
+        write!(stream, "{head}Host: {address}\r\n\r\n").unwrap();
         let mut raw = Vec::new();
         let _ = stream.read_to_end(&mut raw);
         let raw = String::from_utf8_lossy(&raw).into_owned();
@@ -299,12 +326,21 @@ impl TestServer {
             name.eq_ignore_ascii_case("retry-after")
                 .then(|| value.trim().to_owned())
         });
+        let headers = head
+            .lines()
+            .skip(1)
+            .filter_map(|l| {
+                let (name, value) = l.split_once(':')?;
+                Some((name.trim().to_ascii_lowercase(), value.trim().to_owned()))
+            })
+            .collect();
         Answer {
             status,
             content_type,
             retry_after,
             json: serde_json::from_str(text).unwrap_or(serde_json::Value::Null),
             text: text.to_owned(),
+            headers,
         }
     }
 

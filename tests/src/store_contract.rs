@@ -24,10 +24,16 @@ fn delta(config: &CampaignConfig, epoch: u64, id: u8, values: &[u32]) -> BatchDe
     for &v in values {
         counters.fold(&encoder.encode_index(v).unwrap()).unwrap();
     }
+    // A stand-in for the SHA-256 of the batch's bytes: the same values give the same content.
+    let mut content = [id; 32];
+    for (i, &v) in values.iter().enumerate() {
+        content[1 + i % 31] ^= (v as u8).wrapping_add(i as u8);
+    }
     BatchDelta {
         campaign: config.id().as_str().to_owned(),
         epoch,
         batch_id: BatchId([id; 16]),
+        content,
         counters,
     }
 }
@@ -63,27 +69,37 @@ pub fn check_store_contract(store: &dyn Store) {
     assert!(store.campaign("gamma").unwrap().is_none());
     assert_eq!(store.epoch_range("alpha").unwrap(), None);
 
-    // One group: two new batches and a repeat of the first → counted, counted, duplicate.
+    // One group: two new batches, a retry of the first (same content) and another batch
+    // reusing its id → counted, counted, duplicate, conflict; only the first two count.
     let d1 = delta(&a, 10, 1, &[1, 2, 3, 3]);
     let d2 = delta(&a, 10, 2, &[3, 4]);
     let d3 = delta(&a, 12, 3, &[5]);
-    let d1_again = delta(&a, 10, 1, &[7, 7, 7, 7, 7]);
-    let outcomes = store.commit(&[&d1, &d2, &d1_again]).unwrap();
+    let d1_retry = delta(&a, 10, 1, &[1, 2, 3, 3]);
+    let d1_reused = delta(&a, 10, 1, &[7, 7, 7, 7, 7]);
+    let outcomes = store.commit(&[&d1, &d2, &d1_retry, &d1_reused]).unwrap();
     assert_eq!(
         outcomes,
         [
             CommitOutcome::Counted,
             CommitOutcome::Counted,
-            CommitOutcome::Duplicate
+            CommitOutcome::Duplicate,
+            CommitOutcome::Conflict
         ]
     );
     let mut expected = d1.counters.clone();
     expected.merge(&d2.counters).unwrap();
     assert_eq!(stored(store, &a, 10, 10).snapshot(), expected.snapshot());
 
-    // A later group: one repeat, one new epoch; the other campaign is untouched.
-    let outcomes = store.commit(&[&d2, &d3]).unwrap();
-    assert_eq!(outcomes, [CommitOutcome::Duplicate, CommitOutcome::Counted]);
+    // A later group: one repeat, one reuse, one new epoch; the other campaign is untouched.
+    let outcomes = store.commit(&[&d2, &d1_reused, &d3]).unwrap();
+    assert_eq!(
+        outcomes,
+        [
+            CommitOutcome::Duplicate,
+            CommitOutcome::Conflict,
+            CommitOutcome::Counted
+        ]
+    );
     assert_eq!(stored(store, &a, 10, 10).n(), 6);
     assert_eq!(stored(store, &a, 11, 12).n(), 1);
     assert_eq!(stored(store, &a, 0, u64::MAX).n(), 7);

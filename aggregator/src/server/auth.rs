@@ -29,24 +29,27 @@ pub fn token_hash(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }
 
+/// The token of an `Authorization: Bearer <token>` header. The scheme's name is
+/// case-insensitive (RFC 9110, section 11.1), and any run of spaces or tabs may follow it.
+fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.trim_start().split_once([' ', '\t'])?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
 /// Checks the request's bearer token and that its role grants `required`.
 pub async fn require(
     state: &AppState,
     headers: &HeaderMap,
     required: Role,
 ) -> Result<Role, Problem> {
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| {
-            Problem::new(
-                ProblemType::Unauthorized,
-                "send `Authorization: Bearer <token>`; `ldp-aggregator token create` makes one",
-            )
-        })?;
+    let token = bearer_token(headers).ok_or_else(|| {
+        Problem::new(
+            ProblemType::Unauthorized,
+            "send `Authorization: Bearer <token>`; `ldp-aggregator token create` makes one",
+        )
+    })?;
     let hash = token_hash(token);
     let store = state.store.clone();
     let role = blocking(move || store.token_role(&hash)).await?;
@@ -61,5 +64,39 @@ pub async fn require(
                 required.name()
             ),
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::{HeaderMap, HeaderValue, header};
+
+    use super::bearer_token;
+
+    fn authorization(value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::AUTHORIZATION, HeaderValue::from_str(value).unwrap());
+        headers
+    }
+
+    #[test]
+    fn the_scheme_is_case_insensitive_and_the_token_trimmed() {
+        for value in [
+            "Bearer abc",
+            "bearer abc",
+            "BEARER abc",
+            "Bearer \t abc ",
+            "bEaReR\tabc",
+        ] {
+            assert_eq!(
+                bearer_token(&authorization(value)),
+                Some("abc"),
+                "{value:?}"
+            );
+        }
+        for value in ["Basic abc", "Bearer", "Bearer   ", "Bearerabc", "abc", ""] {
+            assert_eq!(bearer_token(&authorization(value)), None, "{value:?}");
+        }
+        assert_eq!(bearer_token(&HeaderMap::new()), None);
     }
 }

@@ -5,6 +5,7 @@
 
 use ldp_protocol::ConfigError;
 
+use super::health::{DATABASE_UNAVAILABLE, STORAGE_ERROR};
 use super::ingest::SubmitError;
 use super::problem::{Problem, ProblemType};
 use crate::error::AggregateError;
@@ -31,7 +32,9 @@ impl From<&StoreError> for Problem {
     fn from(e: &StoreError) -> Self {
         match e {
             StoreError::Database(_) => {
-                tracing::warn!(error = %e, "database unavailable");
+                if let Some(held_back) = DATABASE_UNAVAILABLE.admit() {
+                    tracing::warn!(error = %e, held_back, "database unavailable");
+                }
                 Problem::new(ProblemType::Unavailable, "the database is unavailable").retry_after(1)
             }
             StoreError::UnknownCampaign(id) => {
@@ -42,7 +45,9 @@ impl From<&StoreError> for Problem {
                 format!("campaign {id:?} already exists with a different configuration"),
             ),
             StoreError::UnsupportedUrl(_) | StoreError::Corrupt(_) | StoreError::Counters(_) => {
-                tracing::error!(error = %e, "storage error");
+                if let Some(held_back) = STORAGE_ERROR.admit() {
+                    tracing::error!(error = %e, held_back, "storage error");
+                }
                 Problem::new(ProblemType::Internal, "a storage error occurred")
             }
         }

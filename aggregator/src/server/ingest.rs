@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
+use super::health::{COMMIT_FAILED, Health};
 use super::metrics::Metrics;
 use crate::store::{BatchDelta, CommitOutcome, Store, StoreError};
 
@@ -112,6 +113,29 @@ impl Committer {
     }
 }
 
+/// How often an idle committer wakes to see whether the store needs a probe.
+const IDLE_WAKE: Duration = Duration::from_millis(250);
+/// How long the store may go without a successful write before the idle committer probes it:
+/// an unwritable store shows on `/readyz` within about this plus [`IDLE_WAKE`].
+const PROBE_AFTER: Duration = Duration::from_millis(500);
+
+/// While no batch arrives: probes the store when it last failed, or has not written for
+/// [`PROBE_AFTER`], so that readiness follows the store even without traffic.
+fn probe_if_due(store: &dyn Store, health: &Health) {
+    if health.writable() && health.since_success() < PROBE_AFTER {
+        return;
+    }
+    match store.probe_write() {
+        Ok(()) => health.succeeded(),
+        Err(e) => {
+            health.failed();
+            if let Some(held_back) = COMMIT_FAILED.admit() {
+                tracing::error!(error = %e, held_back, "the store cannot commit; not ready");
+            }
+        }
+    }
+}
+
 fn run(
     store: &dyn Store,
     metrics: &Metrics,
@@ -119,7 +143,16 @@ fn run(
     receiver: &Receiver<Pending>,
     queued_bytes: &AtomicUsize,
 ) {
-    while let Ok(first) = receiver.recv() {
+    let health = &metrics.health;
+    loop {
+        let first = match receiver.recv_timeout(IDLE_WAKE) {
+            Ok(first) => first,
+            Err(RecvTimeoutError::Timeout) => {
+                probe_if_due(store, health);
+                continue;
+            }
+            Err(RecvTimeoutError::Disconnected) => break,
+        };
         let mut group = vec![first];
         let deadline = Instant::now() + window;
         while group.len() < MAX_GROUP {
@@ -139,6 +172,11 @@ fn run(
         metrics.commit_batches.observe(group.len() as f64);
         drop(deltas);
         queued_bytes.fetch_sub(bytes, Ordering::SeqCst);
+        if result.is_ok() {
+            health.succeeded();
+        } else {
+            health.failed();
+        }
         match result {
             Ok(outcomes) if outcomes.len() == group.len() => {
                 for (pending, outcome) in group.into_iter().zip(outcomes) {
@@ -159,7 +197,9 @@ fn run(
                 }
             }
             Err(e) => {
-                tracing::error!(error = %e, batches = group.len(), "group commit failed; nothing of it was written");
+                if let Some(held_back) = COMMIT_FAILED.admit() {
+                    tracing::error!(error = %e, batches = group.len(), held_back, "group commit failed; nothing of it was written");
+                }
                 let e = Arc::new(e);
                 for pending in group {
                     let _ = pending.reply.send(Err(e.clone()));

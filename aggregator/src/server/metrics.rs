@@ -10,9 +10,56 @@ use prometheus_client::registry::Registry;
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
 use prometheus_client::metrics::counter::ConstCounter;
+use prometheus_client::metrics::gauge::ConstGauge;
 use std::sync::Arc;
 
+use super::health::{Health, THROTTLES};
 use crate::store::Store;
+
+/// Exports the service's health at scrape time: whether the store can commit, the failed
+/// commits and probes, and the log lines held back per site.
+#[derive(Debug)]
+struct HealthCollector(Arc<Health>);
+
+/// Label of the held-back log lines.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SiteLabels {
+    site: String,
+}
+
+impl Collector for HealthCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let writable = ConstGauge::new(i64::from(self.0.writable()));
+        let metric = encoder.encode_descriptor(
+            "store_writable",
+            "1 while the last commit or probe of the store succeeded (what /readyz answers)",
+            None,
+            writable.metric_type(),
+        )?;
+        writable.encode(metric)?;
+        let failures = ConstCounter::new(self.0.failures());
+        let metric = encoder.encode_descriptor(
+            "store_write_failures",
+            "Group commits and store probes that failed",
+            None,
+            failures.metric_type(),
+        )?;
+        failures.encode(metric)?;
+        let mut family = encoder.encode_descriptor(
+            "log_suppressed",
+            "Log lines held back because the same site had just written one",
+            None,
+            prometheus_client::metrics::MetricType::Counter,
+        )?;
+        for throttle in THROTTLES {
+            let labels = SiteLabels {
+                site: throttle.site.to_owned(),
+            };
+            ConstCounter::new(throttle.suppressed()).encode(family.encode_family(&labels)?)?;
+        }
+        Ok(())
+    }
+}
 
 /// Reads the store's counters at scrape time.
 #[derive(Debug)]
@@ -65,6 +112,10 @@ pub struct Metrics {
     pub commit_batches: Histogram,
     /// Reports per accepted batch.
     pub batch_reports: Histogram,
+    /// Whether the store can commit (the committer keeps it; `/readyz` reads it).
+    pub health: Arc<Health>,
+    /// Requests refused because their body did not fit the memory budget.
+    pub bodies_refused: Counter,
 }
 
 impl Default for Metrics {
@@ -113,8 +164,18 @@ impl Metrics {
             "Reports per accepted batch",
             batch_reports.clone(),
         );
+        let bodies_refused = Counter::default();
+        registry.register(
+            "body_budget_refusals",
+            "Requests answered 503 because their body did not fit the memory budget",
+            bodies_refused.clone(),
+        );
+        let health = Arc::new(Health::default());
+        registry.register_collector(Box::new(HealthCollector(health.clone())));
         Self {
             registry,
+            health,
+            bodies_refused,
             requests,
             reports,
             batches,

@@ -8,8 +8,10 @@
 //! ([`crate::ingest`], [`crate::query`]) and answer.
 
 pub mod auth;
+pub mod budget;
 pub mod dashboard;
 pub mod errors;
+pub mod health;
 pub mod ingest;
 pub mod metrics;
 pub mod openapi;
@@ -61,6 +63,10 @@ pub struct Settings {
     pub max_batch_reports: usize,
     /// Longest a graceful shutdown waits for open requests.
     pub shutdown_grace: Duration,
+    /// Bytes of request bodies held at once ([`budget`]).
+    pub body_memory: usize,
+    /// Most connections open at once; beyond it the listener stops accepting until one closes.
+    pub max_connections: usize,
     /// Mark dashboard session cookies `Secure` (set it when a TLS proxy fronts the service;
     /// requests with `X-Forwarded-Proto: https` get `Secure` cookies either way).
     pub secure_cookies: bool,
@@ -88,6 +94,11 @@ pub mod defaults {
     pub const MAX_BATCH_REPORTS: usize = crate::ingest::DEFAULT_MAX_BATCH_REPORTS;
     /// Longest a graceful shutdown waits, in milliseconds.
     pub const SHUTDOWN_GRACE_MS: u64 = 30_000;
+    /// Bytes of request bodies held at once: 64 maximal batches, or about 500 typical ones.
+    pub const BODY_MEMORY: usize = 64 << 20;
+    /// Most connections open at once (each costs a file descriptor and up to 64 KiB of
+    /// buffers; raise the process's descriptor limit with it).
+    pub const MAX_CONNECTIONS: usize = 4096;
 }
 
 impl Default for Settings {
@@ -103,6 +114,8 @@ impl Default for Settings {
             max_batch_reports: defaults::MAX_BATCH_REPORTS,
             shutdown_grace: Duration::from_millis(defaults::SHUTDOWN_GRACE_MS),
             secure_cookies: false,
+            body_memory: defaults::BODY_MEMORY,
+            max_connections: defaults::MAX_CONNECTIONS,
         }
     }
 }
@@ -192,6 +205,8 @@ pub struct AppState {
     pub clock: Clock,
     /// Dashboard sessions.
     pub sessions: dashboard::session::Sessions,
+    /// The memory budget of request bodies.
+    pub bodies: budget::BodyBudget,
     campaigns: RwLock<HashMap<String, Arc<CampaignConfig>>>,
 }
 
@@ -203,6 +218,7 @@ impl AppState {
         metrics: Arc<Metrics>,
         settings: Settings,
     ) -> Self {
+        let bodies = budget::BodyBudget::new(settings.body_memory);
         Self {
             store,
             committer,
@@ -210,6 +226,7 @@ impl AppState {
             settings,
             clock: Clock::System,
             sessions: dashboard::session::Sessions::default(),
+            bodies,
             campaigns: RwLock::new(HashMap::new()),
         }
     }
@@ -284,11 +301,62 @@ pub fn router(state: Arc<AppState>) -> Router {
         .fallback(|| async { Problem::new(ProblemType::NotFound, "no such route") })
         .layer(axum::extract::DefaultBodyLimit::disable())
         .layer(tower_http::limit::RequestBodyLimitLayer::new(body_limit))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            budget::reserve_body,
+        ))
         .layer(axum::middleware::from_fn(move |request, next| {
             request_timeout(limit, request, next)
         }))
+        .layer(axum::middleware::from_fn(limit_head))
         .layer(axum::middleware::from_fn_with_state(state.clone(), observe))
         .with_state(state)
+}
+
+/// Most header fields a request may carry.
+pub const MAX_HEADERS: usize = 64;
+/// Most bytes of header names and values a request may carry.
+pub const MAX_HEADER_BYTES: usize = 16 * 1024;
+/// Longest path and query of a request.
+pub const MAX_URI_BYTES: usize = 8 * 1024;
+/// hyper's own limits sit above ours, so that what it refuses itself (with an empty body) is
+/// only what no client of this API sends: more than this many header fields…
+const HYPER_MAX_HEADERS: usize = 256;
+/// …or a request head larger than its read buffer (which also bounds each connection's
+/// buffered bytes).
+const HYPER_MAX_BUF: usize = 64 * 1024;
+
+/// Refuses requests with too many or too large headers (431) or too long a URI (414), as
+/// problems.
+async fn limit_head(request: Request, next: Next) -> Response {
+    let headers = request.headers();
+    let bytes: usize = headers
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len())
+        .sum();
+    if headers.len() > MAX_HEADERS || bytes > MAX_HEADER_BYTES {
+        return Problem::new(
+            ProblemType::HeadersTooLarge,
+            format!(
+                "at most {MAX_HEADERS} header fields and {MAX_HEADER_BYTES} bytes of them; this \
+                 request has {} fields and {bytes} bytes",
+                headers.len()
+            ),
+        )
+        .into_response();
+    }
+    let uri = request
+        .uri()
+        .path_and_query()
+        .map_or(0, |p| p.as_str().len());
+    if uri > MAX_URI_BYTES {
+        return Problem::new(
+            ProblemType::UriTooLong,
+            format!("the path and query are {uri} bytes; at most {MAX_URI_BYTES}"),
+        )
+        .into_response();
+    }
+    next.run(request).await
 }
 
 /// Answers 408 when a request takes longer than `limit`.
@@ -334,9 +402,16 @@ async fn observe(State(state): State<Arc<AppState>>, request: Request, next: Nex
             ),
             _ => kind.title().to_owned(),
         };
-        response = Problem::new(kind, detail).into_response();
-        // Keep the framework's status (a problem type may cover several).
-        *response.status_mut() = status;
+        // The framework's status stays (a problem type may cover several), and so do the
+        // headers that go with it.
+        let kept: Vec<_> = [header::ALLOW, header::RETRY_AFTER]
+            .into_iter()
+            .filter_map(|name| Some((name.clone(), response.headers().get(&name)?.clone())))
+            .collect();
+        response = Problem::new(kind, detail)
+            .with_status(status)
+            .into_response();
+        response.headers_mut().extend(kept);
     }
     let headers = response.headers_mut();
     headers.insert(
@@ -361,24 +436,38 @@ async fn observe(State(state): State<Arc<AppState>>, request: Request, next: Nex
 pub async fn serve(
     listener: tokio::net::TcpListener,
     router: Router,
-    header_timeout: Duration,
-    grace: Duration,
+    settings: &Settings,
     shutdown: impl Future<Output = ()>,
 ) {
+    let (header_timeout, grace) = (settings.header_timeout, settings.shutdown_grace);
+    // One permit per open connection: at the cap, the listener waits for one to close (new
+    // connections wait in the kernel's backlog) instead of taking more than it can serve.
+    let connections = Arc::new(tokio::sync::Semaphore::new(settings.max_connections.max(1)));
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(header_timeout)
+        .max_headers(HYPER_MAX_HEADERS)
+        .max_buf_size(HYPER_MAX_BUF)
         .keep_alive(true);
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
+        let permit = tokio::select! {
+            permit = connections.clone().acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => break,
+            },
+            () = &mut shutdown => break,
+        };
         tokio::select! {
             accepted = listener.accept() => {
                 let stream = match accepted {
                     Ok((stream, _)) => stream,
                     Err(e) => {
                         // Out of file descriptors and the like: back off instead of spinning.
-                        tracing::warn!(error = %e, "accept failed");
+                        if let Some(held_back) = health::ACCEPT_FAILED.admit() {
+                            tracing::warn!(error = %e, held_back, "accept failed");
+                        }
                         tokio::time::sleep(Duration::from_millis(50)).await;
                         continue;
                     }
@@ -393,6 +482,7 @@ pub async fn serve(
                     if let Err(e) = watched.await {
                         tracing::debug!(error = %e, "connection ended with an error");
                     }
+                    drop(permit);
                 });
             }
             () = &mut shutdown => break,

@@ -25,6 +25,8 @@ pub enum ProblemType {
     CampaignMismatch,
     /// The batch was made under another configuration of the campaign.
     DigestMismatch,
+    /// The batch's id was used before by a batch with other content.
+    BatchIdConflict,
     /// The batch's epoch is outside the accepted window.
     EpochOutOfWindow,
     /// A report does not fit the campaign (variant, length, index range).
@@ -35,6 +37,10 @@ pub enum ProblemType {
     UnsupportedMediaType,
     /// The body exceeds the request body limit.
     PayloadTooLarge,
+    /// The request's headers are too many or too large.
+    HeadersTooLarge,
+    /// The request's URI is too long.
+    UriTooLong,
     /// A campaign configuration was refused.
     InvalidConfig,
     /// The campaign id exists with another configuration.
@@ -69,16 +75,19 @@ pub enum ProblemType {
 
 impl ProblemType {
     /// Every problem type (for documentation and tests).
-    pub const ALL: [ProblemType; 24] = [
+    pub const ALL: [ProblemType; 27] = [
         Self::MalformedBatch,
         Self::UnsupportedVersion,
         Self::CampaignMismatch,
         Self::DigestMismatch,
+        Self::BatchIdConflict,
         Self::EpochOutOfWindow,
         Self::InvalidReport,
         Self::BatchSize,
         Self::UnsupportedMediaType,
         Self::PayloadTooLarge,
+        Self::HeadersTooLarge,
+        Self::UriTooLong,
         Self::InvalidConfig,
         Self::CampaignExists,
         Self::UnknownCampaign,
@@ -103,11 +112,14 @@ impl ProblemType {
             Self::UnsupportedVersion => "unsupported-version",
             Self::CampaignMismatch => "campaign-mismatch",
             Self::DigestMismatch => "digest-mismatch",
+            Self::BatchIdConflict => "batch-id-conflict",
             Self::EpochOutOfWindow => "epoch-out-of-window",
             Self::InvalidReport => "invalid-report",
             Self::BatchSize => "batch-size",
             Self::UnsupportedMediaType => "unsupported-media-type",
             Self::PayloadTooLarge => "payload-too-large",
+            Self::HeadersTooLarge => "headers-too-large",
+            Self::UriTooLong => "uri-too-long",
             Self::InvalidConfig => "invalid-config",
             Self::CampaignExists => "campaign-exists",
             Self::UnknownCampaign => "unknown-campaign",
@@ -135,6 +147,7 @@ impl ProblemType {
             | Self::InvalidConfig
             | Self::InvalidRequest => StatusCode::BAD_REQUEST,
             Self::DigestMismatch
+            | Self::BatchIdConflict
             | Self::CampaignExists
             | Self::NotEnoughReports
             | Self::CandidatesRequired
@@ -145,6 +158,8 @@ impl ProblemType {
             }
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            Self::UriTooLong => StatusCode::URI_TOO_LONG,
             Self::UnknownCampaign | Self::NotFound => StatusCode::NOT_FOUND,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::Forbidden => StatusCode::FORBIDDEN,
@@ -162,11 +177,14 @@ impl ProblemType {
             Self::UnsupportedVersion => "Unsupported batch format version",
             Self::CampaignMismatch => "The batch belongs to another campaign",
             Self::DigestMismatch => "The batch was made under another campaign configuration",
+            Self::BatchIdConflict => "The batch id was used before by another batch",
             Self::EpochOutOfWindow => "The batch's epoch is outside the accepted window",
             Self::InvalidReport => "A report does not fit the campaign",
             Self::BatchSize => "The batch has too many reports, or none",
             Self::UnsupportedMediaType => "Unsupported content type",
             Self::PayloadTooLarge => "The request body is too large",
+            Self::HeadersTooLarge => "The request's headers are too many or too large",
+            Self::UriTooLong => "The request's URI is too long",
             Self::InvalidConfig => "Invalid campaign configuration",
             Self::CampaignExists => "A campaign with this id already exists",
             Self::UnknownCampaign => "No such campaign",
@@ -196,6 +214,8 @@ impl ProblemType {
             StatusCode::NOT_FOUND => Self::NotFound,
             StatusCode::METHOD_NOT_ALLOWED => Self::MethodNotAllowed,
             StatusCode::PAYLOAD_TOO_LARGE => Self::PayloadTooLarge,
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => Self::HeadersTooLarge,
+            StatusCode::URI_TOO_LONG => Self::UriTooLong,
             StatusCode::UNSUPPORTED_MEDIA_TYPE => Self::UnsupportedMediaType,
             StatusCode::REQUEST_TIMEOUT => Self::Timeout,
             StatusCode::UNAUTHORIZED => Self::Unauthorized,
@@ -218,6 +238,9 @@ pub struct Problem {
     pub extensions: serde_json::Map<String, serde_json::Value>,
     /// Seconds after which a retry may succeed (`Retry-After`).
     pub retry_after: Option<u64>,
+    /// The status sent instead of the type's own, when the HTTP layer chose one that no type
+    /// names (411 or 412, say); the body says the same status.
+    pub status: Option<StatusCode>,
 }
 
 #[derive(Serialize)]
@@ -239,7 +262,14 @@ impl Problem {
             detail: detail.into(),
             extensions: serde_json::Map::new(),
             retry_after: None,
+            status: None,
         }
+    }
+
+    /// Sends `status` instead of the type's own.
+    pub fn with_status(mut self, status: StatusCode) -> Self {
+        self.status = Some(status);
+        self
     }
 
     /// Adds an extension member.
@@ -257,7 +287,7 @@ impl Problem {
 
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
-        let status = self.kind.status();
+        let status = self.status.unwrap_or(self.kind.status());
         let body = Body {
             kind: self.kind.uri(),
             title: self.kind.title(),

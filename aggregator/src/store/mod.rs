@@ -77,6 +77,9 @@ pub struct BatchDelta {
     pub epoch: u64,
     /// The batch's random id (the unit of idempotency).
     pub batch_id: BatchId,
+    /// SHA-256 of the batch's bytes as received: tells a retry of the batch (identical bytes)
+    /// from another batch that reuses its id.
+    pub content: [u8; 32],
     /// The batch's reports, folded.
     pub counters: Counters,
 }
@@ -86,8 +89,19 @@ pub struct BatchDelta {
 pub enum CommitOutcome {
     /// The batch id was new: its counters were added.
     Counted,
-    /// The batch id was already known: nothing was added.
+    /// The batch id was already known, with the same content: nothing was added.
     Duplicate,
+    /// The batch id was already known with other content: nothing was added.
+    Conflict,
+}
+
+/// What a batch whose id is known already is: a duplicate when the content recorded with the
+/// id is its own (or none was recorded: ids from before contents were kept), else a conflict.
+pub(crate) fn repeat_outcome(recorded: Option<&[u8]>, delta: &BatchDelta) -> CommitOutcome {
+    match recorded {
+        Some(content) if content != delta.content => CommitOutcome::Conflict,
+        _ => CommitOutcome::Duplicate,
+    }
 }
 
 /// The range of epochs that hold counters for a campaign.
@@ -143,9 +157,16 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// One campaign.
     fn campaign(&self, id: &str) -> Result<Option<StoredCampaign>, StoreError>;
     /// Commits a group of validated batches in one transaction; one outcome per batch, in
-    /// order. A batch id seen before (in an earlier commit or earlier in `group`) is a
-    /// [`CommitOutcome::Duplicate`] and adds nothing.
+    /// order. A batch id seen before (in an earlier commit or earlier in `group`) adds nothing:
+    /// it is a [`CommitOutcome::Duplicate`] when its content is the same as then (or was not
+    /// recorded then), else a [`CommitOutcome::Conflict`].
     fn commit(&self, group: &[&BatchDelta]) -> Result<Vec<CommitOutcome>, StoreError>;
+    /// Commits a trivial write (this node's probe counter) in a transaction of its own: whether
+    /// the store can commit right now. The committer probes while it is idle, so readiness
+    /// follows the store without traffic. By default, only [`Store::ping`].
+    fn probe_write(&self) -> Result<(), StoreError> {
+        self.ping()
+    }
     /// The counters of every epoch in `from..=to` that has any, in epoch order.
     fn counters(
         &self,

@@ -29,13 +29,17 @@ use r2d2_postgres::PostgresConnectionManager;
 
 use super::{
     BatchDelta, CommitOutcome, EpochRange, Role, Store, StoreError, StoredCampaign, campaign_row,
-    check_schema_version, decode_campaign, decode_snapshot, epoch_range_of, role_if_equal, to_i64,
-    to_u64,
+    check_schema_version, decode_campaign, decode_snapshot, epoch_range_of, repeat_outcome,
+    role_if_equal, to_i64, to_u64,
 };
 use crate::estimate::Counters;
 
 /// The embedded migrations, applied in order.
-const MIGRATIONS: &[&str] = &[include_str!("../../migrations/postgres/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/postgres/0001_init.sql"),
+    include_str!("../../migrations/postgres/0002_batch_content.sql"),
+    include_str!("../../migrations/postgres/0003_write_probes.sql"),
+];
 
 /// Attempts per group commit when PostgreSQL reports a serialization failure or deadlock.
 pub const MAX_ATTEMPTS: u32 = 5;
@@ -166,24 +170,36 @@ impl PostgresStore {
                 .cmp(&b.map(|d| (&d.campaign, d.batch_id)))
         });
         let insert = tx.prepare(
-            "INSERT INTO batch_ids (campaign, batch_id, epoch) VALUES ($1, $2, $3)
+            "INSERT INTO batch_ids (campaign, batch_id, epoch, content) VALUES ($1, $2, $3, $4)
              ON CONFLICT DO NOTHING",
         )?;
+        let known =
+            tx.prepare("SELECT content FROM batch_ids WHERE campaign = $1 AND batch_id = $2")?;
         let mut outcomes = vec![CommitOutcome::Duplicate; group.len()];
         for &i in &order {
             let Some(delta) = group.get(i) else { continue };
+            let id = &delta.batch_id.0[..];
             let inserted = tx.execute(
                 &insert,
                 &[
                     &delta.campaign,
-                    &&delta.batch_id.0[..],
+                    &id,
                     &to_i64(delta.epoch)?,
+                    &&delta.content[..],
                 ],
             )?;
-            if inserted == 1
-                && let Some(outcome) = outcomes.get_mut(i)
-            {
-                *outcome = CommitOutcome::Counted;
+            let outcome = if inserted == 1 {
+                CommitOutcome::Counted
+            } else {
+                // The row is there (the insert met it), unless a concurrent transaction made
+                // it after this one's snapshot: then it is nobody's count here, a duplicate.
+                let content: Option<Vec<u8>> = tx
+                    .query_opt(&known, &[&delta.campaign, &id])?
+                    .and_then(|row| row.get(0));
+                repeat_outcome(content.as_deref(), delta)
+            };
+            if let Some(slot) = outcomes.get_mut(i) {
+                *slot = outcome;
             }
         }
         // Deltas merged per (campaign, epoch), in sorted order (the lock order of the rows).
@@ -387,6 +403,15 @@ impl Store for PostgresStore {
             .query_one("SELECT count(*) FROM tokens WHERE role = 'admin'", &[])?
             .get(0);
         Ok(count > 0)
+    }
+
+    fn probe_write(&self) -> Result<(), StoreError> {
+        self.conn()?.execute(
+            "INSERT INTO write_probes (node, probes) VALUES ($1, 1)
+             ON CONFLICT (node) DO UPDATE SET probes = write_probes.probes + 1",
+            &[&self.node],
+        )?;
+        Ok(())
     }
 
     fn ping(&self) -> Result<(), StoreError> {

@@ -17,13 +17,17 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::{
     BatchDelta, CommitOutcome, EpochRange, Role, Store, StoreError, StoredCampaign, campaign_row,
-    check_schema_version, decode_campaign, decode_snapshot, epoch_range_of, role_if_equal, to_i64,
-    to_u64,
+    check_schema_version, decode_campaign, decode_snapshot, epoch_range_of, repeat_outcome,
+    role_if_equal, to_i64, to_u64,
 };
 use crate::estimate::Counters;
 
 /// The embedded migrations, applied in order.
-const MIGRATIONS: &[&str] = &[include_str!("../../migrations/sqlite/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/sqlite/0001_init.sql"),
+    include_str!("../../migrations/sqlite/0002_batch_content.sql"),
+    include_str!("../../migrations/sqlite/0003_write_probes.sql"),
+];
 
 /// How long a connection waits for a lock held by another process (an admin command).
 const BUSY_TIMEOUT_MS: u64 = 5_000;
@@ -214,17 +218,25 @@ impl Store for SqliteStore {
         let mut merged: HashMap<(&str, u64), Counters> = HashMap::new();
         {
             let mut insert = tx.prepare_cached(
-                "INSERT INTO batch_ids (campaign, batch_id, epoch) VALUES (?1, ?2, ?3)
+                "INSERT INTO batch_ids (campaign, batch_id, epoch, content) VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT DO NOTHING",
+            )?;
+            let mut known = tx.prepare_cached(
+                "SELECT content FROM batch_ids WHERE campaign = ?1 AND batch_id = ?2",
             )?;
             for delta in group {
                 let inserted = insert.execute(params![
                     delta.campaign,
                     &delta.batch_id.0[..],
-                    to_i64(delta.epoch)?
+                    to_i64(delta.epoch)?,
+                    &delta.content[..]
                 ])?;
                 if inserted == 0 {
-                    outcomes.push(CommitOutcome::Duplicate);
+                    let content: Option<Vec<u8>> = known
+                        .query_row(params![delta.campaign, &delta.batch_id.0[..]], |row| {
+                            row.get(0)
+                        })?;
+                    outcomes.push(repeat_outcome(content.as_deref(), delta));
                     continue;
                 }
                 outcomes.push(CommitOutcome::Counted);
@@ -331,6 +343,15 @@ impl Store for SqliteStore {
             |row| row.get(0),
         )?;
         Ok(count > 0)
+    }
+
+    fn probe_write(&self) -> Result<(), StoreError> {
+        lock(&self.writer).execute(
+            "INSERT INTO write_probes (node, probes) VALUES ('local', 1)
+             ON CONFLICT (node) DO UPDATE SET probes = probes + 1",
+            [],
+        )?;
+        Ok(())
     }
 
     fn ping(&self) -> Result<(), StoreError> {

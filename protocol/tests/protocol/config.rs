@@ -1,9 +1,23 @@
 //! Campaign validation: every bad field or combination is refused with its exact reason.
 
+use ldp_protocol::campaign::MIN_EPSILON;
 use ldp_protocol::{CampaignConfig, CampaignSpec, ConfigError, Domain, Mechanism};
 
 fn spec(mechanism: Mechanism, epsilon: f64, k: u32) -> CampaignSpec {
     CampaignSpec::new("test", mechanism, epsilon, Domain::Range { k })
+}
+
+#[test]
+fn new_campaigns_need_at_least_the_minimum_epsilon_but_stored_ones_still_load() {
+    for epsilon in [5e-324, 1e-6, 0.009_999] {
+        assert_eq!(
+            CampaignConfig::create(spec(Mechanism::Grr, epsilon, 4)),
+            Err(ConfigError::EpsilonTooSmall(epsilon))
+        );
+        assert!(CampaignConfig::new(spec(Mechanism::Grr, epsilon, 4)).is_ok());
+    }
+    let config = CampaignConfig::create(spec(Mechanism::Grr, MIN_EPSILON, 4)).unwrap();
+    assert_eq!(config.epsilon(), MIN_EPSILON);
 }
 
 #[test]

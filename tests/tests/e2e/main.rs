@@ -1,8 +1,11 @@
 //! End-to-end tests across crates: one test binary, one module per concern.
 
 mod browser;
+mod contract;
 mod dashboard;
 mod faults;
+mod health;
+mod hostile;
 mod multinode;
 mod numeric;
 mod pipeline;

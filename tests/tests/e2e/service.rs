@@ -377,11 +377,16 @@ fn bad_input_gets_its_documented_problem_and_changes_nothing(backend: &Backend) 
         );
     }
     // Invalid campaign configurations.
-    let mut bad_eps = range_config("eps", MechanismKind::Grr, 1.0, 4)
-        .spec()
-        .clone();
-    bad_eps.epsilon = -1.0;
-    for body in [serde_json::to_vec(&bad_eps).unwrap(), b"{not json".to_vec()] {
+    let mut bodies = vec![b"{not json".to_vec()];
+    // Below the minimum ε: 5e-324 once made one value's count 4.4e12 from 200 reports.
+    for epsilon in [-1.0, 5e-324, 0.009] {
+        let mut bad_eps = range_config("eps", MechanismKind::Grr, 1.0, 4)
+            .spec()
+            .clone();
+        bad_eps.epsilon = epsilon;
+        bodies.push(serde_json::to_vec(&bad_eps).unwrap());
+    }
+    for body in bodies {
         let answer = server.post(
             "/v1/campaigns",
             "application/json",
@@ -507,6 +512,23 @@ fn a_batch_posted_from_eight_connections_at_once_is_counted_once(backend: &Backe
     // And again later: still once.
     assert_eq!(server.uploader().send(&batch).unwrap(), Ack::Duplicate);
     assert_eq!(stored_n(&server, "idem"), 500);
+    // Another batch under the same id is a conflict, not a duplicate, and counts nothing.
+    let mut reused = Batch::new(&config, batch.epoch, batch.batch_id);
+    reused.reports = encode_all(&config, &Population::uniform(64, 10), "reused");
+    let answer = server.post(
+        "/v1/campaigns/idem/reports",
+        "application/x-ldp-batch",
+        &wire::encode(&reused).unwrap(),
+        None,
+    );
+    assert_eq!(answer.status, 409, "{}", answer.text);
+    assert!(
+        problem_type(&answer).ends_with("#batch-id-conflict"),
+        "{}",
+        answer.text
+    );
+    assert_eq!(stored_n(&server, "idem"), 500);
+    assert_eq!(server.uploader().send(&batch).unwrap(), Ack::Duplicate);
 }
 
 fn acknowledged_batches_survive_sigkill_and_are_counted_exactly_once(backend: &Backend) {

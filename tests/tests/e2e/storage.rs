@@ -56,6 +56,7 @@ fn postgres_nodes_keep_partial_counters_that_reads_merge() {
             campaign: "merge".into(),
             epoch: 3,
             batch_id: BatchId([id; 16]),
+            content: [id; 32],
             counters,
         }
     };
@@ -160,6 +161,7 @@ fn postgres_processes_sharing_a_node_id_lose_nothing() {
             campaign: "shared".into(),
             epoch,
             batch_id: BatchId(batch_id),
+            content: [0; 32],
             counters,
         }
     };

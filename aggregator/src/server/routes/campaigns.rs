@@ -81,7 +81,7 @@ pub(crate) async fn create_campaign(
     require_content_type(&headers, "application/json", "the configuration")?;
     let spec: CampaignSpec = serde_json::from_slice(&body)
         .map_err(|e| Problem::new(ProblemType::InvalidConfig, e.to_string()))?;
-    let config = CampaignConfig::new(spec)?;
+    let config = CampaignConfig::create(spec)?;
     let id = config.id().as_str().to_owned();
     let store = state.store.clone();
     let created_at = state.now();

@@ -24,6 +24,7 @@ use crate::store::Role;
 
 /// Which epochs to estimate over.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct EstimatesQuery {
     /// One epoch (same as `from=E&to=E`).
@@ -141,6 +142,7 @@ pub(crate) async fn estimates(
 
 /// Which epochs a candidate query covers (query parameters, as for `GET …/estimates`).
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct EpochsQuery {
     /// One epoch (same as `from=E&to=E`).

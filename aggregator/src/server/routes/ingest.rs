@@ -8,10 +8,11 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
 use super::super::ingest::SubmitError;
-use super::super::problem::Problem;
+use super::super::problem::{Problem, ProblemType};
 use super::super::{AppState, BATCH_CONTENT_TYPE};
 use super::{ProblemView, require_content_type};
 use crate::ingest;
@@ -29,7 +30,8 @@ pub struct IngestAnswer {
 /// Upload one batch of reports.
 ///
 /// Everything is validated before anything is counted; 202 is sent only after the batch's
-/// counters are committed. A batch id seen before is answered 202 again and counted once.
+/// counters are committed. A batch id seen before is answered 202 again and counted once when
+/// the bytes are the same, 409 `batch-id-conflict` when they differ.
 #[utoipa::path(
     post,
     path = "/v1/campaigns/{id}/reports",
@@ -39,7 +41,7 @@ pub struct IngestAnswer {
         (status = 202, description = "Committed (or a duplicate of a committed batch)", body = IngestAnswer),
         (status = 400, description = "Malformed batch, unsupported version, or campaign mismatch", body = ProblemView, content_type = "application/problem+json"),
         (status = 404, description = "No such campaign", body = ProblemView, content_type = "application/problem+json"),
-        (status = 409, description = "Config digest mismatch: refetch the campaign", body = ProblemView, content_type = "application/problem+json"),
+        (status = 409, description = "Config digest mismatch (refetch the campaign), or the batch id was counted before with other content", body = ProblemView, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = ProblemView, content_type = "application/problem+json"),
         (status = 415, description = "Wrong content type", body = ProblemView, content_type = "application/problem+json"),
         (status = 422, description = "Epoch outside the window, invalid report, or batch size", body = ProblemView, content_type = "application/problem+json"),
@@ -58,11 +60,19 @@ pub(crate) async fn post_reports(
     let outcome = match &result {
         Ok(CommitOutcome::Counted) => "counted",
         Ok(CommitOutcome::Duplicate) => "duplicate",
+        Ok(CommitOutcome::Conflict) => ProblemType::BatchIdConflict.slug(),
         Err(problem) => problem.kind.slug(),
     };
     state.metrics.record_batch(outcome, reports);
     if let Ok(CommitOutcome::Counted) = result {
         state.metrics.batch_reports.observe(reports as f64);
+    }
+    if let Ok(CommitOutcome::Conflict) = result {
+        return Err(Problem::new(
+            ProblemType::BatchIdConflict,
+            "this batch id was counted before with other content; a retry must resend the \
+             identical bytes, and a new batch needs a new random id",
+        ));
     }
     result?;
     let answer = IngestAnswer {
@@ -83,6 +93,7 @@ async fn ingest_batch(
 ) -> Result<CommitOutcome, Problem> {
     require_content_type(headers, BATCH_CONTENT_TYPE, "the batch")?;
     let batch = ingest::decode(&body)?;
+    let content: [u8; 32] = Sha256::digest(&body).into();
     drop(body);
     *reports = batch.reports.len();
     let config = state.campaign(id).await?;
@@ -95,6 +106,7 @@ async fn ingest_batch(
         campaign: id.to_owned(),
         epoch: delta.epoch,
         batch_id: delta.batch_id,
+        content,
         counters: delta.counters,
     };
     // A commit that takes too long is the server's problem, not the client's: answer 503

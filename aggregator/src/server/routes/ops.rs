@@ -13,7 +13,7 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use super::super::auth::require;
 use super::super::openapi::ApiDoc;
-use super::super::problem::Problem;
+use super::super::problem::{Problem, ProblemType};
 use super::super::{AppState, blocking};
 use super::{ProblemView, bad_query};
 use crate::store::Role;
@@ -21,6 +21,7 @@ use ldp_protocol::Epsilon;
 
 /// The question to the advisor.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AdviceQuery {
     /// Domain size (2 to 2^32 − 1).
@@ -111,23 +112,31 @@ pub(crate) async fn healthz() -> &'static str {
     "ok\n"
 }
 
-/// Readiness: the database answers.
+/// Readiness: the database answers, and its last commit (or the committer's probe, made while
+/// it is idle) succeeded — an unwritable database makes this 503 within about a second.
 #[utoipa::path(
     get,
     path = "/readyz",
     responses(
         (status = 200, description = "Ready"),
-        (status = 503, description = "The database is unavailable", body = ProblemView, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable or cannot commit", body = ProblemView, content_type = "application/problem+json"),
     )
 )]
 pub(crate) async fn readyz(State(state): State<Arc<AppState>>) -> Result<&'static str, Problem> {
+    if !state.metrics.health.writable() {
+        return Err(Problem::new(
+            ProblemType::Unavailable,
+            "the database cannot commit; this node takes no uploads until it can",
+        )
+        .retry_after(1));
+    }
     let store = state.store.clone();
     blocking(move || store.ping()).await?;
     Ok("ready\n")
 }
 
 /// Prometheus metrics (text exposition format).
-#[utoipa::path(get, path = "/metrics", responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
+#[utoipa::path(get, path = "/metrics", responses((status = 200, description = "OpenMetrics text format", content_type = "application/openmetrics-text")))]
 pub(crate) async fn metrics(State(state): State<Arc<AppState>>) -> Response {
     (
         [(

@@ -23,6 +23,7 @@ pub const DEFAULT_TOP: usize = 10;
 
 /// The trending question.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct TrendingQuery {
     /// Baseline length in epochs before the latest (default 7).
