@@ -14,7 +14,9 @@ use ldp_protocol::{CampaignConfig, CampaignSpec, Domain, Mechanism, MechanismKin
 use crate::server::auth::{new_token, token_hash};
 use crate::server::ingest::Committer;
 use crate::server::metrics::Metrics;
-use crate::server::{AppState, Settings, defaults, router, serve, shutdown_signal, unix_now};
+use crate::server::{
+    AppState, Settings, defaults, metrics_router, router, serve, shutdown_signal, unix_now,
+};
 use crate::store::{self, Role, Store};
 
 /// Collects local-differential-privacy reports and answers with unbiased estimates.
@@ -106,6 +108,12 @@ pub struct ServeArgs {
     /// Most connections open at once; beyond it the listener waits for one to close.
     #[arg(long, env = "LDP_MAX_CONNECTIONS", default_value_t = defaults::MAX_CONNECTIONS)]
     pub max_connections: usize,
+    /// Serve `/metrics` on this address only (say, a private interface), not with the API.
+    #[arg(long, env = "LDP_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+    /// Write the metrics listener's bound address to this file once listening.
+    #[arg(long, env = "LDP_METRICS_ADDRESS_FILE", requires = "metrics_listen")]
+    pub metrics_address_file: Option<PathBuf>,
 }
 
 /// `token` subcommands.
@@ -322,6 +330,7 @@ fn run_serve(store: Arc<dyn Store>, args: ServeArgs) -> Result<(), BoxError> {
         secure_cookies: args.secure_cookies,
         body_memory: args.body_memory,
         max_connections: args.max_connections,
+        metrics_apart: args.metrics_listen.is_some(),
         ..Settings::default()
     };
     let mut metrics = Metrics::new();
@@ -352,8 +361,18 @@ fn run_serve(store: Arc<dyn Store>, args: ServeArgs) -> Result<(), BoxError> {
             settings.clone(),
         ));
         let expiry = tokio::spawn(expire_batch_ids(state.clone()));
+        // One signal stops every listener.
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            shutdown_signal().await;
+            let _ = stop.send(true);
+        });
+        let metrics = serve_metrics(&args, &state, &settings, stopped.clone()).await?;
         let app = router(state);
-        serve(listener, app, &settings, shutdown_signal()).await;
+        serve(listener, app, &settings, until_stopped(stopped)).await;
+        if let Some(metrics) = metrics {
+            let _ = metrics.await;
+        }
         expiry.abort();
         Ok::<(), BoxError>(())
     })?;
@@ -365,6 +384,36 @@ fn run_serve(store: Arc<dyn Store>, args: ServeArgs) -> Result<(), BoxError> {
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Resolves once `stopped` turns true.
+async fn until_stopped(mut stopped: tokio::sync::watch::Receiver<bool>) {
+    let _ = stopped.wait_for(|stop| *stop).await;
+}
+
+/// Serves `/metrics` on `--metrics-listen`, if given, until `stopped`.
+async fn serve_metrics(
+    args: &ServeArgs,
+    state: &Arc<AppState>,
+    settings: &Settings,
+    stopped: tokio::sync::watch::Receiver<bool>,
+) -> Result<Option<tokio::task::JoinHandle<()>>, BoxError> {
+    let Some(address) = args.metrics_listen else {
+        return Ok(None);
+    };
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .map_err(|e| format!("cannot listen on {address}: {e}"))?;
+    let bound = listener.local_addr()?;
+    if let Some(path) = &args.metrics_address_file {
+        write_atomically(path, bound.to_string().as_bytes())?;
+    }
+    tracing::info!(address = %format!("http://{bound}/metrics"), "metrics");
+    let app = metrics_router(state.clone());
+    let settings = settings.clone();
+    Ok(Some(tokio::spawn(async move {
+        serve(listener, app, &settings, until_stopped(stopped)).await;
+    })))
 }
 
 /// Forgets batch ids that can no longer be accepted, every ten minutes.

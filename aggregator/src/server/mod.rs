@@ -67,6 +67,8 @@ pub struct Settings {
     pub body_memory: usize,
     /// Most connections open at once; beyond it the listener stops accepting until one closes.
     pub max_connections: usize,
+    /// `/metrics` is served on its own address ([`metrics_router`]), not with the API.
+    pub metrics_apart: bool,
     /// Mark dashboard session cookies `Secure` (set it when a TLS proxy fronts the service;
     /// requests with `X-Forwarded-Proto: https` get `Secure` cookies either way).
     pub secure_cookies: bool,
@@ -116,6 +118,7 @@ impl Default for Settings {
             secure_cookies: false,
             body_memory: defaults::BODY_MEMORY,
             max_connections: defaults::MAX_CONNECTIONS,
+            metrics_apart: false,
         }
     }
 }
@@ -292,8 +295,12 @@ where
 pub fn router(state: Arc<AppState>) -> Router {
     let body_limit = state.settings.body_limit;
     let limit = state.settings.request_timeout;
-    routes::routes()
-        .merge(dashboard::routes())
+    let api = if state.settings.metrics_apart {
+        routes::routes()
+    } else {
+        routes::routes().merge(routes::metrics_routes())
+    };
+    api.merge(dashboard::routes())
         .route(
             "/",
             axum::routing::get(|| async { axum::response::Redirect::to("/dashboard") }),
@@ -357,6 +364,16 @@ async fn limit_head(request: Request, next: Next) -> Response {
         .into_response();
     }
     next.run(request).await
+}
+
+/// `/metrics` alone, for a listener of its own (so that the metrics can stay on a private
+/// network while the API faces devices); every other path is a 404 problem.
+pub fn metrics_router(state: Arc<AppState>) -> Router {
+    routes::metrics_routes()
+        .fallback(|| async { Problem::new(ProblemType::NotFound, "only /metrics is served here") })
+        .layer(axum::middleware::from_fn(limit_head))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), observe))
+        .with_state(state)
 }
 
 /// Answers 408 when a request takes longer than `limit`.

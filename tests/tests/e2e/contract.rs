@@ -168,3 +168,60 @@ fn refusals_of_the_http_layer_are_problems_too() {
         }
     }
 }
+
+/// `GET path` on `address` over a plain socket: (status, body).
+fn get_from(address: &str, path: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut raw = String::new();
+    stream.read_to_string(&mut raw).unwrap();
+    let status = raw
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, raw)
+}
+
+#[test]
+fn metrics_can_be_served_apart_from_the_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("metrics-address");
+    let file_arg = file.to_str().unwrap();
+    let server = TestServer::start(
+        BINARY,
+        &Backend::Sqlite,
+        &[
+            "--metrics-listen",
+            "127.0.0.1:0",
+            "--metrics-address-file",
+            file_arg,
+        ],
+    );
+    let address = (0..400)
+        .find_map(|_| {
+            let address = std::fs::read_to_string(&file).ok();
+            if address.is_none() {
+                std::thread::sleep(std::time::Duration::from_millis(25));
+            }
+            address
+        })
+        .expect("the metrics listener's address");
+    let api = server.get("/metrics", None);
+    assert_eq!(
+        api.status, 404,
+        "the API still serves /metrics: {}",
+        api.text
+    );
+    let (status, metrics) = get_from(&address, "/metrics");
+    assert_eq!(status, 200, "{metrics}");
+    assert!(metrics.contains("ldp_store_writable"), "{metrics}");
+    let (status, other) = get_from(&address, "/healthz");
+    assert_eq!(status, 404, "{other}");
+    assert!(other.contains("application/problem+json"), "{other}");
+}

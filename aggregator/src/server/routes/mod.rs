@@ -53,8 +53,12 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/v1/advice", get(ops::advice))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
-        .route("/metrics", get(ops::metrics))
         .route("/openapi.json", get(ops::openapi))
+}
+
+/// `/metrics`: with the other routes, or alone on its own address (`--metrics-listen`).
+pub fn metrics_routes() -> Router<Arc<AppState>> {
+    Router::new().route("/metrics", get(ops::metrics))
 }
 
 /// An RFC 9457 problem (every 4xx and 5xx).
