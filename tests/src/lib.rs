@@ -3,6 +3,7 @@
 //! End-to-end tests across the ldp-telemetry crates (the tests live in `tests/e2e/`), and the
 //! statistical helpers they share: tolerances derived from the variance formulas, never tuned.
 
+pub mod fuzz;
 pub mod postgres;
 pub mod server;
 pub mod store_contract;

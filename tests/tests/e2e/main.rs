@@ -4,6 +4,7 @@ mod browser;
 mod contract;
 mod dashboard;
 mod faults;
+mod fuzz_corpus;
 mod health;
 mod hostile;
 mod multinode;
