@@ -1,6 +1,8 @@
 //! The ledger and the outbox: charging and enqueueing in one transaction, the outbox's bound,
 //! sealing before a send, and what happens to a batch after it.
 
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::sync::Arc;
 
 use ldp_protocol::{Batch, BatchId, CampaignConfig, wire};
@@ -44,6 +46,23 @@ pub(crate) struct Limits {
     pub max_outbox_bytes: u64,
 }
 
+/// What one write transaction has learned so far, so that each further report of a burst
+/// costs one statement (its outbox row) instead of four.
+#[derive(Debug, Default)]
+struct Burst<'r> {
+    /// Per (campaign, epoch, digest): the open batch's row and its next sequence number.
+    open: HashMap<(&'r str, i64, i64), (i64, i64)>,
+    /// Per (campaign, epoch): the charges stored before, and this burst's (written at its end).
+    ledger: HashMap<(&'r str, i64), Charge>,
+}
+
+#[derive(Debug, Default)]
+struct Charge {
+    before: i64,
+    reports: i64,
+    epsilon: f64,
+}
+
 /// A due batch's row: id, campaign, epoch, digest, batch id, reports, attempts, sealed body.
 type DueRow = (i64, String, i64, i64, Vec<u8>, i64, i64, Option<Vec<u8>>);
 
@@ -82,45 +101,109 @@ impl Store {
     pub fn write(&mut self, records: &[Record], limits: Limits) -> Result<(), SdkError> {
         let tx = self.conn.transaction()?;
         let mut totals = self.outbox;
+        let mut burst = Burst::default();
         for record in records {
-            Self::append(&tx, record, limits, &mut totals)?;
+            Self::append(&tx, record, limits, &mut totals, &mut burst)?;
+        }
+        for ((campaign, epoch), charge) in &burst.ledger {
+            if charge.reports > 0 {
+                run(
+                    &tx,
+                    "INSERT INTO ledger (campaign, epoch, reports, epsilon) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (campaign, epoch) DO UPDATE
+                     SET reports = reports + excluded.reports,
+                         epsilon = epsilon + excluded.epsilon",
+                    params![campaign, epoch, charge.reports, charge.epsilon],
+                )?;
+            }
         }
         tx.commit()?;
         self.outbox = totals;
         Ok(())
     }
 
-    fn append(
+    fn append<'r>(
         tx: &Transaction<'_>,
-        record: &Record,
+        record: &'r Record,
         limits: Limits,
         totals: &mut Totals,
+        burst: &mut Burst<'r>,
     ) -> Result<(), SdkError> {
         let config = &record.config;
         let campaign = config.id().as_str();
         let (epoch, digest) = (int(record.epoch), int(config.digest()));
-        let spent: Option<i64> = one(
-            tx,
-            "SELECT reports FROM ledger WHERE campaign = ?1 AND epoch = ?2",
-            params![campaign, epoch],
-            |r| r.get(0),
-        )
-        .optional()?;
-        if spent.unwrap_or(0) >= i64::from(config.max_reports_per_epoch()) {
+        let charge = match burst.ledger.entry((campaign, epoch)) {
+            Entry::Occupied(e) => e.into_mut(),
+            Entry::Vacant(e) => {
+                let stored: Option<i64> = one(
+                    tx,
+                    "SELECT reports FROM ledger WHERE campaign = ?1 AND epoch = ?2",
+                    params![campaign, epoch],
+                    |r| r.get(0),
+                )
+                .optional()?;
+                e.insert(Charge {
+                    before: stored.unwrap_or(0),
+                    ..Charge::default()
+                })
+            }
+        };
+        if charge.before + charge.reports >= i64::from(config.max_reports_per_epoch()) {
             tracing::error!(%campaign, epoch, "a report beyond the epoch's allowance is not kept");
             return Self::bump(tx, "overdrawn_reports", 1);
         }
-        let open: Option<(i64, i64)> = one(
+        charge.reports += 1;
+        charge.epsilon += record.epsilon;
+        let (batch, seq) = Self::batch_for(tx, record, limits, totals, burst)?;
+        run(
             tx,
-            // The next sequence number: one index seek, not a count of the batch.
-            "SELECT id, (SELECT COALESCE(MAX(seq), -1) + 1 FROM outbox WHERE batch = id)
-             FROM batches WHERE campaign = ?1 AND epoch = ?2 AND digest = ?3 AND body IS NULL
-             ORDER BY id DESC LIMIT 1",
-            params![campaign, epoch, digest],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()?;
-        let (batch, seq) = match open {
+            "INSERT INTO outbox (batch, seq, report) VALUES (?1, ?2, ?3)",
+            params![batch, seq, record.report],
+        )?;
+        burst
+            .open
+            .insert((campaign, epoch, digest), (batch, seq + 1));
+        totals.bytes += record.report.len() as u64;
+        let dropped = Self::bound_outbox(
+            tx,
+            batch,
+            limits.max_outbox_batches.max(1),
+            limits.max_outbox_bytes,
+            totals,
+        )?;
+        if dropped {
+            // A dropped batch may be one the burst holds open.
+            burst.open.clear();
+        }
+        Ok(())
+    }
+
+    /// The batch `record` joins, and its sequence number there: the open batch of its
+    /// (campaign, epoch, digest) while it has room, else a new one under the record's id.
+    fn batch_for<'r>(
+        tx: &Transaction<'_>,
+        record: &'r Record,
+        limits: Limits,
+        totals: &mut Totals,
+        burst: &Burst<'r>,
+    ) -> Result<(i64, i64), SdkError> {
+        let config = &record.config;
+        let campaign = config.id().as_str();
+        let (epoch, digest) = (int(record.epoch), int(config.digest()));
+        let open = match burst.open.get(&(campaign, epoch, digest)) {
+            Some(&open) => Some(open),
+            None => one(
+                tx,
+                // The next sequence number: one index seek, not a count of the batch.
+                "SELECT id, (SELECT COALESCE(MAX(seq), -1) + 1 FROM outbox WHERE batch = id)
+                 FROM batches WHERE campaign = ?1 AND epoch = ?2 AND digest = ?3
+                 AND body IS NULL ORDER BY id DESC LIMIT 1",
+                params![campaign, epoch, digest],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?,
+        };
+        Ok(match open {
             Some((batch, seq)) if uint(seq) < limits.max_batch_reports.max(1) => (batch, seq),
             _ => {
                 // Every record carries a fresh random id for the batch it may open.
@@ -139,38 +222,19 @@ impl Store {
                 totals.batches += 1;
                 (tx.last_insert_rowid(), 0)
             }
-        };
-        run(
-            tx,
-            "INSERT INTO outbox (batch, seq, report) VALUES (?1, ?2, ?3)",
-            params![batch, seq, record.report],
-        )?;
-        run(
-            tx,
-            "INSERT INTO ledger (campaign, epoch, reports, epsilon) VALUES (?1, ?2, 1, ?3)
-             ON CONFLICT (campaign, epoch) DO UPDATE
-             SET reports = reports + 1, epsilon = epsilon + excluded.epsilon",
-            params![campaign, epoch, record.epsilon],
-        )?;
-        totals.bytes += record.report.len() as u64;
-        Self::bound_outbox(
-            tx,
-            batch,
-            limits.max_outbox_batches.max(1),
-            limits.max_outbox_bytes,
-            totals,
-        )
+        })
     }
 
     /// Drops the oldest batches (never `keep`) while the outbox holds more than `max_batches`
-    /// batches or `max_bytes` report bytes, and counts what was dropped.
+    /// batches or `max_bytes` report bytes, and counts what was dropped; whether it dropped any.
     fn bound_outbox(
         tx: &Transaction<'_>,
         keep: i64,
         max_batches: u64,
         max_bytes: u64,
         totals: &mut Totals,
-    ) -> Result<(), SdkError> {
+    ) -> Result<bool, SdkError> {
+        let mut dropped = false;
         while totals.over(max_batches, max_bytes) {
             let oldest: Option<(i64, i64)> = one(
                 tx,
@@ -181,7 +245,7 @@ impl Store {
             )
             .optional()?;
             let Some((oldest, reports)) = oldest else {
-                return Ok(());
+                return Ok(dropped);
             };
             let bytes = Self::batch_bytes(tx, oldest)?;
             run(tx, "DELETE FROM batches WHERE id = ?1", params![oldest])?;
@@ -189,8 +253,9 @@ impl Store {
             Self::bump(tx, "dropped_reports", reports)?;
             totals.batches = totals.batches.saturating_sub(1);
             totals.bytes = totals.bytes.saturating_sub(bytes);
+            dropped = true;
         }
-        Ok(())
+        Ok(dropped)
     }
 
     /// Report bytes of batch `row`.
