@@ -21,7 +21,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 
 use ldp_sdk::{ClientOptions as SdkOptions, SdkError, SystemClock};
 
@@ -286,7 +286,22 @@ impl ldp_sdk::Transport for Host {
 /// The device SDK's client: records values under the campaigns' privacy budgets into a
 /// durable outbox and uploads each epoch's batch at a random moment after the epoch ends.
 #[derive(Debug, uniffi::Object)]
-pub struct Client(ldp_sdk::Client);
+pub struct Client(RwLock<Option<Arc<ldp_sdk::Client>>>);
+
+impl Client {
+    fn new(client: ldp_sdk::Client) -> Arc<Self> {
+        Arc::new(Self(RwLock::new(Some(Arc::new(client)))))
+    }
+
+    /// The open client, or the error a closed one answers with.
+    fn open_client(&self) -> Result<Arc<ldp_sdk::Client>, LdpError> {
+        self.0
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+            .ok_or_else(|| LdpError::InvalidArgument("the client is closed".into()))
+    }
+}
 
 #[uniffi::export]
 impl Client {
@@ -311,7 +326,7 @@ impl Client {
             Arc::new(ldp_sdk::UreqTransport::default()),
             Arc::new(SystemClock),
         )?;
-        Ok(Arc::new(Self(client)))
+        Ok(Self::new(client))
     }
 
     /// Opens the client with the host app's own HTTP stack doing the sending.
@@ -329,52 +344,67 @@ impl Client {
             Arc::new(Host(transport)),
             Arc::new(SystemClock),
         )?;
-        Ok(Arc::new(Self(client)))
+        Ok(Self::new(client))
     }
 
     /// Records a string value for `campaign_id` in the current epoch.
     pub fn record(&self, campaign_id: String, value: String) -> Result<(), LdpError> {
-        Ok(self.0.record(&campaign_id, &value)?)
+        Ok(self.open_client()?.record(&campaign_id, &value)?)
     }
 
     /// Records a value by its index in the campaign's domain.
     pub fn record_index(&self, campaign_id: String, index: u32) -> Result<(), LdpError> {
-        Ok(self.0.record_index(&campaign_id, index)?)
+        Ok(self.open_client()?.record_index(&campaign_id, index)?)
     }
 
     /// Records a number for a numeric campaign.
     pub fn record_number(&self, campaign_id: String, x: f64) -> Result<(), LdpError> {
-        Ok(self.0.record_number(&campaign_id, x)?)
+        Ok(self.open_client()?.record_number(&campaign_id, x)?)
     }
 
     /// Writes every recorded value to the state file now (call it when the app goes to the
     /// background; the SDK's thread does it moments after each record anyway).
     pub fn flush(&self) -> Result<(), LdpError> {
-        Ok(self.0.flush()?)
+        Ok(self.open_client()?.flush()?)
     }
 
     /// Sends every batch that is due.
     pub fn upload_pending(&self) -> Result<UploadSummary, LdpError> {
-        Ok(self.0.upload_pending()?.into())
+        Ok(self.open_client()?.upload_pending()?.into())
     }
 
     /// Turns uploads on or off (off deletes the outbox; spent budget stays spent).
     pub fn set_upload_enabled(&self, enabled: bool) -> Result<(), LdpError> {
-        Ok(self.0.set_upload_enabled(enabled)?)
+        Ok(self.open_client()?.set_upload_enabled(enabled)?)
     }
 
     /// Whether uploads are enabled.
     pub fn upload_enabled(&self) -> Result<bool, LdpError> {
-        Ok(self.0.upload_enabled()?)
+        Ok(self.open_client()?.upload_enabled()?)
     }
 
     /// What this device has spent on `campaign_id`.
     pub fn privacy_spent(&self, campaign_id: String) -> Result<PrivacySpent, LdpError> {
-        Ok(self.0.privacy_spent(&campaign_id)?.into())
+        Ok(self.open_client()?.privacy_spent(&campaign_id)?.into())
+    }
+
+    /// Writes what was recorded and lets go of the state directory, so that another client
+    /// may open it (without waiting for the garbage collector). Every later call on this
+    /// client is refused with `InvalidArgument`; closing again does nothing.
+    pub fn close(&self) -> Result<(), LdpError> {
+        let client = self
+            .0
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        match client {
+            Some(client) => Ok(client.flush()?),
+            None => Ok(()),
+        }
     }
 
     /// An outbox counter (`acknowledged_reports`, `dropped_reports`, …).
     pub fn counter(&self, name: String) -> Result<u64, LdpError> {
-        Ok(self.0.counter(&name)?)
+        Ok(self.open_client()?.counter(&name)?)
     }
 }
