@@ -14,7 +14,7 @@ use crate::encoding::{DeviceEncoder, Value, encode, encoder_for};
 use crate::error::SdkError;
 use crate::schedule::{self, Clock, SystemClock};
 use crate::store::{Cached, Limits, Record, Store};
-use crate::transport::{BATCH_CONTENT_TYPE, HttpRequest, Outcome, Transport};
+use crate::transport::{BATCH_CONTENT_TYPE, HttpRequest, Outcome, Transport, campaign_view};
 use crate::types::{ClientOptions, EpochSpend, PrivacySpent, UploadSummary};
 use crate::writer::{MAX_QUEUED, Writer, lock};
 
@@ -259,7 +259,7 @@ impl Client {
         now: u64,
     ) -> Result<Ready, SdkError> {
         let config = self.config_for(store, memory, campaign, now)?;
-        encoder_for(&mut memory.encoders, store, &config)?;
+        encoder_for(&mut memory.encoders, || store.secret(), &config)?;
         let epoch = schedule::epoch_at(now, config.epoch_seconds());
         let (latest, spent) = match memory.latest.get(campaign) {
             Some(&latest) => latest,
@@ -395,21 +395,7 @@ impl Client {
             }
             Outcome::Retry { error, .. } => return Err(SdkError::Network(error)),
         };
-        let view: serde_json::Value =
-            serde_json::from_slice(&body).map_err(|e| SdkError::Config(e.to_string()))?;
-        let config: CampaignConfig =
-            serde_json::from_value(view.get("config").cloned().unwrap_or_default())
-                .map_err(|e| SdkError::Config(e.to_string()))?;
-        let digest = format!("{:016x}", config.digest());
-        let announced = view.get("digest").and_then(|d| d.as_str());
-        if announced != Some(digest.as_str()) || config.id().as_str() != campaign {
-            return Err(SdkError::Config(format!(
-                "the collector announces campaign {campaign} with digest {announced:?}, but its \
-                 configuration is {} with digest {digest}",
-                config.id().as_str()
-            )));
-        }
-        Ok(config)
+        campaign_view(campaign, &body)
     }
 
     /// Sends every batch that is due (its epoch has ended and its random release time has

@@ -1,31 +1,39 @@
 //! From an app's value to a report: the encoder of each campaign, and the typed refusals.
+//! Shared by every persisted client (SQLite here, the WebAssembly package's snapshot store).
 
 use std::collections::HashMap;
 
-use ldp_client::{Encoder, InMemorySecretStore, RapporEncoder};
+use ldp_client::{DeviceSecret, Encoder, InMemorySecretStore, RapporEncoder};
 use ldp_protocol::{CampaignConfig, MechanismParams, Report};
 
 use crate::error::SdkError;
-use crate::store::Store;
 
 /// A value to record.
 #[derive(Debug, Clone, Copy)]
-pub(crate) enum Value<'a> {
+pub enum Value<'a> {
+    /// A dictionary entry, an open-domain string, a range domain's decimal index, or a
+    /// numeric campaign's number in decimal.
     Text(&'a str),
+    /// A value's index below the campaign's k.
     Index(u32),
+    /// A numeric campaign's number.
     Number(f64),
 }
 
+/// A campaign's encoder on the device: RAPPOR's carries the memo derived from the device secret.
 #[derive(Debug)]
-pub(crate) enum DeviceEncoder {
+pub enum DeviceEncoder {
+    /// Every mechanism but RAPPOR.
     Plain(Box<Encoder>),
+    /// RAPPOR, with its permanent responses.
     Rappor(Box<RapporEncoder>),
 }
 
-/// The encoder for `config`, made once per configuration.
-pub(crate) fn encoder_for<'a>(
+/// The encoder for `config`, made once per configuration (`encoders` maps a campaign to the
+/// digest its encoder was made for). `secret` gives the device secret; only RAPPOR asks.
+pub fn encoder_for<'a>(
     encoders: &'a mut HashMap<String, (u64, DeviceEncoder)>,
-    store: &mut Store,
+    secret: impl FnOnce() -> Result<DeviceSecret, SdkError>,
     config: &CampaignConfig,
 ) -> Result<&'a mut DeviceEncoder, SdkError> {
     let id = config.id().as_str();
@@ -35,7 +43,7 @@ pub(crate) fn encoder_for<'a>(
     if fresh {
         let encoder = if let MechanismParams::Rappor(_) = config.params() {
             // The secret lives in the store; the PRRs derived from it are the memo.
-            let mut secret = InMemorySecretStore::with_secret(store.secret()?);
+            let mut secret = InMemorySecretStore::with_secret(secret()?);
             DeviceEncoder::Rappor(Box::new(RapporEncoder::new(config, &mut secret)?))
         } else {
             DeviceEncoder::Plain(Box::new(Encoder::new(config)?))
@@ -49,7 +57,7 @@ pub(crate) fn encoder_for<'a>(
 }
 
 /// One report of `value`, or the typed reason it is refused.
-pub(crate) fn encode(
+pub fn encode(
     encoder: &mut DeviceEncoder,
     config: &CampaignConfig,
     value: Value<'_>,

@@ -53,6 +53,25 @@ pub enum SdkError {
     Randomness,
 }
 
+impl SdkError {
+    /// The error's kind as a name (`"BudgetExhausted"`, `"UnknownCampaign"`, …): what a
+    /// binding shows as its error type.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::UnknownCampaign(_) => "UnknownCampaign",
+            Self::InvalidValue(_) => "InvalidValue",
+            Self::NumberOutOfRange { .. } => "NumberOutOfRange",
+            Self::BudgetExhausted { .. } => "BudgetExhausted",
+            Self::Storage(_) => "Storage",
+            Self::Network(_) => "Network",
+            Self::Config(_) => "Config",
+            Self::InvalidArgument(_) => "InvalidArgument",
+            Self::Randomness => "Randomness",
+        }
+    }
+}
+
+#[cfg(feature = "sqlite")]
 impl From<rusqlite::Error> for SdkError {
     fn from(e: rusqlite::Error) -> Self {
         Self::Storage(e.to_string())

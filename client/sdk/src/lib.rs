@@ -18,6 +18,7 @@
 //! free of HTTP and storage; this crate is its `std` companion (see `client/README.md`).
 //!
 //! ```
+//! # #[cfg(feature = "sqlite")] {
 //! use std::sync::Arc;
 //! use ldp_sdk::{Client, ClientOptions, HttpRequest, HttpResponse, ManualClock, Transport};
 //!
@@ -55,6 +56,7 @@
 //! clock.advance(2 * 86_400);
 //! assert_eq!(client.upload_pending()?.reports_sent, 1);
 //! assert_eq!(client.privacy_spent("level")?.lifetime_reports, 1);
+//! # }
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 #![cfg_attr(
@@ -67,18 +69,23 @@
     )
 )]
 
+#[cfg(feature = "sqlite")]
 mod client;
-mod encoding;
+pub mod encoding;
 pub mod error;
 pub mod schedule;
+#[cfg(feature = "sqlite")]
 mod store;
 pub mod transport;
 mod types;
+#[cfg(feature = "sqlite")]
 mod writer;
 
+#[cfg(feature = "sqlite")]
 pub use client::Client;
 pub use error::SdkError;
 pub use schedule::{Clock, ManualClock, SystemClock};
+#[cfg(feature = "sqlite")]
 pub use store::DB_FILE;
 #[cfg(feature = "ureq-transport")]
 pub use transport::UreqTransport;

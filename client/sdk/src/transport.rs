@@ -3,6 +3,10 @@
 //! implement [`Transport`] over it; [`UreqTransport`] (feature `ureq-transport`, on by
 //! default) is a blocking sender for desktop apps and tests.
 
+use ldp_protocol::CampaignConfig;
+
+use crate::error::SdkError;
+
 /// Media type of a batch upload.
 pub const BATCH_CONTENT_TYPE: &str = "application/x-ldp-batch";
 
@@ -39,7 +43,7 @@ pub trait Transport: Send + Sync + std::fmt::Debug {
 
 /// How the SDK reads a response.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Outcome {
+pub enum Outcome {
     /// 2xx: the body.
     Success(Vec<u8>),
     /// Transport failure, 408, 425, 429 or 5xx: try again later with the same bytes.
@@ -59,7 +63,8 @@ pub(crate) enum Outcome {
 }
 
 impl Outcome {
-    pub(crate) fn of(result: Result<HttpResponse, String>) -> Self {
+    /// Classifies a transport's result.
+    pub fn of(result: Result<HttpResponse, String>) -> Self {
         let response = match result {
             Ok(r) => r,
             Err(error) => {
@@ -86,6 +91,26 @@ impl Outcome {
             }
         }
     }
+}
+
+/// The configuration in the collector's answer to `GET /v1/campaigns/{campaign}`, checked
+/// against the digest the collector announces beside it and against the campaign asked for.
+pub fn campaign_view(campaign: &str, body: &[u8]) -> Result<CampaignConfig, SdkError> {
+    let view: serde_json::Value =
+        serde_json::from_slice(body).map_err(|e| SdkError::Config(e.to_string()))?;
+    let config: CampaignConfig =
+        serde_json::from_value(view.get("config").cloned().unwrap_or_default())
+            .map_err(|e| SdkError::Config(e.to_string()))?;
+    let digest = format!("{:016x}", config.digest());
+    let announced = view.get("digest").and_then(|d| d.as_str());
+    if announced != Some(digest.as_str()) || config.id().as_str() != campaign {
+        return Err(SdkError::Config(format!(
+            "the collector announces campaign {campaign} with digest {announced:?}, but its \
+             configuration is {} with digest {digest}",
+            config.id().as_str()
+        )));
+    }
+    Ok(config)
 }
 
 #[cfg(feature = "ureq-transport")]
