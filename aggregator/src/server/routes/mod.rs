@@ -13,6 +13,10 @@
 //! | `GET /v1/campaigns/{id}/trending` | analyst | values whose share rose significantly |
 //! | `GET /v1/advice` | admin | every frequency oracle for (k, ε, n) ranked, and the recommendation |
 //! | `GET /healthz`, `/readyz`, `/metrics`, `/openapi.json` | public | operations |
+//!
+//! The two routes a device calls (`GET /v1/campaigns/{id}`, `POST /v1/campaigns/{id}/reports`)
+//! answer cross-origin requests from any page, so that web apps can report; every other route
+//! sends no CORS headers, so a browser keeps other origins' scripts away from them.
 
 pub mod campaigns;
 pub mod estimates;
@@ -39,8 +43,7 @@ pub fn routes() -> Router<Arc<AppState>> {
             "/v1/campaigns",
             post(campaigns::create_campaign).get(campaigns::list_campaigns),
         )
-        .route("/v1/campaigns/{id}", get(campaigns::show_campaign))
-        .route("/v1/campaigns/{id}/reports", post(ingest::post_reports))
+        .merge(device_routes())
         .route("/v1/campaigns/{id}/estimates", get(estimates::estimates))
         .route(
             "/v1/campaigns/{id}/estimates/query",
@@ -54,6 +57,21 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/openapi.json", get(ops::openapi))
+}
+
+/// What devices call, open to pages of any origin: reading a campaign's configuration and
+/// posting a batch (a preflight may ask for `POST` with a `Content-Type` header, nothing more;
+/// the handler still refuses any media type but the batch's). No credentials are involved.
+fn device_routes() -> Router<Arc<AppState>> {
+    let cors = tower_http::cors::CorsLayer::new()
+        .allow_origin(tower_http::cors::Any)
+        .allow_methods([axum::http::Method::GET, axum::http::Method::POST])
+        .allow_headers([header::CONTENT_TYPE])
+        .max_age(std::time::Duration::from_secs(86_400));
+    Router::new()
+        .route("/v1/campaigns/{id}", get(campaigns::show_campaign))
+        .route("/v1/campaigns/{id}/reports", post(ingest::post_reports))
+        .layer(cors)
 }
 
 /// `/metrics`: with the other routes, or alone on its own address (`--metrics-listen`).
