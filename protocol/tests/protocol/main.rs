@@ -6,3 +6,4 @@ mod robustness;
 mod roundtrip;
 mod variance;
 mod vectors;
+mod wire_format_doc;
