@@ -4,26 +4,50 @@
 //! accepted only through the explicitly named `with_simulation_rng` constructors, meant for
 //! tests and the simulator.
 
-use rand_chacha::ChaCha20Rng;
-use rand_core::{CryptoRng, RngCore, SeedableRng};
+use rand_core::{CryptoRng, RngCore, TryRngCore};
 
 use crate::error::ClientError;
 
-/// The production RNG: ChaCha20 seeded from the operating system (`getrandom`).
+/// ChaCha20 as rand_chacha implements it (SSE2/AVX2 on x86-64).
+#[cfg(not(target_arch = "wasm32"))]
+type ChaCha = rand_chacha::ChaCha20Rng;
+/// ChaCha20 as the RustCrypto `chacha20` crate implements it: its portable backend compiles to
+/// plain 32-bit WebAssembly arithmetic, where rand_chacha's emulated vectors are about four
+/// times slower (BENCHMARKING.md, the WebAssembly package).
+#[cfg(target_arch = "wasm32")]
+type ChaCha = chacha20::ChaCha20Rng;
+
+/// The production RNG: ChaCha20 seeded from the operating system (`getrandom`; in WebAssembly,
+/// `crypto.getRandomValues`).
 ///
 /// Wraps the concrete generator so that no dependency type appears in this crate's API.
-#[derive(Debug, Clone)]
-pub struct ProductionRng(ChaCha20Rng);
+///
+/// Not `Clone`: two copies would draw the same numbers.
+#[derive(Debug)]
+pub struct ProductionRng(ChaCha);
 
 impl ProductionRng {
     /// A fresh generator seeded from the operating system.
     pub fn from_os() -> Result<Self, ClientError> {
-        ChaCha20Rng::try_from_os_rng()
-            .map(Self)
-            .map_err(|_| ClientError::Randomness)
+        let mut seed = [0u8; 32];
+        rand_core::OsRng
+            .try_fill_bytes(&mut seed)
+            .map_err(|_| ClientError::Randomness)?;
+        Ok(Self(seeded(seed)))
     }
 }
 
+#[cfg(not(target_arch = "wasm32"))]
+fn seeded(seed: [u8; 32]) -> ChaCha {
+    rand_core::SeedableRng::from_seed(seed)
+}
+
+#[cfg(target_arch = "wasm32")]
+fn seeded(seed: [u8; 32]) -> ChaCha {
+    chacha20::rand_core::SeedableRng::from_seed(seed)
+}
+
+#[cfg(not(target_arch = "wasm32"))]
 impl RngCore for ProductionRng {
     #[inline]
     fn next_u32(&mut self) -> u32 {
@@ -36,6 +60,22 @@ impl RngCore for ProductionRng {
     #[inline]
     fn fill_bytes(&mut self, dst: &mut [u8]) {
         self.0.fill_bytes(dst)
+    }
+}
+
+#[cfg(target_arch = "wasm32")]
+impl RngCore for ProductionRng {
+    #[inline]
+    fn next_u32(&mut self) -> u32 {
+        chacha20::rand_core::Rng::next_u32(&mut self.0)
+    }
+    #[inline]
+    fn next_u64(&mut self) -> u64 {
+        chacha20::rand_core::Rng::next_u64(&mut self.0)
+    }
+    #[inline]
+    fn fill_bytes(&mut self, dst: &mut [u8]) {
+        chacha20::rand_core::Rng::fill_bytes(&mut self.0, dst)
     }
 }
 
@@ -182,6 +222,8 @@ fn finish_lanes<R: RngCore + ?Sized>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rand_chacha::ChaCha20Rng;
+    use rand_core::SeedableRng;
 
     /// A deterministic counter "RNG" to check exact logic on chosen words.
     struct Words(alloc::vec::Vec<u64>, usize);

@@ -110,3 +110,6 @@ export declare class SimulationEncoder {
   encodeRepeated(index: number, n: number): number;
   free(): void;
 }
+
+/** Encodes `n` reports of value `index` with the production encoder and returns `n` (a benchmark). */
+export declare function benchmarkEncode(specJson: string, index: number, n: number): number;

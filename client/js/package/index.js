@@ -2,9 +2,9 @@
 // the ldp-js crate by scripts/build-wasm.sh) keeps the state and applies the rules; this file
 // does the I/O: it fetches campaign configurations, sends batches with `fetch`, and saves the
 // core's snapshot into a store. See README.md.
-import init, { Core, SimulationEncoder, initSync } from './pkg/ldp_js.js';
+import init, { Core, SimulationEncoder, benchmarkEncode, initSync } from './pkg/ldp_js.js';
 
-export { SimulationEncoder };
+export { SimulationEncoder, benchmarkEncode };
 
 /** Media type of a batch upload. */
 export const BATCH_CONTENT_TYPE = 'application/x-ldp-batch';

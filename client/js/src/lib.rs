@@ -268,6 +268,28 @@ impl DueBatch {
     }
 }
 
+/// Encodes `n` reports of value index `index` for the campaign spec `spec_json` with the
+/// production encoder (randomness from `crypto.getRandomValues`, as `Client.record` uses),
+/// into one reused report, and returns `n`: the benchmark's measure of encoding in WebAssembly.
+#[wasm_bindgen(js_name = benchmarkEncode)]
+pub fn benchmark_encode(spec_json: &str, index: u32, n: u32) -> Result<f64, JsValue> {
+    let invalid = |detail: String| js_error(&SdkError::InvalidArgument(detail));
+    let spec: CampaignSpec =
+        serde_json::from_str(spec_json).map_err(|e| invalid(format!("spec: {e}")))?;
+    let config = CampaignConfig::new(spec).map_err(|e| invalid(format!("spec: {e}")))?;
+    let mut encoder = Encoder::new(&config).map_err(|e| js_error(&e.into()))?;
+    let mut report = encoder
+        .encode_index(index)
+        .map_err(|e| js_error(&e.into()))?;
+    for _ in 0..n {
+        encoder
+            .encode_index_into(index, &mut report)
+            .map_err(|e| js_error(&e.into()))?;
+        std::hint::black_box(&report);
+    }
+    Ok(f64::from(n))
+}
+
 /// An encoder drawing from a ChaCha20 generator seeded by the caller. **For test vectors and
 /// benchmarks only**: a predictable generator voids the privacy guarantee; apps record through
 /// the `Client`, whose randomness comes from `crypto.getRandomValues`.
