@@ -11,7 +11,7 @@ fail() {
 
 echo "-- no library or binary source file over 600 lines"
 # Test code (integration tests, benches, the e2e harness) may hold long scenarios.
-long=$(find protocol/src client/src client/sdk/src client/ffi/src aggregator/src simulations/src -name '*.rs' -print0 |
+long=$(find protocol/src client/src client/sdk/src client/ffi/src client/js/src aggregator/src simulations/src -name '*.rs' -print0 |
   xargs -0 wc -l | awk '$2 != "total" && $1 > 600 { print $2 " (" $1 " lines)" }')
 [ -z "$long" ] || fail "files over 600 lines: $long"
 
