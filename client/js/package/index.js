@@ -286,7 +286,7 @@ export class Client {
   /**
    * Sends every batch that is due, after saving the state that charges it. Acknowledged
    * batches leave the outbox; one refused for good is dropped and counted; on a network
-   * failure, 408, 425, 429 or 5xx sending stops and the batch is retried later with the
+   * failure, 401, 403, 408, 425, 429 or 5xx sending stops and the batch is retried later with the
    * identical bytes. Also re-checks the cached campaign configurations once per epoch.
    */
   async uploadPending() {

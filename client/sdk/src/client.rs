@@ -401,7 +401,8 @@ impl Client {
     /// Sends every batch that is due (its epoch has ended and its random release time has
     /// passed), after making its charge durable. Acknowledged batches leave the outbox; a
     /// batch the collector refuses for good is dropped and counted; on a transport failure,
-    /// 408, 425, 429 or 5xx sending stops and the batch is retried later, with the identical bytes.
+    /// 401, 403, 408, 425, 429 or 5xx sending stops and the batch is retried later, with the
+    /// identical bytes.
     /// Also picks up changed campaign configurations, once per epoch. Does nothing while
     /// uploads are disabled.
     pub fn upload_pending(&self) -> Result<UploadSummary, SdkError> {

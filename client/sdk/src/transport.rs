@@ -46,7 +46,7 @@ pub trait Transport: Send + Sync + std::fmt::Debug {
 pub enum Outcome {
     /// 2xx: the body.
     Success(Vec<u8>),
-    /// Transport failure, 408, 425, 429 or 5xx: try again later with the same bytes.
+    /// Transport failure, 401, 403, 408, 425, 429 or 5xx: try again later with the same bytes.
     Retry {
         /// What went wrong.
         error: String,
@@ -77,8 +77,11 @@ impl Outcome {
         let body = String::from_utf8_lossy(&response.body).into_owned();
         match response.status {
             200..=299 => Self::Success(response.body),
-            // Request Timeout, Too Early, Too Many Requests and server errors pass.
-            408 | 425 | 429 | 500..=599 => Self::Retry {
+            // Request Timeout, Too Early, Too Many Requests and server errors pass. So does a
+            // refused authorization (401, 403): uploads carry no credentials today, so it comes
+            // from something in front of the collector that can be fixed, and the batch is
+            // still good when it is.
+            401 | 403 | 408 | 425 | 429 | 500..=599 => Self::Retry {
                 error: format!("HTTP {}: {body}", response.status),
                 retry_after: response.retry_after,
             },
@@ -181,5 +184,59 @@ mod ureq_transport {
                 body,
             })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(status: u16, body: &str) -> Outcome {
+        Outcome::of(Ok(HttpResponse {
+            status,
+            retry_after: Some(7),
+            body: body.as_bytes().to_vec(),
+        }))
+    }
+
+    #[test]
+    fn statuses_are_read_as_success_retry_or_refusal() {
+        for status in [200, 202] {
+            assert_eq!(answer(status, "ok"), Outcome::Success(b"ok".to_vec()));
+        }
+        for status in [401, 403, 408, 425, 429, 500, 503, 599] {
+            assert!(
+                matches!(
+                    answer(status, ""),
+                    Outcome::Retry {
+                        retry_after: Some(7),
+                        ..
+                    }
+                ),
+                "{status}"
+            );
+        }
+        for status in [400, 404, 405, 409, 413, 415, 422] {
+            assert!(
+                matches!(answer(status, ""), Outcome::Refused { status: s, .. } if s == status),
+                "{status}"
+            );
+        }
+        let problem =
+            r#"{"type": "x", "title": "t", "status": 422, "detail": "report 3 is invalid"}"#;
+        assert_eq!(
+            answer(422, problem),
+            Outcome::Refused {
+                status: 422,
+                detail: "report 3 is invalid".into()
+            }
+        );
+        assert!(matches!(
+            Outcome::of(Err("connection refused".into())),
+            Outcome::Retry {
+                retry_after: None,
+                ..
+            }
+        ));
     }
 }
