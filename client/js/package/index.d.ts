@@ -82,6 +82,9 @@ export interface PrivacySpent {
   lifetimeEpsilon: number;
 }
 
+/** Seconds before a campaign the collector did not know is asked about again. */
+export declare const UNKNOWN_CAMPAIGN_SECONDS: 600;
+
 /** Media type of a batch upload. */
 export declare const BATCH_CONTENT_TYPE: 'application/x-ldp-batch';
 

@@ -6,6 +6,12 @@ import init, { Core, SimulationEncoder, benchmarkEncode, initSync } from './pkg/
 
 export { SimulationEncoder, benchmarkEncode };
 
+/**
+ * How long the collector's "unknown campaign" stands before it is asked again, in seconds: a
+ * page recording a campaign that does not exist yet costs one request per ten minutes.
+ */
+export const UNKNOWN_CAMPAIGN_SECONDS = 600;
+
 /** Media type of a batch upload. */
 export const BATCH_CONTENT_TYPE = 'application/x-ldp-batch';
 
@@ -116,6 +122,7 @@ export class Client {
   #scheduled = false;
   #failure = null;
   #fetching = new Map();
+  #unknown = new Map();
   #release = null;
 
   constructor(key, core, store, url, fetcher, now, release) {
@@ -217,6 +224,9 @@ export class Client {
     if (!this.#core.needsConfig(campaign)) {
       return;
     }
+    if ((this.#unknown.get(campaign) ?? 0) > this.#now()) {
+      throw sdkError('UnknownCampaign', `unknown campaign ${JSON.stringify(campaign)}`);
+    }
     let fetching = this.#fetching.get(campaign);
     if (!fetching) {
       fetching = this.#fetchConfig(campaign).finally(() => this.#fetching.delete(campaign));
@@ -240,8 +250,10 @@ export class Client {
     }
     const body = new Uint8Array(await response.arrayBuffer());
     if (response.status === 404) {
+      this.#unknown.set(campaign, this.#now() + UNKNOWN_CAMPAIGN_SECONDS);
       throw sdkError('UnknownCampaign', `unknown campaign ${JSON.stringify(campaign)}`);
     }
+    this.#unknown.delete(campaign);
     if (!response.ok) {
       throw sdkError('Network', `collector: HTTP ${response.status}: ${new TextDecoder().decode(body)}`);
     }

@@ -147,8 +147,24 @@ test('typed errors: unknown campaigns, values outside the domain, a bad URL', as
     id: 'js-errors', mechanism: 'grr', epsilon: 1.0, domain: { range: { k: 4 } },
   });
   await assert.rejects(Client.open({ collectorUrl: 'ftp://x' }), { name: 'InvalidArgument' });
-  const client = await Client.open({ collectorUrl: collector.url });
+  const asked = [];
+  const time = clock();
+  const client = await Client.open({
+    collectorUrl: collector.url,
+    now: time.now,
+    fetch: (url, init) => {
+      asked.push(url);
+      return fetch(url, init);
+    },
+  });
+  // An unknown campaign is asked about once, then again after ten minutes.
+  for (let i = 0; i < 3; i++) {
+    await assert.rejects(client.record('no-such-campaign', 'x'), { name: 'UnknownCampaign' });
+  }
+  assert.equal(asked.length, 1);
+  time.advance(600);
   await assert.rejects(client.record('no-such-campaign', 'x'), { name: 'UnknownCampaign' });
+  assert.equal(asked.length, 2);
   await assert.rejects(client.recordIndex('js-errors', 4), { name: 'InvalidValue' });
   await assert.rejects(client.record('js-errors', {}), { name: 'InvalidValue' });
   assert.equal(client.privacySpent('js-errors').lifetimeReports, 0);

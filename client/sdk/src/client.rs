@@ -18,6 +18,11 @@ use crate::transport::{BATCH_CONTENT_TYPE, HttpRequest, Outcome, Transport, camp
 use crate::types::{ClientOptions, EpochSpend, PrivacySpent, UploadSummary};
 use crate::writer::{MAX_QUEUED, Writer, lock};
 
+/// How long the collector's "unknown campaign" stands before it is asked again: an app that
+/// records a campaign not created yet (or misspelled) costs the collector one request per this
+/// many seconds, not one per value.
+pub const UNKNOWN_CAMPAIGN_SECONDS: u64 = 600;
+
 /// What `record` needs, kept in memory so that it does not touch the store.
 #[derive(Debug)]
 struct Memory {
@@ -29,6 +34,8 @@ struct Memory {
     /// Per campaign, the latest epoch charged and the reports charged in it, stored or
     /// queued. Exact: this client is the store's only writer.
     latest: HashMap<String, (u64, u32)>,
+    /// Campaigns the collector said it does not know, and until when that answer stands.
+    unknown: HashMap<String, u64>,
     rng: ProductionRng,
 }
 
@@ -149,6 +156,7 @@ impl Client {
                 enabled: None,
                 encoders: HashMap::new(),
                 latest: HashMap::new(),
+                unknown: HashMap::new(),
                 rng,
             }),
             writer: Writer::new(limits),
@@ -178,8 +186,9 @@ impl Client {
     /// Records a string value (a dictionary entry — anything else is counted as `other` —,
     /// an open-domain string, or a range domain's decimal index) for campaign `campaign` in
     /// the current epoch. Refused with a typed error, writing nothing, when the campaign is
-    /// unknown, the value is not in its domain, or the epoch's budget is spent. Does nothing
-    /// while uploads are disabled.
+    /// unknown (the collector is asked again after [`UNKNOWN_CAMPAIGN_SECONDS`]), the value is
+    /// not in its domain, or the epoch's budget is spent. Does nothing while uploads are
+    /// disabled.
     pub fn record(&self, campaign: &str, value: &str) -> Result<(), SdkError> {
         self.record_value(campaign, Value::Text(value))
     }
@@ -360,7 +369,20 @@ impl Client {
             }
             return Ok(cached.config);
         }
-        let config = self.fetch_config(campaign)?;
+        if memory
+            .unknown
+            .get(campaign)
+            .is_some_and(|&until| now < until)
+        {
+            return Err(SdkError::UnknownCampaign(campaign.to_owned()));
+        }
+        let config = self.fetch_config(campaign).inspect_err(|e| {
+            if let SdkError::UnknownCampaign(_) = e {
+                let until = now.saturating_add(UNKNOWN_CAMPAIGN_SECONDS);
+                memory.unknown.insert(campaign.to_owned(), until);
+            }
+        })?;
+        memory.unknown.remove(campaign);
         let epoch = schedule::epoch_at(now, config.epoch_seconds());
         store.put_config(&config, epoch, 0)?;
         memory.campaigns.remove(campaign);

@@ -82,7 +82,7 @@ mod types;
 mod writer;
 
 #[cfg(feature = "sqlite")]
-pub use client::Client;
+pub use client::{Client, UNKNOWN_CAMPAIGN_SECONDS};
 pub use error::SdkError;
 pub use schedule::{Clock, ManualClock, SystemClock};
 #[cfg(feature = "sqlite")]

@@ -19,6 +19,8 @@ pub struct Seen {
     pub counted: BTreeMap<[u8; 16], Vec<u8>>,
     /// Every POST: (time, body).
     pub posts: Vec<(u64, Vec<u8>)>,
+    /// Every GET: the campaign asked for.
+    pub gets: Vec<String>,
     /// Reports counted.
     pub reports: u64,
     /// Answer every request with this status instead (e.g. 503).
@@ -82,6 +84,7 @@ impl Transport for Collector {
             .strip_prefix("http://collector.test/v1/campaigns/")
             .ok_or("unexpected URL")?;
         if request.method == "GET" {
+            seen.gets.push(path.to_owned());
             return Ok(match seen.configs.get(path) {
                 Some(config) => answer(
                     200,

@@ -272,3 +272,30 @@ fn threads_recording_at_once_share_one_allowance() {
     assert_eq!(summary.reports_sent, 250);
     assert_eq!(collector.reports(), 250);
 }
+
+#[test]
+fn an_unknown_campaign_is_asked_about_once_per_ten_minutes() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(START);
+    let collector = Collector::new(&clock, &[grr("level", 8)]);
+    let client = collector.client(dir.path(), ClientOptions::default());
+    for _ in 0..5 {
+        assert!(matches!(
+            client.record("later", "x"),
+            Err(SdkError::UnknownCampaign(_))
+        ));
+    }
+    assert_eq!(collector.seen.lock().unwrap().gets, ["later"]);
+    // The campaign is created; it is found once the answer has expired.
+    collector
+        .seen
+        .lock()
+        .unwrap()
+        .configs
+        .insert("later".into(), grr("later", 8));
+    clock.advance(ldp_sdk::UNKNOWN_CAMPAIGN_SECONDS - 1);
+    assert!(client.record_index("later", 1).is_err());
+    clock.advance(1);
+    client.record_index("later", 1).unwrap();
+    assert_eq!(collector.seen.lock().unwrap().gets, ["later", "later"]);
+}
