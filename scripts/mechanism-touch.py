@@ -40,6 +40,8 @@ FAMILIES = {
     "hadamard": (["Hr"], [r"\bHadamardParams\b", r"\bhadamard::", r"\bmod hadamard\b"]),
     "rappor": (["Rappor"], [r"\bRapporParams\b", r"\bRapporReport\b", r"\bRapporSpec\b", r"\brappor::", r"\bmod rappor\b"]),
     "sketch": (["Cms", "Hcms"], [r"\bSketchParams\b", r"\bSketchReport\b", r"\bHadamardSketchReport\b", r"\bsketch::", r"\bmod sketch\b"]),
+    "loloha": (["Loloha"], [r"\bLolohaParams\b", r"\bLolohaSpec\b", r"\bloloha::", r"\bmod loloha\b"]),
+    "lue": (["LSue", "LOue"], [r"\bLongitudinalUnaryParams\b", r"\bLongitudinalSpec\b", r"\blue::", r"\bmod lue\b"]),
     "numeric": (["Duchi", "Piecewise", "Hybrid"], [r"\bNumericParams\b", r"\bNumericReport\b", r"\bnumeric::", r"\bmod numeric\b"]),
 }
 
@@ -59,13 +61,18 @@ EXCEPTIONS = {
     "protocol/src/campaign.rs": "the sketches' hash-family seed defaults to the campaign id",
     "protocol/src/mechanism/local_hash.rs": "local hashing reports through GRR over g buckets",
     "client/src/encoder/local_hash.rs": "local hashing reports through GRR over g buckets",
-    "client/src/lib.rs": "re-exports RAPPOR's device-secret encoder",
-    "aggregator/src/server/dashboard/pages.rs": "shows RAPPOR's Bloom and cohort settings",
+    "client/src/lib.rs": "re-exports the device-secret encoders (RAPPOR's, LOLOHA's)",
+    "protocol/src/mechanism/loloha.rs": "LOLOHA is local hashing followed by two GRRs over g buckets",
+    "client/src/encoder/loloha.rs": "LOLOHA is local hashing followed by two GRRs over g buckets",
+    "aggregator/src/estimate/loloha.rs": "LOLOHA's reports fold as local hashing's per-report seeds",
     "simulations/src/lib.rs": "declares the simulator's per-family run modules",
     "simulations/src/cli/mod.rs": "declares the per-family subcommand modules",
     "simulations/src/cli/run.rs": "sends each registry kind to its family's run",
     "simulations/src/sketch.rs": "sketch runs reuse RAPPOR's candidate lists",
     "simulations/src/run.rs": "a placeholder report fills the reused block",
+    "client/src/encoder/lue.rs": "L-SUE and L-OUE reports are unary bit vectors (UnaryReport)",
+    "aggregator/src/estimate/lue.rs": "L-SUE and L-OUE fold with the unary counters (UnaryCounters<P>)",
+    "simulations/src/longitudinal.rs": "runs the memoized device encoders beside the one-shot oracles over rounds",
     "simulations/src/demo.rs": "the demo campaign is an OLH campaign",
 }
 

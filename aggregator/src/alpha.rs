@@ -5,6 +5,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
+use statrs::distribution::{ContinuousCDF, Normal};
 
 use crate::error::AggregateError;
 
@@ -35,6 +36,25 @@ impl Alpha {
     /// The value.
     pub const fn get(self) -> f64 {
         self.0
+    }
+
+    /// The z a statistic must exceed in a one-sided test at level α/M, Bonferroni over
+    /// `tests` = M tests: Φ⁻¹(1 − α/M). Finite for every α in (0, 1).
+    ///
+    /// It is computed as −Φ⁻¹(α/M), which stays accurate however small α/M is (1 − α/M rounds
+    /// to 1, and Φ⁻¹ to ∞, once α/M is below about 10⁻¹⁶). Where α/M is too small for an `f64`
+    /// (a subnormal α divided by M rounds to 0), z solves φ(z) = α/M instead, with the density
+    /// φ(z) = e^(−z²/2)/√(2π) taken in logarithms: that z is slightly above the exact threshold,
+    /// since the upper tail 1 − Φ(z) is below φ(z)/z there, so the level still holds.
+    pub fn z_threshold(self, tests: usize) -> f64 {
+        let tests = tests.max(1) as f64;
+        let level = self.0 / tests;
+        if level > 0.0 {
+            -Normal::standard().inverse_cdf(level)
+        } else {
+            let log_level = self.0.ln() - tests.ln();
+            (-2.0 * log_level - (2.0 * std::f64::consts::PI).ln()).sqrt()
+        }
     }
 }
 
@@ -100,6 +120,31 @@ mod tests {
         }
         assert_eq!(Alpha::default(), Alpha::DEFAULT);
         assert_eq!(Alpha::DEFAULT.get(), 0.05);
+    }
+
+    #[test]
+    fn the_threshold_is_finite_and_accurate_deep_in_the_tail() {
+        let z = |alpha: f64, tests: usize| Alpha::new(alpha).unwrap().z_threshold(tests);
+        // Φ⁻¹(0.95), Φ⁻¹(1 − 0.05/20), and Φ⁻¹(1 − 10⁻²⁰), where 1 − α would round to 1.
+        assert!((z(0.05, 1) - 1.644_853_626_951_472).abs() < 1e-9);
+        assert!((z(0.05, 20) - 2.807_033_768_343_811).abs() < 1e-9);
+        assert!((z(1e-20, 1) - 9.262_340_089_798_405).abs() < 1e-6);
+        assert_eq!(z(0.05, 0), z(0.05, 1));
+        // Smaller levels, larger thresholds, up to the smallest α with a million tests.
+        let mut last = 0.0;
+        for alpha in [0.5, 1e-3, 1e-100, 1e-300, f64::MIN_POSITIVE, 1e-320, 5e-324] {
+            let threshold = z(alpha, 1_000_000);
+            assert!(
+                threshold.is_finite() && threshold > last,
+                "{alpha}: {threshold}"
+            );
+            last = threshold;
+        }
+        // Where both ways apply, solving φ(z) = α/M gives a z just above the exact one.
+        let level: f64 = 1e-300;
+        let exact = -Normal::standard().inverse_cdf(level);
+        let bound = (-2.0 * level.ln() - (2.0 * std::f64::consts::PI).ln()).sqrt();
+        assert!(bound >= exact && bound - exact < 0.1, "{exact} {bound}");
     }
 
     #[test]

@@ -45,6 +45,7 @@ pub mod error;
 pub mod estimate;
 pub mod ingest;
 pub mod postprocess;
+pub mod shuffle;
 pub mod trending;
 
 #[cfg(feature = "server")]

@@ -25,6 +25,7 @@ use crate::error::AggregateError;
 use crate::estimate::MeanEstimate;
 use crate::estimate::candidates::{self, CandidateDecoding};
 use crate::estimate::{Counters, Estimates};
+use crate::shuffle::{self, CentralBound};
 use crate::store::{EpochRange, Store, StoreError};
 use crate::trending::{self as ztest, TrendingReport};
 use crate::{Accumulator, Alpha};
@@ -199,10 +200,22 @@ pub fn merged(
     config: &CampaignConfig,
     range: EpochRange,
 ) -> Result<Counters, QueryError> {
+    merged_with_fewest(store, config, range).map(|(merged, _)| merged)
+}
+
+/// [`merged`], with the fewest reports counted in one epoch of the range that has reports
+/// (what the shuffling bound of an epoch counts on).
+fn merged_with_fewest(
+    store: &dyn Store,
+    config: &CampaignConfig,
+    range: EpochRange,
+) -> Result<(Counters, u64), QueryError> {
     let rows = store.counters(config, range.from, range.to)?;
     let mut merged = Counters::new(config);
+    let mut fewest = u64::MAX;
     for (_, counters) in &rows {
         merged.merge(counters).map_err(QueryError::Inconsistent)?;
+        fewest = fewest.min(counters.n());
     }
     let n = merged.n();
     if !releasable(config, n) {
@@ -212,7 +225,7 @@ pub fn merged(
             min_reports: config.min_reports(),
         });
     }
-    Ok(merged)
+    Ok((merged, fewest))
 }
 
 /// Estimates over a range of epochs.
@@ -224,6 +237,9 @@ pub struct EstimatesAnswer {
     pub estimates: Estimates,
     /// A numeric campaign's mean.
     pub mean: Option<MeanEstimate>,
+    /// The central privacy of the range's epoch with the fewest reports, its reports shuffled
+    /// ([`crate::shuffle`]).
+    pub central: CentralBound,
 }
 
 /// Estimated counts of every value over the selected epochs (and the mean, for a numeric
@@ -241,7 +257,8 @@ pub fn estimates(
         });
     }
     let epochs = resolve_epochs(store, config, now, selection)?;
-    let counters = merged(store, config, epochs)?;
+    let (counters, fewest) = merged_with_fewest(store, config, epochs)?;
+    let central = shuffle::epoch_bound(config.epsilon(), fewest, config.max_reports_per_epoch());
     let mean = config
         .numeric_range()
         .map(|(lo, hi)| counters.mean(lo, hi))
@@ -251,6 +268,7 @@ pub fn estimates(
         epochs,
         estimates: counters.estimate().map_err(QueryError::Estimate)?,
         mean,
+        central,
     })
 }
 

@@ -15,8 +15,6 @@
 //! that **any** unchanged value is reported is at most α (the family-wise false-positive
 //! level). There is no other threshold.
 
-use statrs::distribution::{ContinuousCDF, Normal};
-
 use crate::alpha::Alpha;
 use crate::error::AggregateError;
 use crate::estimate::{Estimates, Z_95};
@@ -79,7 +77,7 @@ pub fn trending(
         ));
     }
     let tested = now.values.len();
-    let z_threshold = Normal::standard().inverse_cdf(1.0 - alpha.get() / tested as f64);
+    let z_threshold = alpha.z_threshold(tested);
     let (n_now, n_base) = (now.n as f64, baseline.n as f64);
     let mut rising: Vec<Trend> = now
         .values

@@ -20,9 +20,11 @@ pub enum ClientError {
     /// A string that is not a decimal index, for a campaign over a range domain.
     #[error("{0:?} is not an index of this campaign's range domain")]
     NotInRange(String),
-    /// The campaign's mechanism needs another encoder (RAPPOR needs a device secret:
-    /// `RapporEncoder`).
-    #[error("campaign mechanism {0} needs its own encoder (RapporEncoder for rappor)")]
+    /// The campaign's mechanism needs another encoder (the memoized ones need a device
+    /// secret: `RapporEncoder`, `LolohaEncoder`, `LongitudinalUnaryEncoder`).
+    #[error(
+        "campaign mechanism {0} needs its own encoder (RapporEncoder for rappor, LolohaEncoder for loloha, LongitudinalUnaryEncoder for l_sue and l_oue)"
+    )]
     WrongEncoder(&'static str),
     /// A number for a campaign that does not estimate means.
     #[error("campaign mechanism {0} does not take numbers (duchi, piecewise and hybrid do)")]

@@ -65,6 +65,8 @@ pub mod rng;
 pub mod upload;
 
 pub use budget::{Accountant, BudgetLedger, Charge, InMemoryLedger};
+pub use encoder::loloha::LolohaEncoder;
+pub use encoder::lue::LongitudinalUnaryEncoder;
 pub use encoder::rappor::RapporEncoder;
 pub use encoder::{Encoder, Randomizer};
 pub use error::{BudgetError, ClientError};

@@ -1,16 +1,20 @@
-//! The device secret behind RAPPOR's memoization, and where it is kept.
+//! The device secret behind memoization (RAPPOR's and LOLOHA's permanent responses), and
+//! where it is kept.
 //!
-//! RAPPOR's permanent randomized response must stay the same for as long as a device reports
-//! the same value, or averaging its reports would reveal the value. The encoder derives it
-//! from one 32-byte [`DeviceSecret`] with a PRF (module `encoder::rappor`), so the secret is
-//! the only state to keep. A [`SecretStore`] loads it, creating it from the operating
+//! A permanent randomized response must stay the same for as long as a device reports the
+//! same value, or averaging its reports would reveal the value. The memoizing encoders derive
+//! it from one 32-byte [`DeviceSecret`] with a PRF (`prf_stream`), so the secret is the only
+//! state to keep. A [`SecretStore`] loads it, creating it from the operating
 //! system's randomness on first use: [`InMemorySecretStore`] for tests and short-lived
 //! processes, [`FileSecretStore`] (with `std`) for apps, written atomically.
 //!
 //! Losing the secret gives the device new PRRs (weaker longitudinal protection for values it
 //! reported before); it never corrupts reports.
 
+use hmac::{Hmac, Mac};
+use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
+use sha2::Sha256;
 
 use crate::error::ClientError;
 
@@ -46,6 +50,26 @@ impl core::fmt::Debug for DeviceSecret {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.write_str("DeviceSecret(..)")
     }
+}
+
+/// The PRF behind every memoized draw: HMAC-SHA256(secret, label ‖ len(campaign) ‖ campaign ‖
+/// value) as a ChaCha20 seed. The label separates the uses (each encoder's own constants).
+pub(crate) fn prf_stream(
+    secret: &DeviceSecret,
+    label: &[u8],
+    campaign: &str,
+    value: &[u8],
+) -> ChaCha20Rng {
+    // HMAC accepts keys of any length, so this cannot fail; the fallback is unreachable.
+    let mut mac = match <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes()) {
+        Ok(mac) => mac,
+        Err(_) => return ChaCha20Rng::from_seed(*secret.as_bytes()),
+    };
+    mac.update(label);
+    mac.update(&(campaign.len() as u64).to_le_bytes());
+    mac.update(campaign.as_bytes());
+    mac.update(value);
+    ChaCha20Rng::from_seed(mac.finalize().into_bytes().into())
 }
 
 /// Where a device keeps its secret.

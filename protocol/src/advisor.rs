@@ -58,6 +58,8 @@ fn server_cost(kind: MechanismKind) -> &'static str {
         MechanismKind::Duchi | MechanismKind::Piecewise | MechanismKind::Hybrid => {
             "O(1) per report, O(grid) per estimate"
         }
+        MechanismKind::Loloha => "O(k) hashes per report, O(k) per estimate",
+        MechanismKind::LSue | MechanismKind::LOue => "O(k/64) word operations per report",
     }
 }
 

@@ -86,6 +86,9 @@ pub enum ConfigError {
     /// A numeric mechanism without a numeric domain, or a numeric domain without one.
     #[error("{0}")]
     NumericMismatch(&'static str),
+    /// Longitudinal settings that cannot work (ε∞ against ε, hash range).
+    #[error("invalid longitudinal settings: {0}")]
+    InvalidLongitudinal(&'static str),
     /// CMS or HCMS settings that cannot work (shape, size).
     #[error("invalid sketch settings: {0}")]
     InvalidSketch(&'static str),

@@ -9,6 +9,10 @@ pub const MAX_EPSILON: f64 = 20.0;
 /// population could use, and as ε → 0 its thresholds p and q meet and the estimates' scale
 /// 1/(p − q) explodes (ε = 5e-324 gave one value a count of 4.4·10¹² from 200 reports).
 pub const MIN_EPSILON: f64 = 0.01;
+/// Largest ε∞ of a memoized mechanism's permanent response (LOLOHA, L-SUE, L-OUE): twice the
+/// largest per-report ε. Beyond it the permanent response is the value itself on all but
+/// about 10⁻¹⁷ of devices.
+pub const MAX_EPSILON_PERMANENT: f64 = 2.0 * MAX_EPSILON;
 /// Largest description, in bytes.
 pub const MAX_DESCRIPTION_BYTES: usize = 1024;
 /// Largest dictionary entry, in bytes.

@@ -43,6 +43,12 @@ pub enum Report {
     Piecewise(NumericReport),
     /// The Hybrid Mechanism.
     Hybrid(NumericReport),
+    /// Longitudinal local hashing: the device's fixed seed and the reported bucket.
+    Loloha(LocalHashReport),
+    /// Longitudinal symmetric unary encoding.
+    LSue(UnaryReport),
+    /// Longitudinal optimized unary encoding.
+    LOue(UnaryReport),
 }
 
 /// A numeric-mean report: one cell of the mechanism's output grid.
@@ -142,8 +148,8 @@ macro_rules! payload {
 }
 
 payload!(GrrReport => Grr | Hr);
-payload!(UnaryReport => Sue | Oue);
-payload!(LocalHashReport => Olh | Blh);
+payload!(UnaryReport => Sue | Oue | LSue | LOue);
+payload!(LocalHashReport => Olh | Blh | Loloha);
 payload!(SubsetReport => Ss);
 payload!(RapporReport => Rappor);
 payload!(SketchReport => Cms);

@@ -7,6 +7,7 @@
 pub mod cli;
 pub mod demo;
 pub mod load;
+pub mod longitudinal;
 pub mod numeric;
 pub mod plot;
 pub mod population;

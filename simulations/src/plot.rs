@@ -9,6 +9,7 @@ use ldp_aggregator::Estimates;
 use plotters::coord::{CoordTranslate, Shift};
 use plotters::prelude::*;
 
+use crate::longitudinal::RoundRecord;
 use crate::run::RunRecord;
 
 /// Runs one drawing function on an SVG and on a PNG backend: `stem.svg` and `stem.png`.
@@ -287,5 +288,100 @@ pub fn top_values(
         (960, 560),
         draw_top(title, truth, labels, estimates, top)
     );
+    Ok(())
+}
+
+/// One line per (mechanism, ε) of [`lifetime_vs_rounds`]: (round, y) points.
+fn round_series(
+    records: &[RoundRecord],
+    y: impl Fn(&RoundRecord) -> f64,
+) -> Vec<(String, Vec<(f64, f64)>)> {
+    let mut series: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
+    for r in records {
+        let name = format!("{} ε={}", r.mechanism, r.eps);
+        let point = (f64::from(r.round), y(r));
+        match series.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, points)) => points.push(point),
+            None => series.push((name, vec![point])),
+        }
+    }
+    series
+}
+
+fn draw_rounds<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    records: &[RoundRecord],
+) -> PlotResult
+where
+    DB::ErrorType: 'static,
+{
+    root.fill(&WHITE).map_err(boxed)?;
+    let panels = root.split_evenly((1, 2));
+    let lifetime: fn(&RoundRecord) -> f64 = |r| r.lifetime_eps_mean;
+    let mse: fn(&RoundRecord) -> f64 = |r| r.mse;
+    let charts = [
+        ("Lifetime ε per device (mean)", "ε spent so far", lifetime),
+        ("Accuracy each round", "MSE of a count", mse),
+    ];
+    let last = records.iter().map(|r| r.round).max().unwrap_or(1);
+    for (panel, (title, y_desc, y)) in panels.iter().zip(charts) {
+        let series = round_series(records, y);
+        let top = series
+            .iter()
+            .flat_map(|(_, points)| points.iter().map(|p| p.1))
+            .fold(0.0f64, f64::max);
+        let mut chart = ChartBuilder::on(panel)
+            .caption(title, ("sans-serif", 20))
+            .margin(14)
+            .x_label_area_size(40)
+            .y_label_area_size(70)
+            .build_cartesian_2d(1.0..f64::from(last).max(2.0), 0.0..top * 1.1)
+            .map_err(boxed)?;
+        chart
+            .configure_mesh()
+            .x_desc("round")
+            .y_desc(y_desc)
+            .x_label_formatter(&|x| format!("{x:.0}"))
+            .y_label_formatter(&|y| format!("{y:.0}"))
+            .label_style(("sans-serif", 13))
+            .draw()
+            .map_err(boxed)?;
+        for (i, (name, points)) in series.into_iter().enumerate() {
+            let color = PALETTE[i % PALETTE.len()];
+            chart
+                .draw_series(LineSeries::new(points, color.stroke_width(2)))
+                .map_err(boxed)?
+                .label(name)
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
+                });
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .label_font(("sans-serif", 13))
+            .border_style(BLACK)
+            .background_style(WHITE.mix(0.85))
+            .draw()
+            .map_err(boxed)?;
+    }
+    root.present().map_err(boxed)?;
+    Ok(())
+}
+
+/// Lifetime ε (mean over devices) and each round's MSE against rounds, one line per
+/// (mechanism, ε), side by side. Writes `stem.svg` and `stem.png`.
+pub fn lifetime_vs_rounds(stem: &Path, records: &[RoundRecord]) -> PlotResult {
+    register_font();
+    let svg = stem.with_extension("svg");
+    draw_rounds(
+        &SVGBackend::new(&svg, (1280, 560)).into_drawing_area(),
+        records,
+    )?;
+    let png = stem.with_extension("png");
+    draw_rounds(
+        &BitMapBackend::new(&png, (1280, 560)).into_drawing_area(),
+        records,
+    )?;
     Ok(())
 }

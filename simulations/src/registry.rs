@@ -10,7 +10,8 @@ use ldp_protocol::MechanismKind;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Simulation {
     /// A frequency oracle over `0..k`: every value's count against the variance formula
-    /// ([`crate::run`]). Oracles run together; `--mechanism all` is every one of them.
+    /// ([`crate::run`]). Oracles run together; `--mechanism all` is every one of them, the
+    /// one-shot ones then the longitudinal ones.
     FrequencyOracle,
     /// RAPPOR: strings decoded against candidates, with detection ([`crate::rappor`]). Runs
     /// alone.
@@ -36,7 +37,7 @@ impl Simulation {
 
 /// Every simulated mechanism and how it is simulated, in the order of
 /// [`MechanismKind::EVERY`].
-pub const REGISTRY: [(MechanismKind, Simulation); 13] = [
+pub const REGISTRY: [(MechanismKind, Simulation); 16] = [
     (MechanismKind::Grr, Simulation::FrequencyOracle),
     (MechanismKind::Sue, Simulation::FrequencyOracle),
     (MechanismKind::Oue, Simulation::FrequencyOracle),
@@ -50,6 +51,10 @@ pub const REGISTRY: [(MechanismKind, Simulation); 13] = [
     (MechanismKind::Duchi, Simulation::Numeric),
     (MechanismKind::Piecewise, Simulation::Numeric),
     (MechanismKind::Hybrid, Simulation::Numeric),
+    // A device's first report: the memoized responses drawn fresh (see the randomizer).
+    (MechanismKind::Loloha, Simulation::FrequencyOracle),
+    (MechanismKind::LSue, Simulation::FrequencyOracle),
+    (MechanismKind::LOue, Simulation::FrequencyOracle),
 ];
 
 /// How `kind` is simulated; `None` for a mechanism the simulator does not know.
@@ -101,7 +106,11 @@ mod tests {
 
     #[test]
     fn the_groups_are_the_protocol_s_lists() {
-        assert!(frequency_oracles().eq(MechanismKind::ALL));
+        assert!(
+            frequency_oracles().eq(MechanismKind::ALL
+                .into_iter()
+                .chain(MechanismKind::LONGITUDINAL))
+        );
         assert!(numeric().eq(MechanismKind::NUMERIC));
         for kind in MechanismKind::EVERY {
             let simulation = simulation(kind);

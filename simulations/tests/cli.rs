@@ -7,6 +7,52 @@ fn ldp_sim() -> Command {
 }
 
 #[test]
+fn rounds_charge_one_shot_devices_every_round_and_memoized_ones_per_bucket() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("rounds.json");
+    let plot = dir.path().join("rounds");
+    ldp_sim()
+        .args(["run", "--k", "8", "--n", "3000", "--eps", "1", "--quiet"])
+        .args([
+            "--mechanism",
+            "olh,loloha",
+            "--rounds",
+            "12",
+            "--change-rate",
+            "0.5",
+        ])
+        .arg("--plot")
+        .arg(&plot)
+        .arg("--json")
+        .arg(&json)
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("lifetime ε mean"));
+    assert!(plot.with_extension("png").exists() && plot.with_extension("svg").exists());
+    let records: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let records = records.as_array().unwrap();
+    assert_eq!(records.len(), 24);
+    for r in records {
+        let round = r["round"].as_f64().unwrap();
+        let max = r["lifetime_eps_max"].as_f64().unwrap();
+        let mean = r["lifetime_eps_mean"].as_f64().unwrap();
+        if r["mechanism"] == "olh" {
+            assert_eq!((mean, max), (round, round), "{r}");
+        } else {
+            // At most g·ε∞ (g = 3, ε∞ = 2: every default here) and at most one ε per round;
+            // with values changing half the time, 12 rounds reach the g·ε∞ cap somewhere.
+            let cap = 3.0 * r["eps_permanent"].as_f64().unwrap();
+            assert!(max <= cap.min(round) && mean <= max, "{r}");
+            if round == 12.0 {
+                assert_eq!(max, cap, "{r}");
+                assert!(mean < round, "{r}");
+            }
+        }
+    }
+}
+
+#[test]
 fn run_writes_the_documented_json_and_csv_fields() {
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("run.json");
@@ -508,7 +554,7 @@ fn every_mechanism_flag_refuses_an_unknown_name_with_the_list() {
             .failure()
             .stderr(predicates::str::contains("unknown mechanism \"grrr\""))
             .stderr(predicates::str::contains(
-                "grr, sue, oue, olh, blh, ss, hr or all",
+                "grr, sue, oue, olh, blh, ss, hr, loloha, l_sue, l_oue or all",
             ))
             .stderr(predicates::str::contains("rappor, cms or hcms alone"))
             .stderr(predicates::str::contains(

@@ -81,7 +81,7 @@ impl FamilyCounters for LocalHashCounters {
             }
         } else {
             for report in reports.iter::<LocalHashReport>() {
-                fold_support(cells, &self.params, report);
+                fold_support(cells, self.params.g, report);
             }
         }
         self.tally.n += reports.len() as u64;
@@ -100,10 +100,11 @@ impl FamilyCounters for LocalHashCounters {
     }
 }
 
-/// Folds one (checked) per-report-seed report into the support counts.
+/// Folds one (checked) per-report-seed report of a hash range `g` into the support counts:
+/// every value hashing to the reported bucket under the report's seed gains one.
 #[inline]
-fn fold_support(counts: &mut [u64], params: &LocalHashParams, report: &LocalHashReport) {
-    let hasher = BucketHasher::new(report.seed, params.g);
+pub(crate) fn fold_support(counts: &mut [u64], g: u32, report: &LocalHashReport) {
+    let hasher = BucketHasher::new(report.seed, g);
     let reported = hasher.bucket_hashes(report.value);
     for (v, c) in counts.iter_mut().enumerate() {
         *c += u64::from(reported.contains(hasher.hash(v as u32)));

@@ -16,6 +16,8 @@ pub mod family;
 pub mod grr;
 pub mod hadamard;
 pub mod local_hash;
+pub mod loloha;
+pub mod lue;
 pub mod numeric;
 pub mod rappor;
 pub mod sketch;
@@ -72,6 +74,10 @@ pub enum Family {
     Hcms(sketch::HcmsCounters),
     /// Duchi, Piecewise, Hybrid.
     Numeric(numeric::NumericCounters),
+    /// LOLOHA.
+    Loloha(loloha::LolohaCounters),
+    /// L-SUE, L-OUE.
+    LongitudinalUnary(lue::LongitudinalUnaryCounters),
 }
 
 /// The one dispatch over [`Family`]: `$body` once per family, with `$c` bound to its
@@ -88,6 +94,8 @@ macro_rules! each_family {
             Family::Cms($c) => $body,
             Family::Hcms($c) => $body,
             Family::Numeric($c) => $body,
+            Family::Loloha($c) => $body,
+            Family::LongitudinalUnary($c) => $body,
         }
     };
 }
@@ -111,6 +119,10 @@ impl Family {
             MechanismParams::Duchi(p)
             | MechanismParams::Piecewise(p)
             | MechanismParams::Hybrid(p) => Self::Numeric(FamilyCounters::new(p, config)),
+            MechanismParams::Loloha(p) => Self::Loloha(FamilyCounters::new(p, config)),
+            MechanismParams::LSue(p) | MechanismParams::LOue(p) => {
+                Self::LongitudinalUnary(FamilyCounters::new(p, config))
+            }
         }
     }
 
@@ -296,6 +308,8 @@ impl Counters {
             Family::LocalHash(c) => Ok(c.supports()),
             Family::Subset(c) => Ok(c.supports()),
             Family::Hadamard(c) => Ok(c.supports()),
+            Family::Loloha(c) => Ok(c.supports()),
+            Family::LongitudinalUnary(c) => Ok(c.supports()),
             other => Err(other.wrong("support counts (a frequency oracle's)")),
         }
     }

@@ -22,7 +22,6 @@ use std::sync::atomic::AtomicBool;
 
 use ldp_protocol::mechanism::{CheckedReports, SketchParams};
 use ldp_protocol::{CampaignConfig, HadamardSketchReport, SketchReport};
-use statrs::distribution::{ContinuousCDF, Normal};
 
 use super::Z_95;
 use super::bitslice::{BitSlices, flush_rows, fold_row};
@@ -311,7 +310,7 @@ fn decode(
     let z_threshold = if candidates.is_empty() {
         f64::INFINITY
     } else {
-        Normal::standard().inverse_cdf(1.0 - alpha.get() / candidates.len() as f64)
+        alpha.z_threshold(candidates.len())
     };
     let mut explained = 0.0;
     let mut detected = 0;

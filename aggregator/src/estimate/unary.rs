@@ -1,43 +1,56 @@
-//! Unary-encoding counters (SUE, OUE): one counter per value, folded word-wise through a
-//! bit-sliced counter (module `bitslice`), eight reports at a time. Fold O(k/64) words per
-//! report; estimate O(k). Math: `ldp_protocol::mechanism::unary`.
+//! Unary-encoding counters (SUE, OUE, and through [`UnaryShape`] the longitudinal L-SUE and
+//! L-OUE): one counter per value, folded word-wise through a bit-sliced counter (module
+//! `bitslice`), eight reports at a time. Fold O(k/64) words per report; estimate O(k). Math:
+//! `ldp_protocol::mechanism::unary`.
 
-use ldp_protocol::mechanism::{CheckedReports, UnaryParams};
+use ldp_protocol::mechanism::{CheckedReports, MechanismFamily, UnaryParams};
 use ldp_protocol::{CampaignConfig, UnaryReport};
 
 use super::bitslice::BitSlices;
 use super::family::{CountEstimate, FamilyCounters, Tally, pure_estimates};
 use crate::error::AggregateError;
 
+/// Parameters whose reports are unary bit vectors of ⌈k/64⌉ words, as a pure protocol.
+pub trait UnaryShape: MechanismFamily + Copy + Eq + core::fmt::Debug {
+    /// Words per report, ⌈k/64⌉.
+    fn words(&self) -> usize;
+}
+
+impl UnaryShape for UnaryParams {
+    fn words(&self) -> usize {
+        UnaryParams::words(self)
+    }
+}
+
 /// Unary counters: per value, how many reports set its bit (pending counts in bit slices).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UnaryCounters {
-    params: UnaryParams,
+pub struct UnaryCounters<P = UnaryParams> {
+    params: P,
     tally: Tally,
     slices: BitSlices,
 }
 
-impl UnaryCounters {
+impl<P: UnaryShape> UnaryCounters<P> {
     /// The support count of every value: how many reports set its bit.
     pub fn supports(&self) -> Vec<f64> {
         self.cells().into_iter().map(|c| c as f64).collect()
     }
 }
 
-impl FamilyCounters for UnaryCounters {
-    type Params = UnaryParams;
+impl<P: UnaryShape> FamilyCounters for UnaryCounters<P> {
+    type Params = P;
     type Query<'q> = ();
     type Output = Vec<CountEstimate>;
 
-    fn new(params: &UnaryParams, _config: &CampaignConfig) -> Self {
+    fn new(params: &P, _config: &CampaignConfig) -> Self {
         Self {
             params: *params,
-            tally: Tally::new(params.k as usize),
+            tally: Tally::new(params.k() as usize),
             slices: BitSlices::new(params.words()),
         }
     }
 
-    fn params(&self) -> &UnaryParams {
+    fn params(&self) -> &P {
         &self.params
     }
 
@@ -50,7 +63,7 @@ impl FamilyCounters for UnaryCounters {
     }
 
     /// Eight reports at a time through the carry-save adder, the rest one by one.
-    fn fold(&mut self, reports: CheckedReports<'_, UnaryParams>) {
+    fn fold(&mut self, reports: CheckedReports<'_, P>) {
         let mut iter = reports.iter::<UnaryReport>();
         loop {
             let group: [Option<&[u64]>; 8] =

@@ -5,7 +5,7 @@ use utoipa::OpenApi;
 
 use super::routes::campaigns::{self, CampaignView};
 use super::routes::estimates::{
-    self, CandidateEstimatesView, CandidateQuery, EstimatesView, ValueView,
+    self, CandidateEstimatesView, CandidateQuery, EstimatesView, ShuffledView, ValueView,
 };
 use super::routes::ingest::{self, IngestAnswer};
 use super::routes::ops::{self, AdviceView, AdvisedMechanism};
@@ -40,6 +40,7 @@ use crate::estimate::candidates::CandidateEstimate;
         IngestAnswer,
         EstimatesView,
         ValueView,
+        ShuffledView,
         CandidateQuery,
         CandidateEstimatesView,
         CandidateEstimate,
@@ -96,5 +97,51 @@ mod tests {
         assert!(schemas.get("EpochsView").is_none());
         let trending = &schemas["TrendingView"]["properties"]["baseline"]["$ref"];
         assert_eq!(trending, "#/components/schemas/EpochRange");
+    }
+
+    /// The `name` parameter of `GET path`.
+    fn parameter<'a>(doc: &'a serde_json::Value, path: &str, name: &str) -> &'a serde_json::Value {
+        doc["paths"][path]["get"]["parameters"]
+            .as_array()
+            .and_then(|all| all.iter().find(|p| p["name"] == name))
+            .map_or(&serde_json::Value::Null, |p| &p["schema"])
+    }
+
+    #[test]
+    fn the_documented_ranges_are_the_ones_the_server_applies() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        // Epochs and counts: the whole u64 range, which `int64` would cut at 2^63 − 1.
+        let to = parameter(&doc, "/v1/campaigns/{id}/estimates", "to");
+        assert_eq!(
+            (&to["minimum"], &to["maximum"]),
+            (&0.into(), &u64::MAX.into())
+        );
+        let baseline = parameter(&doc, "/v1/campaigns/{id}/trending", "baseline");
+        assert_eq!(baseline["minimum"], 1);
+        assert_eq!(baseline["maximum"], crate::query::MAX_BASELINE_EPOCHS);
+        let k = parameter(&doc, "/v1/advice", "k");
+        let (min_k, max_k) = (
+            k["minimum"].as_u64().unwrap(),
+            k["maximum"].as_u64().unwrap(),
+        );
+        let eps = ldp_protocol::Epsilon::new(1.0).unwrap();
+        let rank = |k: u64| ldp_protocol::advisor::rank(u32::try_from(k).unwrap(), 1, eps, None);
+        assert!(rank(min_k).is_ok() && rank(min_k - 1).is_err());
+        assert!(rank(max_k).is_ok() && rank(max_k + 1).is_err());
+        let epsilon = parameter(&doc, "/v1/advice", "epsilon");
+        assert_eq!(epsilon["exclusiveMinimum"], 0.0);
+        assert_eq!(epsilon["maximum"], ldp_protocol::limits::MAX_EPSILON);
+        let candidates = &doc["components"]["schemas"]["CandidateQuery"]["properties"];
+        for alpha in [
+            &candidates["alpha"],
+            parameter(&doc, "/v1/campaigns/{id}/trending", "alpha"),
+        ] {
+            assert_eq!(alpha["exclusiveMinimum"], 0.0, "{alpha}");
+            assert_eq!(alpha["exclusiveMaximum"], 1.0, "{alpha}");
+        }
+        assert_eq!(candidates["candidates"]["uniqueItems"], true);
+        let upload = &doc["paths"]["/v1/campaigns/{id}/reports"]["post"]["requestBody"];
+        let batch = &upload["content"]["application/x-ldp-batch"]["schema"];
+        assert_eq!(batch["format"], "binary", "{batch}");
     }
 }

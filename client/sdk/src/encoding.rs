@@ -3,7 +3,10 @@
 
 use std::collections::HashMap;
 
-use ldp_client::{DeviceSecret, Encoder, InMemorySecretStore, RapporEncoder};
+use ldp_client::{
+    DeviceSecret, Encoder, InMemorySecretStore, LolohaEncoder, LongitudinalUnaryEncoder,
+    RapporEncoder,
+};
 use ldp_protocol::{CampaignConfig, MechanismParams, Report};
 
 use crate::error::SdkError;
@@ -20,17 +23,23 @@ pub enum Value<'a> {
     Number(f64),
 }
 
-/// A campaign's encoder on the device: RAPPOR's carries the memo derived from the device secret.
+/// A campaign's encoder on the device: the memoized mechanisms' (RAPPOR, LOLOHA) carry the
+/// memo derived from the device secret.
 #[derive(Debug)]
 pub enum DeviceEncoder {
-    /// Every mechanism but RAPPOR.
+    /// Every mechanism that keeps nothing between reports.
     Plain(Box<Encoder>),
     /// RAPPOR, with its permanent responses.
     Rappor(Box<RapporEncoder>),
+    /// LOLOHA, with the device's hash and its permanent responses.
+    Loloha(Box<LolohaEncoder>),
+    /// L-SUE and L-OUE, with their permanent responses.
+    LongitudinalUnary(Box<LongitudinalUnaryEncoder>),
 }
 
 /// The encoder for `config`, made once per configuration (`encoders` maps a campaign to the
-/// digest its encoder was made for). `secret` gives the device secret; only RAPPOR asks.
+/// digest its encoder was made for). `secret` gives the device secret; only the memoized
+/// mechanisms ask.
 pub fn encoder_for<'a>(
     encoders: &'a mut HashMap<String, (u64, DeviceEncoder)>,
     secret: impl FnOnce() -> Result<DeviceSecret, SdkError>,
@@ -41,12 +50,24 @@ pub fn encoder_for<'a>(
         .get(id)
         .is_none_or(|(digest, _)| *digest != config.digest());
     if fresh {
-        let encoder = if let MechanismParams::Rappor(_) = config.params() {
-            // The secret lives in the store; the PRRs derived from it are the memo.
-            let mut secret = InMemorySecretStore::with_secret(secret()?);
-            DeviceEncoder::Rappor(Box::new(RapporEncoder::new(config, &mut secret)?))
-        } else {
-            DeviceEncoder::Plain(Box::new(Encoder::new(config)?))
+        // The secret lives in the store; the permanent responses derived from it are the memo.
+        let encoder = match config.params() {
+            MechanismParams::Rappor(_) => {
+                let mut secret = InMemorySecretStore::with_secret(secret()?);
+                DeviceEncoder::Rappor(Box::new(RapporEncoder::new(config, &mut secret)?))
+            }
+            MechanismParams::Loloha(_) => {
+                let mut secret = InMemorySecretStore::with_secret(secret()?);
+                DeviceEncoder::Loloha(Box::new(LolohaEncoder::new(config, &mut secret)?))
+            }
+            MechanismParams::LSue(_) | MechanismParams::LOue(_) => {
+                let mut secret = InMemorySecretStore::with_secret(secret()?);
+                DeviceEncoder::LongitudinalUnary(Box::new(LongitudinalUnaryEncoder::new(
+                    config,
+                    &mut secret,
+                )?))
+            }
+            _ => DeviceEncoder::Plain(Box::new(Encoder::new(config)?)),
         };
         encoders.insert(id.to_owned(), (config.digest(), encoder));
     }
@@ -93,5 +114,18 @@ pub fn encode(
         (DeviceEncoder::Rappor(_), Value::Number(_)) => Err(SdkError::InvalidValue(
             "campaign mechanism rappor does not take numbers".into(),
         )),
+        (DeviceEncoder::Loloha(e), Value::Text(s)) => Ok(e.encode(s)?),
+        (DeviceEncoder::Loloha(e), Value::Index(i)) => Ok(e.encode_index(i)?),
+        (DeviceEncoder::Loloha(_), Value::Number(_)) => Err(SdkError::InvalidValue(
+            "campaign mechanism loloha does not take numbers".into(),
+        )),
+        (DeviceEncoder::LongitudinalUnary(e), Value::Text(s)) => Ok(e.encode(s)?),
+        (DeviceEncoder::LongitudinalUnary(e), Value::Index(i)) => Ok(e.encode_index(i)?),
+        (DeviceEncoder::LongitudinalUnary(_), Value::Number(_)) => {
+            Err(SdkError::InvalidValue(format!(
+                "campaign mechanism {} does not take numbers",
+                config.params().kind()
+            )))
+        }
     }
 }

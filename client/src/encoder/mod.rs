@@ -12,6 +12,8 @@ pub mod grr;
 pub mod hadamard;
 mod input;
 pub mod local_hash;
+pub mod loloha;
+pub mod lue;
 pub mod numeric;
 pub mod rappor;
 pub mod sketch;
@@ -176,6 +178,9 @@ randomizers! {
     Duchi(p) => p,
     Piecewise(p) => p,
     Hybrid(p) => p,
+    Loloha(p) => p,
+    LSue(p) => p,
+    LOue(p) => p,
 }
 
 /// Encoding an app's input into `report`: made into the randomizer's value (or refused, the
@@ -331,10 +336,11 @@ pub struct Encoder<R = ProductionRng> {
 
 impl Encoder<ProductionRng> {
     /// An encoder for `config` drawing from ChaCha20 seeded by the operating system.
-    /// RAPPOR campaigns are refused: their reports need a device secret
-    /// ([`rappor::RapporEncoder`]).
+    /// Memoized mechanisms are refused: their reports need a device secret
+    /// ([`rappor::RapporEncoder`], [`loloha::LolohaEncoder`],
+    /// [`lue::LongitudinalUnaryEncoder`]).
     pub fn new(config: &CampaignConfig) -> Result<Self, ClientError> {
-        if let MechanismParams::Rappor(_) = config.params() {
+        if config.params().memoized() {
             return Err(ClientError::WrongEncoder(config.params().kind().name()));
         }
         Ok(Self::with_simulation_rng(config, ProductionRng::from_os()?))

@@ -3,8 +3,9 @@
 //! arithmetic: `ldp_protocol::mechanism::rappor`.
 //!
 //! **Memoization without storage.** The PRR of a value is derived from the device secret
-//! ([`DeviceSecret`]) with a PRF: HMAC-SHA256 keyed by the secret over the campaign id and the
-//! value gives a 32-byte seed, and ChaCha20 from that seed draws the PRR's bits. The same
+//! ([`DeviceSecret`]) with a PRF (`prf_stream`): HMAC-SHA256 keyed by the secret over the
+//! campaign id and the value gives a 32-byte seed, and ChaCha20 from that seed draws the PRR's
+//! bits. The same
 //! device reporting the same value in the same campaign therefore always gets the same PRR,
 //! across restarts, and only the secret is kept ([`crate::memo::SecretStore`]). The cohort
 //! is derived the same way, once per (device, campaign). An in-memory cache of recent PRRs
@@ -20,18 +21,15 @@ use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
 
-use hmac::{Hmac, Mac};
 use ldp_protocol::mechanism::rappor::bloom_filter_into;
 use ldp_protocol::mechanism::{MechanismParams, RapporParams};
 use ldp_protocol::{CampaignConfig, RapporReport, Report};
-use rand_chacha::ChaCha20Rng;
-use rand_core::{RngCore, SeedableRng};
-use sha2::Sha256;
+use rand_core::RngCore;
 
 use crate::budget::{Accountant, BudgetLedger};
 use crate::encoder::Randomizer;
 use crate::error::ClientError;
-use crate::memo::{DeviceSecret, SecretStore};
+use crate::memo::{DeviceSecret, SecretStore, prf_stream};
 use crate::rng::{ProductionRng, bernoulli_lanes, uniform_below};
 
 /// PRRs kept in memory per encoder; beyond this the cache starts over (outputs never change).
@@ -40,20 +38,6 @@ pub const MEMO_CAPACITY: usize = 1024;
 /// Domain-separation labels of the two PRF uses.
 const COHORT_LABEL: &[u8] = b"ldp-telemetry rappor cohort v1";
 const PRR_LABEL: &[u8] = b"ldp-telemetry rappor prr v1";
-
-/// The PRF: HMAC-SHA256(secret, label ‖ len(campaign) ‖ campaign ‖ value) as a ChaCha20 seed.
-fn prf_stream(secret: &DeviceSecret, label: &[u8], campaign: &str, value: &[u8]) -> ChaCha20Rng {
-    // HMAC accepts keys of any length, so this cannot fail; the fallback is unreachable.
-    let mut mac = match <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes()) {
-        Ok(mac) => mac,
-        Err(_) => return ChaCha20Rng::from_seed(*secret.as_bytes()),
-    };
-    mac.update(label);
-    mac.update(&(campaign.len() as u64).to_le_bytes());
-    mac.update(campaign.as_bytes());
-    mac.update(value);
-    ChaCha20Rng::from_seed(mac.finalize().into_bytes().into())
-}
 
 /// The device's cohort in `campaign`: uniform in `0..cohorts`, fixed by the secret.
 pub fn device_cohort(secret: &DeviceSecret, campaign: &str, cohorts: u32) -> u32 {

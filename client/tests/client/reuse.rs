@@ -8,7 +8,10 @@ use rand_core::SeedableRng;
 
 #[test]
 fn encoding_into_a_reused_report_matches_a_fresh_one() {
-    for kind in MechanismKind::ALL {
+    for kind in MechanismKind::ALL
+        .into_iter()
+        .chain(MechanismKind::LONGITUDINAL)
+    {
         let config =
             CampaignConfig::range("reuse", Mechanism::with_defaults(kind), 1.0, 130).unwrap();
         let mut fresh = Encoder::with_simulation_rng(&config, ChaCha20Rng::from_seed([3; 32]));
@@ -62,7 +65,10 @@ fn string_campaigns() -> Vec<(ldp_protocol::CampaignConfig, Vec<String>)> {
         values: (0..40).map(|i| format!("value-{i}")).collect(),
     };
     let mut out = Vec::new();
-    for kind in MechanismKind::ALL {
+    for kind in MechanismKind::ALL
+        .into_iter()
+        .chain(MechanismKind::LONGITUDINAL)
+    {
         let mut domains = if kind.is_numeric() {
             vec![Domain::Numeric { lo: 0.0, hi: 100.0 }]
         } else {
@@ -208,7 +214,10 @@ fn the_randomizers_draw_what_the_encoder_draws() {
     use ldp_client::Randomizer;
     use ldp_client::encoder::sketch::{Cms, Hcms};
     use ldp_protocol::mechanism::MechanismParams as P;
-    for kind in MechanismKind::ALL {
+    for kind in MechanismKind::ALL
+        .into_iter()
+        .chain(MechanismKind::LONGITUDINAL)
+    {
         if kind.is_numeric() {
             continue;
         }
@@ -230,6 +239,9 @@ fn the_randomizers_draw_what_the_encoder_draws() {
                 P::Rappor(p) => Report::Rappor(p.encode(bytes, &mut rng)),
                 P::Cms(p) => Report::Cms(Cms(p).encode(bytes, &mut rng)),
                 P::Hcms(p) => Report::Hcms(Hcms(p).encode(bytes, &mut rng)),
+                P::Loloha(p) => Report::Loloha(p.encode(&v, &mut rng)),
+                P::LSue(p) => Report::LSue(p.encode(&v, &mut rng)),
+                P::LOue(p) => Report::LOue(p.encode(&v, &mut rng)),
                 P::Duchi(_) | P::Piecewise(_) | P::Hybrid(_) => unreachable!(),
             };
             assert_eq!(direct, encoder.encode_index(v).unwrap(), "{kind:?} {v}");
@@ -243,7 +255,10 @@ fn the_randomizers_draw_what_the_encoder_draws() {
 #[test]
 fn encoding_a_block_of_indices_matches_one_at_a_time() {
     use ldp_client::ClientError;
-    for kind in MechanismKind::ALL {
+    for kind in MechanismKind::ALL
+        .into_iter()
+        .chain(MechanismKind::LONGITUDINAL)
+    {
         if kind.is_numeric() {
             continue;
         }

@@ -81,6 +81,9 @@ fn report_cases() -> Vec<(String, CampaignSpec)> {
             ),
         ));
     }
+    // A longitudinal mechanism's vector is a device's first report, everything drawn from the
+    // RNG (a device derives its seed and permanent response from its secret instead).
+    cases.extend(MechanismKind::LONGITUDINAL.iter().map(case));
     cases
 }
 

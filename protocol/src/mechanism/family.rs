@@ -3,7 +3,7 @@
 //! that whatever folds them cannot fail.
 //!
 //! The parameter types of `grr.rs`, `unary.rs`, `local_hash.rs`, `subset.rs`, `hadamard.rs`,
-//! `rappor.rs`, `sketch.rs` and `numeric.rs` implement it; [`super::MechanismParams`] and
+//! `rappor.rs`, `sketch.rs`, `numeric.rs`, `loloha.rs` and `lue.rs` implement it; [`super::MechanismParams`] and
 //! [`Report`] dispatch to it in one generated match each (module [`super`]).
 
 use core::marker::PhantomData;
@@ -40,6 +40,19 @@ pub trait MechanismFamily: Sized {
     fn epsilon_upper_bound(&self) -> f64 {
         self.likelihood_ratio()
             .map_or(f64::INFINITY, |r| r.epsilon_upper_bound())
+    }
+
+    /// Whether a device's reports depend on state it keeps across reports (a memoized
+    /// permanent response); such a mechanism needs a device secret to encode.
+    fn memoized(&self) -> bool {
+        false
+    }
+
+    /// For a memoized mechanism, ε∞ rounded up from the thresholds: the bound on everything
+    /// one device's reports reveal about one value, however many it sends (RAPPOR: per value;
+    /// LOLOHA: per hashed bucket, so per value too). `None` for the others.
+    fn epsilon_permanent(&self) -> Option<f64> {
+        None
     }
 
     /// Encoded size of one report in bytes (bincode, fixed-width integers, with the enum tag).

@@ -10,6 +10,8 @@ pub mod family;
 pub mod grr;
 pub mod hadamard;
 pub mod local_hash;
+pub mod loloha;
+pub mod lue;
 pub mod numeric;
 pub mod rappor;
 pub mod sketch;
@@ -22,6 +24,8 @@ pub use family::{CheckedReports, MechanismFamily, Payload};
 pub use grr::GrrParams;
 pub use hadamard::HadamardParams;
 pub use local_hash::LocalHashParams;
+pub use loloha::{LolohaParams, LolohaSpec};
+pub use lue::{LongitudinalSpec, LongitudinalUnaryParams};
 pub use numeric::{NumericKind, NumericParams};
 pub use rappor::{RapporParams, RapporSpec};
 pub use sketch::SketchParams;
@@ -38,7 +42,9 @@ use crate::report::Report;
 /// `{"blh": {"seed_pool": 1024}}`, `{"ss": {"w": null}}`, `"hr"`,
 /// `{"rappor": {"bloom_bits": 128, "hashes": 2, "cohorts": 64, "epsilon_permanent": 4}}`,
 /// `{"cms": {"hashes": 64, "width": 1024}}`, `{"hcms": {}}`, and for numeric means `"duchi"`,
-/// `{"piecewise": {"grid": 1024}}`, `{"hybrid": {}}`.
+/// `{"piecewise": {"grid": 1024}}`, `{"hybrid": {}}`, and for reports repeated epoch after
+/// epoch `{"loloha": {"epsilon_permanent": 4, "g": null}}`, `{"l_sue": {"epsilon_permanent": 4}}`
+/// and `{"l_oue": {"epsilon_permanent": 4}}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Mechanism {
@@ -84,6 +90,15 @@ pub enum Mechanism {
     Piecewise(GridSpec),
     /// The Hybrid of Piecewise and Duchi for the mean of a number (numeric domains).
     Hybrid(GridSpec),
+    /// Longitudinal local hashing: a memoized permanent response per hashed value, so that
+    /// repeated reports reveal at most ε∞ per bucket.
+    Loloha(LolohaSpec),
+    /// Longitudinal symmetric unary encoding: a memoized SUE permanent response per value,
+    /// then a symmetric instantaneous one per report.
+    LSue(LongitudinalSpec),
+    /// Longitudinal optimized unary encoding: a memoized OUE permanent response per value,
+    /// then an optimized instantaneous one per report.
+    LOue(LongitudinalSpec),
 }
 
 /// The output grid of a numeric mechanism, as written in a campaign.
@@ -139,6 +154,12 @@ pub enum MechanismKind {
     Piecewise,
     /// The Hybrid Mechanism.
     Hybrid,
+    /// Longitudinal local hashing.
+    Loloha,
+    /// Longitudinal symmetric unary encoding.
+    LSue,
+    /// Longitudinal optimized unary encoding.
+    LOue,
 }
 
 impl MechanismKind {
@@ -155,6 +176,10 @@ impl MechanismKind {
     ];
     /// Every kind, the pure oracles then the string mechanisms: the order of the wire tags.
     pub const EVERY: [MechanismKind; MECHANISM_COUNT] = EVERY_KIND;
+
+    /// The longitudinal frequency oracles: memoized, for devices that report every epoch.
+    /// Their estimates are a pure protocol's, like [`MechanismKind::ALL`]'s.
+    pub const LONGITUDINAL: [MechanismKind; 3] = [Self::Loloha, Self::LSue, Self::LOue];
 
     /// The numeric mechanisms: means over a numeric domain.
     pub const NUMERIC: [MechanismKind; 3] = [Self::Duchi, Self::Piecewise, Self::Hybrid];
@@ -186,6 +211,9 @@ impl MechanismKind {
             Self::Duchi => "duchi",
             Self::Piecewise => "piecewise",
             Self::Hybrid => "hybrid",
+            Self::Loloha => "loloha",
+            Self::LSue => "l_sue",
+            Self::LOue => "l_oue",
         }
     }
 }
@@ -193,7 +221,7 @@ impl MechanismKind {
 /// A mechanism name that is not one of [`MechanismKind::EVERY`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "unknown mechanism {0:?}; expected one of grr, sue, oue, olh, blh, ss, hr, rappor, cms, hcms, duchi, piecewise, hybrid"
+    "unknown mechanism {0:?}; expected one of grr, sue, oue, olh, blh, ss, hr, rappor, cms, hcms, duchi, piecewise, hybrid, loloha, l_sue, l_oue"
 )]
 pub struct UnknownMechanism(pub alloc::string::String);
 
@@ -254,6 +282,16 @@ impl Mechanism {
             MechanismKind::Duchi => Self::Duchi,
             MechanismKind::Piecewise => Self::Piecewise(GridSpec { grid: None }),
             MechanismKind::Hybrid => Self::Hybrid(GridSpec { grid: None }),
+            MechanismKind::Loloha => Self::Loloha(LolohaSpec {
+                epsilon_permanent: None,
+                g: None,
+            }),
+            MechanismKind::LSue => Self::LSue(LongitudinalSpec {
+                epsilon_permanent: None,
+            }),
+            MechanismKind::LOue => Self::LOue(LongitudinalSpec {
+                epsilon_permanent: None,
+            }),
         }
     }
 }
@@ -287,6 +325,12 @@ pub enum MechanismParams {
     Piecewise(NumericParams),
     /// The Hybrid Mechanism.
     Hybrid(NumericParams),
+    /// Longitudinal local hashing.
+    Loloha(LolohaParams),
+    /// Longitudinal symmetric unary encoding.
+    LSue(LongitudinalUnaryParams),
+    /// Longitudinal optimized unary encoding.
+    LOue(LongitudinalUnaryParams),
 }
 
 impl MechanismParams {
@@ -323,6 +367,13 @@ impl MechanismParams {
                 epsilon,
                 *grid,
             )?),
+            Mechanism::Loloha(spec) => Self::Loloha(LolohaParams::new(spec, epsilon, k)?),
+            Mechanism::LSue(spec) => {
+                Self::LSue(LongitudinalUnaryParams::new(spec, epsilon, k, false)?)
+            }
+            Mechanism::LOue(spec) => {
+                Self::LOue(LongitudinalUnaryParams::new(spec, epsilon, k, true)?)
+            }
         })
     }
 }
@@ -332,7 +383,7 @@ impl MechanismParams {
 /// variant of each name.
 macro_rules! for_every_mechanism {
     ($callback:ident) => {
-        $callback! { Grr Sue Oue Olh Blh Ss Hr Rappor Cms Hcms Duchi Piecewise Hybrid }
+        $callback! { Grr Sue Oue Olh Blh Ss Hr Rappor Cms Hcms Duchi Piecewise Hybrid Loloha LSue LOue }
     };
 }
 
@@ -413,6 +464,23 @@ macro_rules! dispatch {
             pub fn epsilon_upper_bound(&self) -> f64 {
                 match self {
                     $(Self::$variant(p) => MechanismFamily::epsilon_upper_bound(p),)*
+                }
+            }
+
+            /// Whether a device's reports depend on state it keeps (RAPPOR's and LOLOHA's
+            /// permanent responses, derived from the device secret): such campaigns need the
+            /// memoizing encoders, not a stateless one.
+            pub fn memoized(&self) -> bool {
+                match self {
+                    $(Self::$variant(p) => MechanismFamily::memoized(p),)*
+                }
+            }
+
+            /// For a memoized mechanism, ε∞ rounded up from the thresholds (see
+            /// [`MechanismFamily::epsilon_permanent`]); `None` for the others.
+            pub fn epsilon_permanent(&self) -> Option<f64> {
+                match self {
+                    $(Self::$variant(p) => MechanismFamily::epsilon_permanent(p),)*
                 }
             }
 

@@ -331,6 +331,14 @@ impl MechanismFamily for RapporParams {
         MechanismKind::Rappor
     }
 
+    fn memoized(&self) -> bool {
+        true
+    }
+
+    fn epsilon_permanent(&self) -> Option<f64> {
+        Some(self.epsilon_permanent_upper_bound())
+    }
+
     fn resolved(&self) -> Mechanism {
         Mechanism::Rappor(self.spec())
     }

@@ -55,6 +55,26 @@ pub fn mechanism() -> impl Strategy<Value = Mechanism> {
             .prop_map(|grid| Mechanism::Piecewise(ldp_protocol::mechanism::GridSpec { grid })),
         proptest::option::of(2u32..5000)
             .prop_map(|grid| Mechanism::Hybrid(ldp_protocol::mechanism::GridSpec { grid })),
+        (
+            proptest::option::of(0.5f64..30.0),
+            proptest::option::of(2u32..64)
+        )
+            .prop_map(|(epsilon_permanent, g)| {
+                Mechanism::Loloha(ldp_protocol::mechanism::LolohaSpec {
+                    epsilon_permanent,
+                    g,
+                })
+            }),
+        (proptest::option::of(0.5f64..30.0), any::<bool>()).prop_map(
+            |(epsilon_permanent, optimized)| {
+                let spec = ldp_protocol::mechanism::LongitudinalSpec { epsilon_permanent };
+                if optimized {
+                    Mechanism::LOue(spec)
+                } else {
+                    Mechanism::LSue(spec)
+                }
+            }
+        ),
     ]
 }
 
@@ -108,6 +128,7 @@ pub fn config() -> impl Strategy<Value = CampaignConfig> {
 }
 
 /// A report that fits `params`, from raw random numbers.
+#[expect(clippy::too_many_lines, reason = "one arm per mechanism family")]
 pub fn report_for(params: &MechanismParams, raw: (u64, u32, Vec<u64>)) -> Report {
     let (seed, value, words) = raw;
     match params {
@@ -139,6 +160,22 @@ pub fn report_for(params: &MechanismParams, raw: (u64, u32, Vec<u64>)) -> Report
                 Report::Blh(r)
             }
         }
+        MechanismParams::LSue(p) | MechanismParams::LOue(p) => {
+            let mut bits: Vec<u64> = (0..p.words()).map(|i| words[i % words.len()]).collect();
+            if p.k % 64 != 0 {
+                *bits.last_mut().unwrap() &= (1 << (p.k % 64)) - 1;
+            }
+            let r = UnaryReport { bits };
+            if p.optimized {
+                Report::LOue(r)
+            } else {
+                Report::LSue(r)
+            }
+        }
+        MechanismParams::Loloha(p) => Report::Loloha(LocalHashReport {
+            seed,
+            value: value % p.g,
+        }),
         MechanismParams::Hr(p) => Report::Hr(GrrReport {
             value: value % p.outputs,
         }),

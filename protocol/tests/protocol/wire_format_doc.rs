@@ -220,6 +220,7 @@ fn config_of(vector: &Value) -> Option<CampaignConfig> {
 }
 
 /// Everything a `derived` or `example` block may quote about a configuration.
+#[expect(clippy::too_many_lines, reason = "one block per mechanism family")]
 fn derived(config: &CampaignConfig) -> BTreeMap<&'static str, Value> {
     let params = config.params();
     let pure = params.pure();
@@ -253,6 +254,18 @@ fn derived(config: &CampaignConfig) -> BTreeMap<&'static str, Value> {
         put("g", json!(p.g));
         put("keep", json!(p.keep.0));
         put("seed_pool", json!(p.seed_pool));
+    }
+    if let MechanismParams::LSue(p) | MechanismParams::LOue(p) = params {
+        put("prr_one", json!(p.prr_one.0));
+        put("prr_zero", json!(p.prr_zero.0));
+        put("irr_one", json!(p.irr_one.0));
+        put("irr_zero", json!(p.irr_zero.0));
+        put("words", json!(p.words()));
+    }
+    if let MechanismParams::Loloha(p) = params {
+        put("g", json!(p.g));
+        put("keep_permanent", json!(p.keep_permanent.0));
+        put("keep_instant", json!(p.keep_instant.0));
     }
     if let MechanismParams::Ss(p) = params {
         put("w", json!(p.w));

@@ -116,6 +116,17 @@ pub struct RunArgs {
     /// Repetitions per (mechanism, ε).
     #[arg(long, default_value_t = 10)]
     pub reps: u32,
+    /// Frequency oracles only: the same devices report every round for this many rounds
+    /// (memoized mechanisms such as loloha through the device encoder), printing each round's
+    /// MSE against theory and the devices' lifetime ε (one repetition).
+    #[arg(long)]
+    pub rounds: Option<u32>,
+    /// With --rounds: probability that a device's value changes between rounds.
+    #[arg(long, default_value_t = 0.1)]
+    pub change_rate: f64,
+    /// With --rounds: draw lifetime ε and MSE against rounds to PATH.svg and PATH.png.
+    #[arg(long, value_name = "PATH")]
+    pub plot: Option<std::path::PathBuf>,
     /// Where to write the records.
     #[command(flatten)]
     pub output: OutputArgs,

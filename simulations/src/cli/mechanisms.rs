@@ -147,7 +147,9 @@ mod tests {
     fn groups_expand_and_names_appear_once() {
         assert_eq!(
             kinds("all"),
-            ["grr", "sue", "oue", "olh", "blh", "ss", "hr"]
+            [
+                "grr", "sue", "oue", "olh", "blh", "ss", "hr", "loloha", "l_sue", "l_oue"
+            ]
         );
         assert_eq!(kinds("numeric"), ["duchi", "piecewise", "hybrid"]);
         assert_eq!(kinds(" oue , grr,oue"), ["oue", "grr"]);
@@ -160,7 +162,7 @@ mod tests {
         assert!(error.starts_with("unknown mechanism \"sketch\""), "{error}");
         for part in [
             "grr, sue",
-            "hr or all",
+            "hr, loloha, l_sue, l_oue or all",
             "rappor, cms or hcms alone",
             "numeric",
         ] {

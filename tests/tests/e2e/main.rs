@@ -7,6 +7,7 @@ mod faults;
 mod fuzz_corpus;
 mod health;
 mod hostile;
+mod longitudinal;
 mod multinode;
 mod numeric;
 mod pipeline;

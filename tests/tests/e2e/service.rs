@@ -53,6 +53,20 @@ fn estimates_over_http_are_within_five_standard_errors_of_the_truth(backend: &Ba
         let answer = server.estimates(&id, "");
         assert_eq!(answer.status, 200, "{}", answer.text);
         assert_eq!(answer.json["n"], 50_000);
+        // One epoch of 50,000 devices, one report each: the shuffled bound of the library.
+        let shuffled = &answer.json["shuffled"];
+        let bound = ldp_aggregator::shuffle::epoch_bound(2.0, 50_000, 1);
+        assert_eq!(shuffled["central_epsilon"].as_f64(), Some(bound.epsilon));
+        assert!(bound.amplified && bound.epsilon < 0.5, "{bound:?}");
+        assert_eq!(shuffled["delta"].as_f64(), Some(1e-6));
+        assert_eq!(shuffled["devices"], 50_000);
+        assert_eq!(shuffled["amplified"], true);
+        assert!(
+            shuffled["assumptions"]
+                .as_str()
+                .unwrap()
+                .contains("different device")
+        );
         let values = answer.json["values"].as_array().unwrap();
         assert_eq!(values.len(), 32);
         for value in values {

@@ -130,6 +130,22 @@ fn blh_k16() {
 fn blh_k1024() {
     check_mechanism(Mechanism::with_defaults(MechanismKind::Blh), 1024);
 }
+#[test]
+fn loloha_k16() {
+    check_mechanism(Mechanism::with_defaults(MechanismKind::Loloha), 16);
+}
+#[test]
+fn l_sue_k16() {
+    check_mechanism(Mechanism::with_defaults(MechanismKind::LSue), 16);
+}
+#[test]
+fn l_oue_k16() {
+    check_mechanism(Mechanism::with_defaults(MechanismKind::LOue), 16);
+}
+#[test]
+fn loloha_k1024() {
+    check_mechanism(Mechanism::with_defaults(MechanismKind::Loloha), 1024);
+}
 
 #[test]
 fn ss_k16() {

@@ -6,7 +6,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use ldp_protocol::mechanism::RapporParams;
 use ldp_protocol::mechanism::rappor::bloom_bit;
 use nalgebra::{DMatrix, DVector};
-use statrs::distribution::{ContinuousCDF, Normal};
 
 use super::bit_estimates;
 use crate::alpha::Alpha;
@@ -133,7 +132,7 @@ pub(super) fn decode(
     if cancel.load(Ordering::Relaxed) {
         return Err(AggregateError::Cancelled);
     }
-    let z_threshold = Normal::standard().inverse_cdf(1.0 - alpha.get() / candidates.len() as f64);
+    let z_threshold = alpha.z_threshold(candidates.len());
     let most = max_fitted(rows.len());
     let (selected, fit) = if candidates.len() <= most {
         // Every candidate in one fit: unbiased, nothing chosen by the noise.

@@ -283,6 +283,8 @@ pub struct CampaignData {
     pub series: Option<(u32, Vec<charts::SharePoint>)>,
     /// A numeric campaign's mean over all epochs, when n reaches the campaign's minimum.
     pub mean: Option<crate::estimate::MeanEstimate>,
+    /// The central privacy of one epoch's shuffled reports, with the estimates.
+    pub central: Option<crate::shuffle::CentralBound>,
 }
 
 async fn campaign_page(
@@ -351,6 +353,7 @@ fn collect(
         trending: Err(String::new()),
         series: None,
         mean: None,
+        central: None,
     };
     let all = EpochSelection::default();
     if config.is_open() {
@@ -367,7 +370,10 @@ fn collect(
         );
         return Ok(data);
     }
-    data.estimates = released(query::estimates(store, &config, now, all))?.map(|e| e.estimates);
+    if let Some(answer) = released(query::estimates(store, &config, now, all))? {
+        data.central = Some(answer.central);
+        data.estimates = Some(answer.estimates);
+    }
     data.trending = match query::trending(store, &config, now, TrendingRequest::default()) {
         Ok(answer) => Ok((answer.epoch, answer.report)),
         Err(e @ (QueryError::Store(_) | QueryError::Inconsistent(_))) => return Err(e),

@@ -2,7 +2,6 @@
 //! the SVG that plotters writes (which escapes its own text).
 
 use ldp_protocol::CampaignConfig;
-use ldp_protocol::mechanism::MechanismParams;
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use super::charts::{self, Bar};
@@ -137,15 +136,47 @@ fn privacy_sentence(data: &CampaignData) -> String {
         if per_epoch == 1 { "" } else { "s" },
         duration(c.epoch_seconds())
     );
-    if let MechanismParams::Rappor(p) = c.params() {
+    if let Some(eps_inf) = c.params().epsilon_permanent() {
         sentence.push_str(&format!(
-            " Devices memoize a permanent randomized response per value, so everything one \
-             device ever reports about one value is bounded by ε∞ ≈ {:.2}, however many reports \
-             it sends.",
-            p.epsilon_permanent_upper_bound()
+            " Devices memoize a permanent randomized response, so everything one device ever \
+             reports about one value is bounded by ε∞ ≈ {eps_inf:.2}, however many reports it \
+             sends."
         ));
     }
+    if let Some(bound) = data.central {
+        if bound.amplified {
+            sentence.push_str(&format!(
+                " If the collector cannot tell which device sent which report, each epoch's \
+                 reports are also (ε = {:.3}, δ = {:.0e}) differentially private centrally \
+                 (amplification by shuffling, counting {} devices in the epoch with the fewest \
+                 reports; the API's estimates say when this holds).",
+                bound.epsilon,
+                bound.delta,
+                thousands(bound.devices)
+            ));
+        } else {
+            sentence.push_str(&format!(
+                " Shuffling reports would not lower ε here: {} devices in the epoch with the \
+                 fewest reports are too few for ε = {}.",
+                thousands(bound.devices),
+                bound.local_epsilon
+            ));
+        }
+    }
     sentence
+}
+
+/// `1234567` as "1,234,567".
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 fn duration(seconds: u64) -> String {

@@ -61,7 +61,18 @@ impl CampaignView {
 #[utoipa::path(
     post,
     path = "/v1/campaigns",
-    request_body(content = Object, content_type = "application/json", description = "A campaign configuration (CampaignSpec JSON); unknown fields are refused"),
+    request_body(
+        content = Object,
+        content_type = "application/json",
+        description = "A campaign configuration (CampaignSpec JSON); unknown fields are refused",
+        example = json!({
+            "id": "app-theme",
+            "description": "The theme in use",
+            "mechanism": "grr",
+            "epsilon": 1.0,
+            "domain": {"dictionary": {"values": ["light", "dark", "auto"]}}
+        })
+    ),
     responses(
         (status = 201, description = "Created", body = CampaignView),
         (status = 200, description = "The identical campaign already existed", body = CampaignView),
@@ -69,6 +80,8 @@ impl CampaignView {
         (status = 401, description = "No or unknown token", body = ProblemView, content_type = "application/problem+json"),
         (status = 403, description = "Not an admin token", body = ProblemView, content_type = "application/problem+json"),
         (status = 409, description = "The id exists with another configuration", body = ProblemView, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = ProblemView, content_type = "application/problem+json"),
+        (status = 415, description = "Not application/json", body = ProblemView, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]

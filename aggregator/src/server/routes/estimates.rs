@@ -10,6 +10,7 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use serde::{Deserialize, Serialize};
+use utoipa::openapi::schema::{Array, ArrayBuilder, ObjectBuilder, Type};
 use utoipa::{IntoParams, ToSchema};
 
 use super::super::auth::require;
@@ -18,8 +19,9 @@ use super::super::{AppState, blocking};
 use super::{EpochsView, ProblemView, bad_query, require_content_type};
 use crate::Alpha;
 use crate::estimate::MeanEstimate;
-use crate::estimate::candidates::CandidateEstimate;
+use crate::estimate::candidates::{CandidateEstimate, MAX_CANDIDATE_BYTES, MAX_CANDIDATES};
 use crate::query::{self, EpochSelection};
+use crate::shuffle::{self, CentralBound};
 use crate::store::Role;
 
 /// Which epochs to estimate over.
@@ -28,13 +30,17 @@ use crate::store::Role;
 #[serde(deny_unknown_fields)]
 pub struct EstimatesQuery {
     /// One epoch (same as `from=E&to=E`).
+    #[param(format = "uint64", maximum = 18_446_744_073_709_551_615_u64)]
     pub epoch: Option<u64>,
     /// First epoch, inclusive (default: the first with reports).
+    #[param(format = "uint64", maximum = 18_446_744_073_709_551_615_u64)]
     pub from: Option<u64>,
     /// Last epoch, inclusive (default: the last with reports).
+    #[param(format = "uint64", maximum = 18_446_744_073_709_551_615_u64)]
     pub to: Option<u64>,
     /// Only the `top` values by estimated count, largest first (default: every value, in
     /// index order).
+    #[param(format = "uint64", maximum = 18_446_744_073_709_551_615_u64)]
     pub top: Option<usize>,
 }
 
@@ -77,6 +83,43 @@ pub struct EstimatesView {
     /// A numeric campaign's estimated mean (absent otherwise).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mean: Option<MeanEstimate>,
+    /// The central privacy of one epoch's reports if the collector cannot tell which device
+    /// sent which (amplification by shuffling), for the range's epoch with the fewest reports.
+    pub shuffled: ShuffledView,
+}
+
+/// The central (ε, δ) of one epoch's shuffled reports (Feldman, McMillan, Talwar, FOCS 2021),
+/// and what it assumes.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ShuffledView {
+    /// Central ε for any one device's reports in the epoch: at most `local_epsilon`.
+    pub central_epsilon: f64,
+    /// δ of that guarantee: 10⁻⁶, or 1/(10·devices) when smaller.
+    pub delta: f64,
+    /// ε of one device's reports in an epoch (ε per report times the reports a device may send
+    /// per epoch).
+    pub local_epsilon: f64,
+    /// Devices counted: the fewest reports of an epoch in the range, divided by the reports a
+    /// device may send per epoch, rounded down to three significant digits.
+    pub devices: u64,
+    /// Whether shuffling lowers ε at all (false: too few devices, and `central_epsilon` is the
+    /// local ε).
+    pub amplified: bool,
+    /// When the guarantee holds, in words.
+    pub assumptions: String,
+}
+
+impl From<CentralBound> for ShuffledView {
+    fn from(bound: CentralBound) -> Self {
+        Self {
+            central_epsilon: bound.epsilon,
+            delta: bound.delta,
+            local_epsilon: bound.local_epsilon,
+            devices: bound.devices,
+            amplified: bound.amplified,
+            assumptions: shuffle::ASSUMPTIONS.to_owned(),
+        }
+    }
 }
 
 /// Estimated counts of every value with standard errors and 95% intervals.
@@ -137,6 +180,7 @@ pub(crate) async fn estimates(
             })
             .collect(),
         mean: answer.mean,
+        shuffled: answer.central.into(),
     }))
 }
 
@@ -146,24 +190,50 @@ pub(crate) async fn estimates(
 #[serde(deny_unknown_fields)]
 pub struct EpochsQuery {
     /// One epoch (same as `from=E&to=E`).
+    #[param(format = "uint64", maximum = 18_446_744_073_709_551_615_u64)]
     pub epoch: Option<u64>,
     /// First epoch, inclusive (default: the first with reports).
+    #[param(format = "uint64", maximum = 18_446_744_073_709_551_615_u64)]
     pub from: Option<u64>,
     /// Last epoch, inclusive (default: the last with reports).
+    #[param(format = "uint64", maximum = 18_446_744_073_709_551_615_u64)]
     pub to: Option<u64>,
 }
 
 /// The body of a candidate query.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"candidates": ["apple", "banana", "cherry"], "alpha": 0.05}))]
 pub struct CandidateQuery {
     /// The strings to estimate: at least one, each 1 to 1,024 bytes, no duplicates, at most
     /// 100,000 (and within the request body limit).
+    #[schema(schema_with = candidates_schema)]
     pub candidates: Vec<String>,
     /// Family-wise false-positive level of the detection test, in (0, 1) (default 0.05).
     #[serde(default)]
-    #[schema(value_type = Option<f64>)]
+    #[schema(value_type = Option<f64>, exclusive_minimum = 0, exclusive_maximum = 1)]
     pub alpha: Option<Alpha>,
+}
+
+/// The schema of [`CandidateQuery::candidates`], with the bounds of
+/// [`check_candidates`](crate::estimate::candidates::check_candidates). JSON Schema
+/// counts a string's characters where the check counts its bytes, so a string of 1,024
+/// characters that are not all ASCII fits the schema and is still refused.
+fn candidates_schema() -> Array {
+    let candidate = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .min_length(Some(1))
+        .max_length(Some(MAX_CANDIDATE_BYTES));
+    ArrayBuilder::new()
+        .items(candidate)
+        .min_items(Some(1))
+        .max_items(Some(MAX_CANDIDATES))
+        .unique_items(true)
+        .description(Some(
+            "The strings to estimate: at least one, each 1 to 1,024 bytes, no duplicates, at \
+             most 100,000 (and within the request body limit).",
+        ))
+        .build()
 }
 
 /// RAPPOR estimates for a list of candidates over a range of epochs.

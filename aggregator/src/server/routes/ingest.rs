@@ -27,6 +27,11 @@ pub struct IngestAnswer {
     pub reports: usize,
 }
 
+/// The body of an upload: the bytes of one bincode-encoded `Batch` (`docs/wire-format.md`).
+#[derive(Debug, ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub struct BatchBytes(pub Vec<u8>);
+
 /// Upload one batch of reports.
 ///
 /// Everything is validated before anything is counted; 202 is sent only after the batch's
@@ -36,7 +41,7 @@ pub struct IngestAnswer {
     post,
     path = "/v1/campaigns/{id}/reports",
     params(("id" = String, Path, description = "Campaign id")),
-    request_body(content = Vec<u8>, content_type = "application/x-ldp-batch", description = "One bincode-encoded Batch"),
+    request_body(content = inline(BatchBytes), content_type = "application/x-ldp-batch", description = "One bincode-encoded Batch"),
     responses(
         (status = 202, description = "Committed (or a duplicate of a committed batch)", body = IngestAnswer),
         (status = 400, description = "Malformed batch, unsupported version, or campaign mismatch", body = ProblemView, content_type = "application/problem+json"),

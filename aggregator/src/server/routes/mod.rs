@@ -17,6 +17,10 @@
 //! The two routes a device calls (`GET /v1/campaigns/{id}`, `POST /v1/campaigns/{id}/reports`)
 //! answer cross-origin requests from any page, so that web apps can report; every other route
 //! sends no CORS headers, so a browser keeps other origins' scripts away from them.
+//!
+//! The document states what the server reads: ranges where the server checks one, and `u64`
+//! or `usize` query parameters as `uint64` up to 2^64 − 1 (utoipa's `int64` would stop at
+//! 2^63 − 1). `scripts/schemathesis.sh` tests the running service against it.
 
 pub mod campaigns;
 pub mod estimates;

@@ -9,6 +9,7 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
+use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use super::super::auth::require;
@@ -24,14 +25,17 @@ use ldp_protocol::Epsilon;
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AdviceQuery {
-    /// Domain size (2 to 2^32 − 1).
+    /// Domain size, 2 to 1,048,576 (2^20, the largest any frequency oracle accepts).
+    #[param(minimum = 2, maximum = 1_048_576)]
     pub k: u32,
     /// ε per report, in (0, 20].
-    #[param(value_type = f64)]
+    #[param(value_type = f64, exclusive_minimum = 0, maximum = 20)]
     pub epsilon: Epsilon,
     /// Expected reports per estimate (default 1,000,000; sets the standard errors' scale).
+    #[param(format = "uint64", maximum = 18_446_744_073_709_551_615_u64)]
     pub n: Option<u64>,
     /// Largest acceptable report, in bytes.
+    #[param(format = "uint64", maximum = 18_446_744_073_709_551_615_u64)]
     pub max_report_bytes: Option<usize>,
 }
 
@@ -39,7 +43,7 @@ pub struct AdviceQuery {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct AdviceView {
     /// The first-ranked mechanism, ready for a campaign's `"mechanism"` field.
-    #[schema(value_type = Object)]
+    #[schema(schema_with = mechanism_schema)]
     pub recommended: serde_json::Value,
     /// Why, in one sentence.
     pub reason: String,
@@ -51,7 +55,7 @@ pub struct AdviceView {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct AdvisedMechanism {
     /// The mechanism with its parameters resolved for (k, ε).
-    #[schema(value_type = Object)]
+    #[schema(schema_with = mechanism_schema)]
     pub mechanism: serde_json::Value,
     /// Predicted standard error of a count whose true value is n/k.
     pub std_error: f64,
@@ -61,6 +65,26 @@ pub struct AdvisedMechanism {
     pub server_cost: String,
     /// Whether the report fits `max_report_bytes`.
     pub fits: bool,
+}
+
+/// The schema of a mechanism as a campaign's `"mechanism"` field takes it: the name alone
+/// when it has no parameters (`"grr"`), otherwise an object whose one key is the name
+/// (`{"olh": {"g": 4, "seed_pool": null}}`).
+fn mechanism_schema() -> Schema {
+    let with_parameters = ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .min_properties(Some(1))
+        .max_properties(Some(1));
+    let one_of = OneOfBuilder::new()
+        .item(ObjectBuilder::new().schema_type(Type::String))
+        .item(with_parameters)
+        .description(Some(
+            "A mechanism, as a campaign's `mechanism` field takes it: its name alone when it has \
+             no parameters (`\"grr\"`), otherwise an object with the name as its one key and the \
+             parameters as its value (`{\"olh\": {\"g\": 4, \"seed_pool\": null}}`).",
+        ))
+        .build();
+    Schema::OneOf(one_of)
 }
 
 /// Which frequency oracle to use for k values at ε: ranked by predicted standard error, then

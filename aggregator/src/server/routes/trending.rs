@@ -26,15 +26,18 @@ pub const DEFAULT_TOP: usize = 10;
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct TrendingQuery {
-    /// Baseline length in epochs before the latest (default 7).
+    /// Baseline length in epochs before the latest, 1 to 366 (default 7).
+    #[param(minimum = 1, maximum = 366)]
     pub baseline: Option<u64>,
     /// At most this many rising values (default 10).
+    #[param(format = "uint64", maximum = 18_446_744_073_709_551_615_u64)]
     pub top: Option<usize>,
     /// The latest epoch (default: the latest complete epoch that has reports — the newest
     /// epoch before the current one holding any; the one before the current when none does).
+    #[param(format = "uint64", maximum = 18_446_744_073_709_551_615_u64)]
     pub epoch: Option<u64>,
     /// Family-wise false-positive level, in (0, 1) (default 0.05).
-    #[param(value_type = Option<f64>)]
+    #[param(value_type = Option<f64>, exclusive_minimum = 0, exclusive_maximum = 1)]
     pub alpha: Option<Alpha>,
 }
 

@@ -183,6 +183,41 @@ fn the_device_secret_and_so_rappors_cohort_survive_a_restart() {
 }
 
 #[test]
+fn a_loloha_device_keeps_its_hash_seed_across_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(START);
+    let mut spec = CampaignSpec::new(
+        "theme",
+        Mechanism::with_defaults(ldp_protocol::MechanismKind::Loloha),
+        1.0,
+        Domain::Range { k: 8 },
+    );
+    spec.max_reports_per_epoch = 4;
+    let config = CampaignConfig::new(spec).unwrap();
+    let collector = Collector::new(&clock, &[config]);
+    for _ in 0..3 {
+        let client = collector.client(dir.path(), ClientOptions::default());
+        client.record_index("theme", 5).unwrap();
+    }
+    clock.advance(3 * DAY);
+    let client = collector.client(dir.path(), ClientOptions::default());
+    assert_eq!(client.upload_pending().unwrap().reports_sent, 3);
+    let seen = collector.seen.lock().unwrap();
+    let body = seen.counted.values().next().unwrap();
+    let seeds: Vec<u64> = wire::decode_batch(body)
+        .unwrap()
+        .reports
+        .iter()
+        .map(|r| match r {
+            Report::Loloha(r) => r.seed,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(seeds.len(), 3);
+    assert!(seeds.iter().all(|s| *s == seeds[0]), "{seeds:?}");
+}
+
+#[test]
 fn one_client_owns_a_data_dir_at_a_time() {
     let dir = tempfile::tempdir().unwrap();
     let clock = ManualClock::new(START);
