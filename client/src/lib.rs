@@ -70,5 +70,5 @@ pub use encoder::lue::LongitudinalUnaryEncoder;
 pub use encoder::rappor::RapporEncoder;
 pub use encoder::{Encoder, Randomizer};
 pub use error::{BudgetError, ClientError};
-pub use memo::{DeviceSecret, InMemorySecretStore, SecretStore};
+pub use memo::{DeviceSecret, InMemorySecretStore, MemoTag, SecretStore};
 pub use rng::ProductionRng;

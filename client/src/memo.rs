@@ -72,6 +72,32 @@ pub(crate) fn prf_stream(
     ChaCha20Rng::from_seed(mac.finalize().into_bytes().into())
 }
 
+/// A device's name for one of its permanent responses in a campaign: two reports carry the
+/// same tag exactly when they are drawn from the same permanent response, which is what the
+/// lifetime privacy bound counts ([`LifetimeSpend`](ldp_protocol::LifetimeSpend)). The tag is
+/// keyed by the device secret, so a stored tag does not show the value it stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct MemoTag(pub [u8; 16]);
+
+/// The tag of the permanent response drawn under `label` for `value` (the first 16 bytes of a
+/// PRF stream of its own label, so it reveals nothing of the response).
+pub(crate) fn memo_tag(
+    secret: &DeviceSecret,
+    label: &[u8],
+    campaign: &str,
+    value: &[u8],
+) -> MemoTag {
+    let mut keyed = alloc::vec::Vec::with_capacity(TAG_LABEL.len() + label.len());
+    keyed.extend_from_slice(TAG_LABEL);
+    keyed.extend_from_slice(label);
+    let mut tag = [0; 16];
+    prf_stream(secret, &keyed, campaign, value).fill_bytes(&mut tag);
+    MemoTag(tag)
+}
+
+/// Prefix of the labels of [`memo_tag`].
+const TAG_LABEL: &[u8] = b"ldp-telemetry memo tag v1 / ";
+
 /// Where a device keeps its secret.
 pub trait SecretStore {
     /// The stored secret, or a new one (stored before it is returned) if there is none.

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ConfigError;
 use crate::mechanism::{Mechanism, MechanismParams};
-use crate::privacy::Epsilon;
+use crate::privacy::{Epsilon, LifetimeSpend};
 
 pub use crate::limits::{
     MAX_DESCRIPTION_BYTES, MAX_DICTIONARY_ENTRY_BYTES, MAX_EPOCH_SECONDS, MAX_EPSILON,
@@ -122,7 +122,7 @@ impl Domain {
 /// A campaign configuration as written by an operator: untrusted until
 /// [`CampaignConfig::new`] accepts it. Unknown fields are refused (a misspelled
 /// `"epoch_second"` must not silently leave the default in place).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CampaignSpec {
     /// Campaign id (a slug).
@@ -145,6 +145,37 @@ pub struct CampaignSpec {
     /// Reports needed before estimates are released (default 100, never below 10).
     #[serde(default = "default_min_reports")]
     pub min_reports: u64,
+    /// The most ε one device may spend on the campaign over its lifetime, as
+    /// [`LifetimeSpend`] accounts it; the device refuses a report that
+    /// would take it past. Absent (the default): no bound. JSON leaves it out when absent, and
+    /// the digest does not cover it then, so campaigns without it keep their digests.
+    #[serde(default)]
+    pub max_lifetime_epsilon: Option<f64>,
+}
+
+impl Serialize for CampaignSpec {
+    /// Every field in order. A binary format (the canonical encoding) always carries
+    /// `max_lifetime_epsilon`, as the `Option` it is; a human-readable one (JSON) leaves it
+    /// out when absent.
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let human = serializer.is_human_readable();
+        let mut spec = serializer.serialize_struct("CampaignSpec", 9)?;
+        spec.serialize_field("id", &self.id)?;
+        spec.serialize_field("description", &self.description)?;
+        spec.serialize_field("mechanism", &self.mechanism)?;
+        spec.serialize_field("epsilon", &self.epsilon)?;
+        spec.serialize_field("domain", &self.domain)?;
+        spec.serialize_field("epoch_seconds", &self.epoch_seconds)?;
+        spec.serialize_field("max_reports_per_epoch", &self.max_reports_per_epoch)?;
+        spec.serialize_field("min_reports", &self.min_reports)?;
+        if human && self.max_lifetime_epsilon.is_none() {
+            spec.skip_field("max_lifetime_epsilon")?;
+        } else {
+            spec.serialize_field("max_lifetime_epsilon", &self.max_lifetime_epsilon)?;
+        }
+        spec.end()
+    }
 }
 
 fn default_epoch_seconds() -> u64 {
@@ -169,6 +200,7 @@ impl CampaignSpec {
             epoch_seconds: DEFAULT_EPOCH_SECONDS,
             max_reports_per_epoch: 1,
             min_reports: DEFAULT_MIN_REPORTS,
+            max_lifetime_epsilon: None,
         }
     }
 }
@@ -257,6 +289,15 @@ impl CampaignConfig {
         }
         let params = MechanismParams::new(&spec.mechanism, epsilon.get(), k32)?;
         spec.mechanism = params.resolved();
+        if let Some(limit) = spec.max_lifetime_epsilon {
+            // The first report must fit, or the campaign could never be reported.
+            let first = LifetimeSpend::default()
+                .after_report(&params, true)
+                .epsilon(&params);
+            if !(limit.is_finite() && limit >= first) {
+                return Err(ConfigError::LifetimeEpsilonTooSmall { limit, first });
+            }
+        }
         let digest = crate::wire::digest(&spec);
         Ok(Self {
             id,
@@ -326,6 +367,11 @@ impl CampaignConfig {
     /// Reports needed before estimates are released.
     pub fn min_reports(&self) -> u64 {
         self.spec.min_reports
+    }
+
+    /// The most ε one device may spend on the campaign over its lifetime, if bounded.
+    pub fn max_lifetime_epsilon(&self) -> Option<f64> {
+        self.spec.max_lifetime_epsilon
     }
 
     /// xxh3-64 of the canonical encoding; every batch carries it.

@@ -89,6 +89,17 @@ pub enum ConfigError {
     /// Longitudinal settings that cannot work (ε∞ against ε, hash range).
     #[error("invalid longitudinal settings: {0}")]
     InvalidLongitudinal(&'static str),
+    /// A lifetime bound that is not a finite number at least the ε of a device's first
+    /// report: no report could ever be sent.
+    #[error(
+        "max_lifetime_epsilon must be a finite number of at least {first} (the first report's ε); got {limit}"
+    )]
+    LifetimeEpsilonTooSmall {
+        /// The bound given.
+        limit: f64,
+        /// What one report spends.
+        first: f64,
+    },
     /// CMS or HCMS settings that cannot work (shape, size).
     #[error("invalid sketch settings: {0}")]
     InvalidSketch(&'static str),

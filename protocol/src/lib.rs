@@ -55,7 +55,7 @@ pub use campaign::{CampaignConfig, CampaignId, CampaignSpec, Domain};
 pub use error::{ConfigError, ReportError, WireError};
 pub use math::{LikelihoodRatio, PureParams, Threshold};
 pub use mechanism::{Mechanism, MechanismKind, MechanismParams};
-pub use privacy::Epsilon;
+pub use privacy::{Epsilon, LifetimeSpend};
 pub use report::{
     Batch, BatchId, FORMAT_VERSION, GrrReport, HadamardSketchReport, LocalHashReport,
     NumericReport, RapporReport, Report, SketchReport, SubsetReport, UnaryReport,

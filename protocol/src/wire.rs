@@ -90,22 +90,18 @@ pub fn decode_batch(bytes: &[u8]) -> Result<Batch, WireError> {
     Ok(batch)
 }
 
-/// The config digest: xxh3-64 of the canonical encoding of the normalized spec.
+/// The config digest: xxh3-64 of the canonical encoding of the normalized spec, without the
+/// final `None` byte of an absent `max_lifetime_epsilon` (the last field), so that a
+/// campaign without a lifetime bound has the digest it had before the field existed.
 pub(crate) fn digest(spec: &CampaignSpec) -> u64 {
-    let mut hasher = HashWriter(twox_hash::XxHash3_64::with_seed(0));
-    // Writing into a hasher cannot fail and every field of a spec has a known length, so
-    // encoding cannot fail either; an error here would leave the digest of the prefix.
-    let _ = bincode::serde::encode_into_writer(spec, &mut hasher, base_config());
-    core::hash::Hasher::finish(&hasher.0)
-}
-
-struct HashWriter(twox_hash::XxHash3_64);
-
-impl bincode::enc::write::Writer for &mut HashWriter {
-    fn write(&mut self, bytes: &[u8]) -> Result<(), bincode::error::EncodeError> {
-        core::hash::Hasher::write(&mut self.0, bytes);
-        Ok(())
-    }
+    // Every field of a spec has a known length, so encoding cannot fail; an error would leave
+    // the digest of nothing.
+    let bytes = bincode::serde::encode_to_vec(spec, base_config()).unwrap_or_default();
+    let covered = match spec.max_lifetime_epsilon {
+        None => bytes.len().saturating_sub(1),
+        Some(_) => bytes.len(),
+    };
+    twox_hash::XxHash3_64::oneshot_with_seed(0, bytes.get(..covered).unwrap_or_default())
 }
 
 /// `deserialize_with` for vectors read from untrusted input: reserves a few elements and grows

@@ -34,7 +34,8 @@ enum LdpStatus
    */
   LDP_STATUS_NUMBER_OUT_OF_RANGE = 3,
   /**
-   * The campaign's allowance for this epoch is spent.
+   * The campaign's allowance for this epoch is spent, or the report would take the
+   * device's lifetime ε past the campaign's bound.
    */
   LDP_STATUS_BUDGET_EXHAUSTED = 4,
   /**

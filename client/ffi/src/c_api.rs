@@ -29,7 +29,8 @@ pub enum LdpStatus {
     InvalidValue = 2,
     /// A number outside the campaign's range, or not finite.
     NumberOutOfRange = 3,
-    /// The campaign's allowance for this epoch is spent.
+    /// The campaign's allowance for this epoch is spent, or the report would take the
+    /// device's lifetime ε past the campaign's bound.
     BudgetExhausted = 4,
     /// The state directory could not be read or written.
     Storage = 5,
@@ -109,7 +110,9 @@ fn status_of(e: &SdkError) -> LdpStatus {
         SdkError::UnknownCampaign(_) => LdpStatus::UnknownCampaign,
         SdkError::InvalidValue(_) => LdpStatus::InvalidValue,
         SdkError::NumberOutOfRange { .. } => LdpStatus::NumberOutOfRange,
-        SdkError::BudgetExhausted { .. } => LdpStatus::BudgetExhausted,
+        SdkError::BudgetExhausted { .. } | SdkError::LifetimeBudgetExhausted { .. } => {
+            LdpStatus::BudgetExhausted
+        }
         SdkError::Network(_) => LdpStatus::Network,
         SdkError::Config(_) => LdpStatus::Config,
         SdkError::InvalidArgument(_) => LdpStatus::InvalidArgument,

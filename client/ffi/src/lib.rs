@@ -43,7 +43,8 @@ pub enum LdpError {
     /// A number outside the campaign's range, or not finite.
     #[error("{0}")]
     NumberOutOfRange(String),
-    /// The campaign's allowance for this epoch is spent.
+    /// The campaign's allowance for this epoch is spent, or the report would take the
+    /// device's lifetime ε past the campaign's bound (the text says which).
     #[error("{0}")]
     BudgetExhausted(String),
     /// The state directory could not be read or written.
@@ -70,7 +71,9 @@ impl From<SdkError> for LdpError {
             SdkError::UnknownCampaign(_) => Self::UnknownCampaign(text),
             SdkError::InvalidValue(_) => Self::InvalidValue(text),
             SdkError::NumberOutOfRange { .. } => Self::NumberOutOfRange(text),
-            SdkError::BudgetExhausted { .. } => Self::BudgetExhausted(text),
+            SdkError::BudgetExhausted { .. } | SdkError::LifetimeBudgetExhausted { .. } => {
+                Self::BudgetExhausted(text)
+            }
             SdkError::Network(_) => Self::Network(text),
             SdkError::Config(_) => Self::Config(text),
             SdkError::InvalidArgument(_) => Self::InvalidArgument(text),
@@ -164,8 +167,13 @@ pub struct PrivacySpent {
     pub epochs: Vec<EpochSpend>,
     /// Reports over the device's lifetime.
     pub lifetime_reports: u64,
-    /// Upper bound on the ε spent over the device's lifetime.
+    /// Upper bound on the ε spent over the device's lifetime: for a memoized mechanism the
+    /// permanent responses drawn times ε∞, for the others the sum of the per-report ε.
     pub lifetime_epsilon: f64,
+    /// Distinct permanent responses drawn (memoized mechanisms).
+    pub permanent_responses: u64,
+    /// The campaign's bound on `lifetime_epsilon`, if it sets one.
+    pub max_lifetime_epsilon: Option<f64>,
 }
 
 impl From<ldp_sdk::PrivacySpent> for PrivacySpent {
@@ -183,6 +191,8 @@ impl From<ldp_sdk::PrivacySpent> for PrivacySpent {
                 .collect(),
             lifetime_reports: p.lifetime_reports,
             lifetime_epsilon: p.lifetime_epsilon,
+            permanent_responses: p.permanent_responses,
+            max_lifetime_epsilon: p.max_lifetime_epsilon,
         }
     }
 }

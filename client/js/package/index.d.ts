@@ -28,6 +28,7 @@ export type SdkErrorName =
   | 'InvalidValue'
   | 'NumberOutOfRange'
   | 'BudgetExhausted'
+  | 'LifetimeBudgetExhausted'
   | 'Storage'
   | 'Network'
   | 'Config'
@@ -79,7 +80,12 @@ export interface PrivacySpent {
   campaign: string;
   epochs: EpochSpend[];
   lifetimeReports: number;
+  /** For a memoized mechanism, the permanent responses drawn times ε∞; else the sum of ε. */
   lifetimeEpsilon: number;
+  /** Distinct permanent responses drawn (RAPPOR, LOLOHA, L-SUE, L-OUE). */
+  permanentResponses: number;
+  /** The campaign's bound on lifetimeEpsilon, or null. */
+  maxLifetimeEpsilon: number | null;
 }
 
 /** Seconds before a campaign the collector did not know is asked about again. */

@@ -218,7 +218,7 @@ impl Core {
     }
 
     /// What this device spent on `campaign`, as JSON (`epochs`, `lifetimeReports`,
-    /// `lifetimeEpsilon`).
+    /// `lifetimeEpsilon`, `permanentResponses`, `maxLifetimeEpsilon`).
     #[wasm_bindgen(js_name = privacySpent)]
     pub fn privacy_spent(&self, campaign: &str) -> String {
         let spent = self.device.privacy_spent(campaign);
@@ -232,6 +232,8 @@ impl Core {
             "epochs": epochs,
             "lifetimeReports": spent.lifetime_reports,
             "lifetimeEpsilon": spent.lifetime_epsilon,
+            "permanentResponses": spent.permanent_responses,
+            "maxLifetimeEpsilon": spent.max_lifetime_epsilon,
         })
         .to_string()
     }

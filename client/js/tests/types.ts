@@ -13,6 +13,8 @@ async function example(): Promise<void> {
   const next: number | null = summary.nextDue;
   const spent: PrivacySpent = client.privacySpent('emoji');
   const epsilon: number = spent.lifetimeEpsilon + spent.epochs.reduce((a, e) => a + e.epsilon, 0);
+  const bound: number | null = spent.maxLifetimeEpsilon;
+  const drawn: number = spent.permanentResponses;
   await client.setUploadEnabled(!client.uploadEnabled());
   const acknowledged: number = client.counter('acknowledged_reports');
   await client.flush();
@@ -21,11 +23,11 @@ async function example(): Promise<void> {
   try {
     await client.record('emoji', '😂');
   } catch (e) {
-    if (e instanceof Error && e.name === 'BudgetExhausted') {
+    if (e instanceof Error && (e.name === 'BudgetExhausted' || e.name === 'LifetimeBudgetExhausted')) {
       return;
     }
   }
-  void [next, epsilon, acknowledged, stores];
+  void [next, epsilon, bound, drawn, acknowledged, stores];
 }
 
 void example;

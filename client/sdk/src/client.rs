@@ -7,15 +7,16 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use ldp_client::ProductionRng;
-use ldp_protocol::{BatchId, CampaignConfig, wire};
+use ldp_protocol::{BatchId, CampaignConfig, LifetimeSpend, wire};
 use rand_core::RngCore;
 
-use crate::encoding::{DeviceEncoder, Value, encode, encoder_for};
+use crate::encoding::{DeviceEncoder, Value, encode, encoder_for, memo_tag};
 use crate::error::SdkError;
+use crate::lifetime::{self, LifetimeBudget};
 use crate::schedule::{self, Clock, SystemClock};
 use crate::store::{Cached, Limits, Record, Store};
 use crate::transport::{BATCH_CONTENT_TYPE, HttpRequest, Outcome, Transport, campaign_view};
-use crate::types::{ClientOptions, EpochSpend, PrivacySpent, UploadSummary};
+use crate::types::{ClientOptions, PrivacySpent, UploadSummary};
 use crate::writer::{MAX_QUEUED, Writer, lock};
 
 /// How long the collector's "unknown campaign" stands before it is asked again: an app that
@@ -36,6 +37,8 @@ struct Memory {
     latest: HashMap<String, (u64, u32)>,
     /// Campaigns the collector said it does not know, and until when that answer stands.
     unknown: HashMap<String, u64>,
+    /// Per campaign with a `max_lifetime_epsilon`, its lifetime spend.
+    lifetime: HashMap<String, LifetimeBudget>,
     rng: ProductionRng,
 }
 
@@ -157,6 +160,7 @@ impl Client {
                 encoders: HashMap::new(),
                 latest: HashMap::new(),
                 unknown: HashMap::new(),
+                lifetime: HashMap::new(),
                 rng,
             }),
             writer: Writer::new(limits),
@@ -252,6 +256,9 @@ impl Client {
             Ordering::Greater => 0,
             Ordering::Less => return None,
         };
+        if lifetime::unloaded(&memory.lifetime, config) {
+            return None;
+        }
         (*digest == config.digest()).then(|| Ready {
             config: Arc::clone(config),
             epoch,
@@ -269,6 +276,13 @@ impl Client {
     ) -> Result<Ready, SdkError> {
         let config = self.config_for(store, memory, campaign, now)?;
         encoder_for(&mut memory.encoders, || store.secret(), &config)?;
+        if lifetime::unloaded(&memory.lifetime, &config) {
+            // The store must hold every charge of the campaign before its spend is read.
+            self.shared.writer.flush(store);
+            self.shared.writer.take_failure()?;
+            let budget = LifetimeBudget::load(store, &config)?;
+            memory.lifetime.insert(campaign.to_owned(), budget);
+        }
         let epoch = schedule::epoch_at(now, config.epoch_seconds());
         let (latest, spent) = match memory.latest.get(campaign) {
             Some(&latest) => latest,
@@ -320,6 +334,7 @@ impl Client {
         let Memory {
             encoders,
             latest,
+            lifetime,
             rng,
             ..
         } = memory;
@@ -327,6 +342,13 @@ impl Client {
             .get_mut(campaign)
             .ok_or_else(|| SdkError::Storage("encoder cache".into()))?;
         let report = wire::encode(&encode(encoder, &config, value)?)?;
+        let memo = memo_tag(encoder, &config, value)?;
+        if config.max_lifetime_epsilon().is_some() {
+            lifetime
+                .get_mut(campaign)
+                .ok_or_else(|| SdkError::Storage("lifetime cache".into()))?
+                .charge(&config, memo)?;
+        }
         let mut batch_id = [0; 16];
         rng.fill_bytes(&mut batch_id);
         let window = self
@@ -340,12 +362,13 @@ impl Client {
             *charged = (epoch, spent + 1);
         }
         self.shared.writer.push(Record {
-            epsilon: config.params().epsilon_upper_bound() * (1.0 + f64::EPSILON),
+            epsilon: LifetimeSpend::report_epsilon(config.params()),
             config,
             epoch,
             report,
             batch_id: BatchId(batch_id),
             release_at,
+            memo,
         });
         Ok(())
     }
@@ -526,25 +549,13 @@ impl Client {
         lock(&self.shared.memory).upload_enabled(&store)
     }
 
-    /// What this device has spent on `campaign`: reports and ε per epoch and over its lifetime.
+    /// What this device has spent on `campaign`: reports and ε per epoch and over its lifetime
+    /// (for a memoized mechanism, the permanent responses drawn times ε∞).
     pub fn privacy_spent(&self, campaign: &str) -> Result<PrivacySpent, SdkError> {
         let mut store = lock(&self.shared.store);
         self.shared.writer.flush(&mut store);
-        let epochs: Vec<EpochSpend> = store
-            .ledger(campaign)?
-            .into_iter()
-            .map(|(epoch, reports, epsilon)| EpochSpend {
-                epoch,
-                reports,
-                epsilon,
-            })
-            .collect();
-        Ok(PrivacySpent {
-            campaign: campaign.to_owned(),
-            lifetime_reports: epochs.iter().map(|e| u64::from(e.reports)).sum(),
-            lifetime_epsilon: epochs.iter().map(|e| e.epsilon).sum(),
-            epochs,
-        })
+        let config = lock(&self.shared.memory).cached(&store, campaign)?;
+        lifetime::privacy_spent(&store, campaign, config.map(|cached| cached.config))
     }
 
     /// Counters of the outbox's history: `acknowledged_batches`, `acknowledged_reports`,

@@ -4,10 +4,10 @@
 use std::collections::HashMap;
 
 use ldp_client::{
-    DeviceSecret, Encoder, InMemorySecretStore, LolohaEncoder, LongitudinalUnaryEncoder,
+    DeviceSecret, Encoder, InMemorySecretStore, LolohaEncoder, LongitudinalUnaryEncoder, MemoTag,
     RapporEncoder,
 };
-use ldp_protocol::{CampaignConfig, MechanismParams, Report};
+use ldp_protocol::{CampaignConfig, LifetimeSpend, MechanismParams, Report};
 
 use crate::error::SdkError;
 
@@ -128,4 +128,57 @@ pub fn encode(
             )))
         }
     }
+}
+
+/// The permanent response a report of `value` is drawn from, for a memoized mechanism (what
+/// the lifetime ledger counts); `None` for the others. Call it for a value `encode` accepted.
+pub fn memo_tag(
+    encoder: &DeviceEncoder,
+    config: &CampaignConfig,
+    value: Value<'_>,
+) -> Result<Option<MemoTag>, SdkError> {
+    let index = |value: Value<'_>| match value {
+        Value::Index(i) => Ok(i),
+        Value::Text(s) => config
+            .index_of(s)
+            .ok_or_else(|| SdkError::InvalidValue(format!("{s:?} is not in the domain"))),
+        Value::Number(_) => Err(SdkError::InvalidValue(
+            "a memoized campaign does not take numbers".into(),
+        )),
+    };
+    Ok(match encoder {
+        DeviceEncoder::Plain(_) => None,
+        DeviceEncoder::Rappor(e) => Some(match value {
+            Value::Text(s) => e.memo_tag(s),
+            _ => e.memo_tag(&config.label(index(value)?)),
+        }),
+        DeviceEncoder::Loloha(e) => Some(e.memo_tag(index(value)?)?),
+        DeviceEncoder::LongitudinalUnary(e) => Some(e.memo_tag(index(value)?)?),
+    })
+}
+
+/// The spend of `config`'s configuration after one more report (`new`: drawn from a permanent
+/// response no earlier report used), or [`SdkError::LifetimeBudgetExhausted`] when the
+/// campaign bounds the lifetime ε and the report would take it past: `earlier` is the ε of the
+/// campaign's other configurations.
+pub fn charge_lifetime(
+    config: &CampaignConfig,
+    earlier: f64,
+    spend: LifetimeSpend,
+    new: bool,
+) -> Result<LifetimeSpend, SdkError> {
+    let params = config.params();
+    let next = spend.after_report(params, new);
+    if let Some(limit) = config.max_lifetime_epsilon() {
+        let would_be = earlier + next.epsilon(params);
+        if would_be > limit {
+            return Err(SdkError::LifetimeBudgetExhausted {
+                campaign: config.id().as_str().to_owned(),
+                spent: earlier + spend.epsilon(params),
+                would_be,
+                limit,
+            });
+        }
+    }
+    Ok(next)
 }

@@ -36,6 +36,22 @@ pub enum SdkError {
         /// Reports allowed per epoch.
         allowed: u32,
     },
+    /// The report would take the device's lifetime ε on the campaign past the campaign's
+    /// `max_lifetime_epsilon`. Values already reported may still be, for a memoized
+    /// mechanism: they draw on permanent responses already counted.
+    #[error(
+        "campaign {campaign} allows ε {limit} per device over its lifetime; {spent} is spent and this report would take it to {would_be}"
+    )]
+    LifetimeBudgetExhausted {
+        /// Campaign id.
+        campaign: String,
+        /// The lifetime ε spent so far.
+        spent: f64,
+        /// The lifetime ε after the refused report.
+        would_be: f64,
+        /// The campaign's `max_lifetime_epsilon`.
+        limit: f64,
+    },
     /// The device's state in `data_dir` could not be read or written.
     #[error("device storage: {0}")]
     Storage(String),
@@ -62,6 +78,7 @@ impl SdkError {
             Self::InvalidValue(_) => "InvalidValue",
             Self::NumberOutOfRange { .. } => "NumberOutOfRange",
             Self::BudgetExhausted { .. } => "BudgetExhausted",
+            Self::LifetimeBudgetExhausted { .. } => "LifetimeBudgetExhausted",
             Self::Storage(_) => "Storage",
             Self::Network(_) => "Network",
             Self::Config(_) => "Config",

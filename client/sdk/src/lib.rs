@@ -73,6 +73,8 @@
 mod client;
 pub mod encoding;
 pub mod error;
+#[cfg(feature = "sqlite")]
+mod lifetime;
 pub mod schedule;
 #[cfg(feature = "sqlite")]
 mod store;

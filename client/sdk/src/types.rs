@@ -52,8 +52,16 @@ pub struct PrivacySpent {
     pub epochs: Vec<EpochSpend>,
     /// Reports charged over the device's lifetime.
     pub lifetime_reports: u64,
-    /// Upper bound on the ε spent over the device's lifetime (the sum over epochs).
+    /// Upper bound on the ε spent over the device's lifetime, summed over the campaign's
+    /// configurations: for a memoized mechanism (RAPPOR, LOLOHA, L-SUE, L-OUE) the permanent
+    /// responses drawn times ε∞, however many reports were sent; for the others the sum of
+    /// the per-report ε (see [`LifetimeSpend`](ldp_protocol::LifetimeSpend)).
     pub lifetime_epsilon: f64,
+    /// Distinct permanent responses the device's reports were drawn from (memoized mechanisms;
+    /// a LOLOHA device draws at most g).
+    pub permanent_responses: u64,
+    /// The campaign's `max_lifetime_epsilon` in the configuration in force, if it sets one.
+    pub max_lifetime_epsilon: Option<f64>,
 }
 
 /// What one [`Client::upload_pending`](crate::Client::upload_pending) did, and what is left.

@@ -20,7 +20,7 @@ use crate::budget::{Accountant, BudgetLedger};
 use crate::encoder::Randomizer;
 use crate::encoder::grr::randomize_index;
 use crate::error::ClientError;
-use crate::memo::{DeviceSecret, SecretStore, prf_stream};
+use crate::memo::{DeviceSecret, MemoTag, SecretStore, memo_tag, prf_stream};
 use crate::rng::ProductionRng;
 
 /// Domain-separation labels of the two PRF uses.
@@ -145,6 +145,24 @@ impl<R: RngCore> LolohaEncoder<R> {
             let mut stream = prf_stream(secret, PERMANENT_LABEL, campaign, &x.to_le_bytes());
             randomize_index(params.keep_permanent.0, params.g, x, &mut stream)
         })
+    }
+
+    /// The tag of the permanent response a report of the value with index `index < k` is
+    /// drawn from: its bucket's, so values hashed to one bucket share it.
+    pub fn memo_tag(&self, index: u32) -> Result<MemoTag, ClientError> {
+        if index >= self.params.k {
+            return Err(ClientError::IndexOutOfRange {
+                index,
+                k: self.params.k,
+            });
+        }
+        let x = bucket(self.seed, index, self.params.g);
+        Ok(memo_tag(
+            &self.secret,
+            PERMANENT_LABEL,
+            self.config.id().as_str(),
+            &x.to_le_bytes(),
+        ))
     }
 
     /// A report of the value with index `index < k`: its bucket's memoized permanent response

@@ -17,7 +17,7 @@ use rand_core::RngCore;
 
 use crate::encoder::Randomizer;
 use crate::error::ClientError;
-use crate::memo::{DeviceSecret, SecretStore, prf_stream};
+use crate::memo::{DeviceSecret, MemoTag, SecretStore, memo_tag, prf_stream};
 use crate::rng::{ProductionRng, bernoulli_lanes};
 
 /// Domain-separation label of the PRF use.
@@ -196,6 +196,23 @@ impl<R: RngCore> LongitudinalUnaryEncoder<R> {
             permanent_into(params, index, &mut stream, &mut prr);
             prr
         })
+    }
+
+    /// The tag of the permanent response a report of the value with index `index < k` is
+    /// drawn from.
+    pub fn memo_tag(&self, index: u32) -> Result<MemoTag, ClientError> {
+        if index >= self.params.k {
+            return Err(ClientError::IndexOutOfRange {
+                index,
+                k: self.params.k,
+            });
+        }
+        Ok(memo_tag(
+            &self.secret,
+            PERMANENT_LABEL,
+            self.config.id().as_str(),
+            &index.to_le_bytes(),
+        ))
     }
 
     /// A report of the value with index `index < k`: its memoized PRR with a fresh IRR.

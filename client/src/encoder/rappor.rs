@@ -29,7 +29,7 @@ use rand_core::RngCore;
 use crate::budget::{Accountant, BudgetLedger};
 use crate::encoder::Randomizer;
 use crate::error::ClientError;
-use crate::memo::{DeviceSecret, SecretStore, prf_stream};
+use crate::memo::{DeviceSecret, MemoTag, SecretStore, memo_tag, prf_stream};
 use crate::rng::{ProductionRng, bernoulli_lanes, uniform_below};
 
 /// PRRs kept in memory per encoder; beyond this the cache starts over (outputs never change).
@@ -233,6 +233,16 @@ impl<R: RngCore> RapporEncoder<R> {
     /// This device's cohort in the campaign.
     pub fn cohort(&self) -> u32 {
         self.cohort
+    }
+
+    /// The tag of the permanent response a report of `value` is drawn from.
+    pub fn memo_tag(&self, value: &str) -> MemoTag {
+        memo_tag(
+            &self.secret,
+            PRR_LABEL,
+            self.config.id().as_str(),
+            value.as_bytes(),
+        )
     }
 
     /// The permanent randomized response of `value` on this device: always the same bits.

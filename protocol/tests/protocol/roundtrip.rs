@@ -121,6 +121,7 @@ pub fn config() -> impl Strategy<Value = CampaignConfig> {
                     epoch_seconds: epoch,
                     max_reports_per_epoch: per_epoch,
                     min_reports: min,
+                    max_lifetime_epsilon: None,
                 })
                 .ok()
             },

@@ -26,6 +26,8 @@ const KILLS: usize = 220;
 #[derive(Debug, Default, PartialEq, Eq)]
 struct Books {
     charged: u64,
+    /// Reports in the lifetime ledger (written in the charge's transaction).
+    lifetime: u64,
     most_in_an_epoch: u32,
     in_outbox: u64,
     acknowledged: u64,
@@ -57,8 +59,14 @@ fn books(dir: &Path) -> Books {
     let in_outbox: i64 = db
         .query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get(0))
         .unwrap();
+    let lifetime: i64 = db
+        .query_row("SELECT COALESCE(SUM(reports), 0) FROM lifetime", [], |r| {
+            r.get(0)
+        })
+        .unwrap_or(0);
     Books {
         charged: charged as u64,
+        lifetime: lifetime as u64,
         most_in_an_epoch: most as u32,
         in_outbox: in_outbox as u64,
         acknowledged: counter("acknowledged_reports"),
@@ -107,6 +115,10 @@ fn sigkill_at_random_moments_loses_nothing_overspends_nothing_and_counts_once() 
             books.charged,
             books.in_outbox + books.acknowledged + books.rejected + books.dropped,
             "after kill {kill}: a charged report is neither waiting nor acknowledged"
+        );
+        assert_eq!(
+            books.lifetime, books.charged,
+            "after kill {kill}: the lifetime ledger and the epochs' ledger disagree"
         );
     }
 

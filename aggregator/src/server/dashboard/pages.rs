@@ -143,6 +143,12 @@ fn privacy_sentence(data: &CampaignData) -> String {
              sends."
         ));
     }
+    if let Some(limit) = c.max_lifetime_epsilon() {
+        sentence.push_str(&format!(
+            " Over its lifetime a device spends at most ε = {limit} on this campaign (its SDK \
+             refuses any report beyond that)."
+        ));
+    }
     if let Some(bound) = data.central {
         if bound.amplified {
             sentence.push_str(&format!(

@@ -1539,9 +1539,18 @@ public struct PrivacySpent: Equatable, Hashable {
      */
     public var lifetimeReports: UInt64
     /**
-     * Upper bound on the ε spent over the device's lifetime.
+     * Upper bound on the ε spent over the device's lifetime: for a memoized mechanism the
+     * permanent responses drawn times ε∞, for the others the sum of the per-report ε.
      */
     public var lifetimeEpsilon: Double
+    /**
+     * Distinct permanent responses drawn (memoized mechanisms).
+     */
+    public var permanentResponses: UInt64
+    /**
+     * The campaign's bound on `lifetime_epsilon`, if it sets one.
+     */
+    public var maxLifetimeEpsilon: Double?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -1556,12 +1565,21 @@ public struct PrivacySpent: Equatable, Hashable {
          * Reports over the device's lifetime.
          */lifetimeReports: UInt64, 
         /**
-         * Upper bound on the ε spent over the device's lifetime.
-         */lifetimeEpsilon: Double) {
+         * Upper bound on the ε spent over the device's lifetime: for a memoized mechanism the
+         * permanent responses drawn times ε∞, for the others the sum of the per-report ε.
+         */lifetimeEpsilon: Double, 
+        /**
+         * Distinct permanent responses drawn (memoized mechanisms).
+         */permanentResponses: UInt64, 
+        /**
+         * The campaign's bound on `lifetime_epsilon`, if it sets one.
+         */maxLifetimeEpsilon: Double?) {
         self.campaign = campaign
         self.epochs = epochs
         self.lifetimeReports = lifetimeReports
         self.lifetimeEpsilon = lifetimeEpsilon
+        self.permanentResponses = permanentResponses
+        self.maxLifetimeEpsilon = maxLifetimeEpsilon
     }
 
     
@@ -1583,7 +1601,9 @@ public struct FfiConverterTypePrivacySpent: FfiConverterRustBuffer {
                 campaign: FfiConverterString.read(from: &buf), 
                 epochs: FfiConverterSequenceTypeEpochSpend.read(from: &buf), 
                 lifetimeReports: FfiConverterUInt64.read(from: &buf), 
-                lifetimeEpsilon: FfiConverterDouble.read(from: &buf)
+                lifetimeEpsilon: FfiConverterDouble.read(from: &buf), 
+                permanentResponses: FfiConverterUInt64.read(from: &buf), 
+                maxLifetimeEpsilon: FfiConverterOptionDouble.read(from: &buf)
         )
     }
 
@@ -1592,6 +1612,8 @@ public struct FfiConverterTypePrivacySpent: FfiConverterRustBuffer {
         FfiConverterSequenceTypeEpochSpend.write(value.epochs, into: &buf)
         FfiConverterUInt64.write(value.lifetimeReports, into: &buf)
         FfiConverterDouble.write(value.lifetimeEpsilon, into: &buf)
+        FfiConverterUInt64.write(value.permanentResponses, into: &buf)
+        FfiConverterOptionDouble.write(value.maxLifetimeEpsilon, into: &buf)
     }
 }
 
@@ -1754,7 +1776,8 @@ public enum LdpError: Swift.Error, Equatable, Hashable, Foundation.LocalizedErro
     case NumberOutOfRange(message: String)
     
     /**
-     * The campaign's allowance for this epoch is spent.
+     * The campaign's allowance for this epoch is spent, or the report would take the
+     * device's lifetime ε past the campaign's bound (the text says which).
      */
     case BudgetExhausted(message: String)
     
@@ -1998,6 +2021,30 @@ fileprivate struct FfiConverterOptionUInt64: FfiConverterRustBuffer {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterUInt64.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionDouble: FfiConverterRustBuffer {
+    typealias SwiftType = Double?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterDouble.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterDouble.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }

@@ -7,20 +7,25 @@
 //! state holding its charge has been saved (the JavaScript side's duty: it saves after
 //! [`Device::due`] and before sending).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use ldp_client::{DeviceSecret, ProductionRng};
-use ldp_protocol::{Batch, BatchId, CampaignConfig, wire};
-use ldp_sdk::encoding::{DeviceEncoder, Value, encode, encoder_for};
+use ldp_protocol::{Batch, BatchId, CampaignConfig, LifetimeSpend, wire};
+use ldp_sdk::encoding::{DeviceEncoder, Value, charge_lifetime, encode, encoder_for, memo_tag};
 use ldp_sdk::schedule::{self, epoch_at};
 use ldp_sdk::transport::{HttpResponse, Outcome, campaign_view};
 use ldp_sdk::{ClientOptions, EpochSpend, PrivacySpent, SdkError};
 use rand_core::RngCore;
 use serde::{Deserialize, Serialize};
 
-/// Version of the snapshot's layout; a snapshot of another version is refused, not guessed at.
-const SNAPSHOT_VERSION: u32 = 1;
+use upgrade::StateV1;
+
+mod upgrade;
+
+/// Version of the snapshot's layout; a snapshot of another version is refused, not guessed at
+/// (version 1, from before the lifetime ledger, is read and given one).
+const SNAPSHOT_VERSION: u32 = 2;
 
 /// Largest outbox a snapshot holds, in report bytes: a snapshot must stay decodable
 /// (`wire::MAX_DECODE_BYTES`, with room for the rest of the state).
@@ -39,6 +44,25 @@ struct State {
     batches: Vec<Pending>,
     next_row: u32,
     counters: BTreeMap<String, u64>,
+    /// Per campaign, per configuration digest: the lifetime ledger (digest 0: charges from
+    /// before it existed, counted by composition).
+    lifetime: BTreeMap<String, BTreeMap<u64, Lifetime>>,
+}
+
+/// One configuration's share of a campaign's lifetime spend.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct Lifetime {
+    spend: LifetimeSpend,
+    /// ε∞ of a memoized mechanism.
+    epsilon_permanent: Option<f64>,
+    /// Tags of the permanent responses drawn.
+    tags: BTreeSet<[u8; 16]>,
+}
+
+impl Lifetime {
+    fn epsilon(&self) -> f64 {
+        self.spend.bound(self.epsilon_permanent)
+    }
 }
 
 /// A campaign's configuration as the collector announced it (JSON, digest-checked on arrival).
@@ -115,9 +139,17 @@ impl Device {
         options.max_batch_reports = options.max_batch_reports.max(1);
         let state = match snapshot {
             Some(bytes) => {
-                let state: State = wire::decode(bytes).map_err(|e| {
-                    SdkError::Storage(format!("the saved state is unreadable: {e}"))
-                })?;
+                let state = match wire::decode::<State>(bytes) {
+                    Ok(state) => state,
+                    Err(e) => match wire::decode::<StateV1>(bytes) {
+                        Ok(old) if old.version == 1 => State::from(old),
+                        _ => {
+                            return Err(SdkError::Storage(format!(
+                                "the saved state is unreadable: {e}"
+                            )));
+                        }
+                    },
+                };
                 if state.version != SNAPSHOT_VERSION {
                     return Err(SdkError::Storage(format!(
                         "the saved state has layout version {}, this package reads {SNAPSHOT_VERSION}",
@@ -135,6 +167,7 @@ impl Device {
                 batches: Vec::new(),
                 next_row: 0,
                 counters: BTreeMap::new(),
+                lifetime: BTreeMap::new(),
             },
         };
         Ok(Self {
@@ -252,6 +285,35 @@ impl Device {
         Ok(config)
     }
 
+    /// Charges one report under `config`, drawn from permanent response `tag` (memoized
+    /// mechanisms), to the lifetime ledger, or refuses it when it would take the campaign's
+    /// lifetime ε past its bound, changing nothing.
+    fn charge_lifetime(
+        &mut self,
+        config: &CampaignConfig,
+        tag: Option<[u8; 16]>,
+    ) -> Result<(), SdkError> {
+        let digest = config.digest();
+        let shares = self
+            .state
+            .lifetime
+            .entry(config.id().as_str().to_owned())
+            .or_default();
+        let earlier = shares
+            .iter()
+            .filter(|&(&d, _)| d != digest)
+            .map(|(_, share)| share.epsilon())
+            .sum();
+        let share = shares.entry(digest).or_insert_with(|| Lifetime {
+            epsilon_permanent: config.params().epsilon_permanent(),
+            ..Lifetime::default()
+        });
+        let new = tag.is_some_and(|tag| !share.tags.contains(&tag));
+        share.spend = charge_lifetime(config, earlier, share.spend, new)?;
+        share.tags.extend(tag);
+        Ok(())
+    }
+
     /// Records `value` for `campaign` at `now`: refused with a typed error, changing nothing,
     /// when the campaign is not cached, the value is not in its domain, or the epoch's budget
     /// is spent. Does nothing while uploads are disabled.
@@ -283,6 +345,8 @@ impl Device {
         )?;
         let report = encode(encoder, &config, value)?;
         let bytes = wire::encode(&report)?.len() as u64;
+        let tag = memo_tag(encoder, &config, value)?.map(|tag| tag.0);
+        self.charge_lifetime(&config, tag)?;
         let charge = self
             .state
             .ledger
@@ -291,7 +355,7 @@ impl Device {
             .entry(epoch)
             .or_insert((0, 0.0));
         charge.0 += 1;
-        charge.1 += config.params().epsilon_upper_bound() * (1.0 + f64::EPSILON);
+        charge.1 += LifetimeSpend::report_epsilon(config.params());
         let digest = config.digest();
         let max_reports = usize::try_from(self.options.max_batch_reports).unwrap_or(usize::MAX);
         let open = self.state.batches.iter_mut().rev().find(|p| {
@@ -482,10 +546,23 @@ impl Device {
                 epsilon,
             })
             .collect();
+        let shares = self
+            .state
+            .lifetime
+            .get(campaign)
+            .into_iter()
+            .flat_map(BTreeMap::values);
+        let max_lifetime_epsilon = self.state.configs.get(campaign).and_then(|cached| {
+            serde_json::from_str::<CampaignConfig>(&cached.json)
+                .ok()?
+                .max_lifetime_epsilon()
+        });
         PrivacySpent {
             campaign: campaign.to_owned(),
             lifetime_reports: epochs.iter().map(|e| u64::from(e.reports)).sum(),
-            lifetime_epsilon: epochs.iter().map(|e| e.epsilon).sum(),
+            lifetime_epsilon: shares.clone().map(Lifetime::epsilon).sum(),
+            permanent_responses: shares.map(|share| share.spend.permanent_responses).sum(),
+            max_lifetime_epsilon,
             epochs,
         }
     }

@@ -202,3 +202,78 @@ fn damaged_snapshots_are_storage_errors() {
         Err(SdkError::Storage(_))
     ));
 }
+
+/// An L-OUE campaign that allows `limit` times ε∞ over a device's lifetime.
+fn bounded_l_oue(limit: f64) -> (CampaignConfig, f64) {
+    let mut spec = CampaignSpec::new(
+        "levels",
+        Mechanism::with_defaults(ldp_protocol::MechanismKind::LOue),
+        1.0,
+        Domain::Range { k: 8 },
+    );
+    spec.epoch_seconds = 60;
+    let eps_inf = CampaignConfig::new(spec.clone())
+        .unwrap()
+        .params()
+        .epsilon_permanent()
+        .unwrap();
+    spec.max_lifetime_epsilon = Some(limit * eps_inf);
+    (CampaignConfig::new(spec).unwrap(), eps_inf)
+}
+
+#[test]
+fn the_lifetime_bound_holds_across_a_snapshot() {
+    let (config, eps_inf) = bounded_l_oue(2.5);
+    let mut device = device(&config);
+    device.record("levels", Value::Index(1), T0).unwrap();
+    device.record("levels", Value::Index(2), T0 + 60).unwrap();
+    let snapshot = device.snapshot().unwrap();
+    let mut restored = Device::open(Some(&snapshot), ClientOptions::default()).unwrap();
+    assert!(matches!(
+        restored.record("levels", Value::Index(3), T0 + 120),
+        Err(SdkError::LifetimeBudgetExhausted { .. })
+    ));
+    // A value already reported draws on a permanent response already counted.
+    restored
+        .record("levels", Value::Index(1), T0 + 120)
+        .unwrap();
+    let spent = restored.privacy_spent("levels");
+    assert_eq!(spent.lifetime_reports, 3);
+    assert_eq!(spent.permanent_responses, 2);
+    assert_eq!(spent.lifetime_epsilon, 2.0 * eps_inf);
+    assert_eq!(spent.max_lifetime_epsilon, Some(2.5 * eps_inf));
+}
+
+#[test]
+fn a_snapshot_from_before_the_lifetime_ledger_is_upgraded() {
+    #[derive(Serialize)]
+    struct V1<'a> {
+        version: u32,
+        secret: [u8; 32],
+        upload_enabled: bool,
+        configs: &'a BTreeMap<String, Cached>,
+        ledger: BTreeMap<String, BTreeMap<u64, (u32, f64)>>,
+        batches: Vec<Pending>,
+        next_row: u32,
+        counters: BTreeMap<String, u64>,
+    }
+    let device = device(&config(5, 1.0));
+    let old = V1 {
+        version: 1,
+        secret: [7; 32],
+        upload_enabled: true,
+        configs: &device.state.configs,
+        ledger: BTreeMap::from([(
+            "levels".to_owned(),
+            BTreeMap::from([(1, (1, 0.75)), (2, (2, 1.5))]),
+        )]),
+        batches: Vec::new(),
+        next_row: 0,
+        counters: BTreeMap::new(),
+    };
+    let restored =
+        Device::open(Some(&wire::encode(&old).unwrap()), ClientOptions::default()).unwrap();
+    let spent = restored.privacy_spent("levels");
+    assert_eq!((spent.lifetime_reports, spent.lifetime_epsilon), (3, 2.25));
+    assert_eq!(restored.state.version, SNAPSHOT_VERSION);
+}

@@ -19,8 +19,10 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::error::SdkError;
 
+mod lifetime;
 mod outbox;
 
+pub(crate) use lifetime::LifetimeRow;
 pub(crate) use outbox::{Limits, Record};
 
 const SCHEMA: &str = "
@@ -43,6 +45,21 @@ CREATE TABLE IF NOT EXISTS outbox (
     batch INTEGER NOT NULL REFERENCES batches(id) ON DELETE CASCADE,
     seq INTEGER NOT NULL, report BLOB NOT NULL, PRIMARY KEY (batch, seq)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS lifetime (
+    campaign TEXT NOT NULL, digest INTEGER NOT NULL, reports INTEGER NOT NULL,
+    composed REAL NOT NULL, permanent_responses INTEGER NOT NULL, epsilon_permanent REAL,
+    PRIMARY KEY (campaign, digest)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS memo (
+    campaign TEXT NOT NULL, digest INTEGER NOT NULL, tag BLOB NOT NULL,
+    PRIMARY KEY (campaign, digest, tag)) WITHOUT ROWID;
+";
+
+/// A state file from before lifetime accounting: its charges become one row per campaign under
+/// digest 0, counted by composition (the sum of their ε), the bound they were charged under.
+const LIFETIME_FROM_LEDGER: &str = "
+INSERT OR IGNORE INTO lifetime
+    (campaign, digest, reports, composed, permanent_responses, epsilon_permanent)
+SELECT campaign, 0, SUM(reports), SUM(epsilon), 0, NULL FROM ledger GROUP BY campaign;
 ";
 
 /// The file name of the state inside `data_dir`.
@@ -76,6 +93,15 @@ fn one<T>(
     row: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
 ) -> rusqlite::Result<T> {
     conn.prepare_cached(sql)?.query_row(params, row)
+}
+
+fn table_exists(conn: &Connection, name: &str) -> rusqlite::Result<bool> {
+    one(
+        conn,
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1)",
+        params![name],
+        |r| r.get(0),
+    )
 }
 
 /// A cached campaign: the configuration in force and a newer one waiting for its epoch.
@@ -142,7 +168,12 @@ impl Store {
         conn.pragma_update(None, "wal_autocheckpoint", 16_384)?;
         conn.pragma_update(None, "secure_delete", "ON")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
+        let had_ledger = table_exists(&conn, "ledger").map_err(in_use)?;
+        let had_lifetime = table_exists(&conn, "lifetime")?;
         conn.execute_batch(SCHEMA).map_err(in_use)?;
+        if had_ledger && !had_lifetime {
+            conn.execute_batch(LIFETIME_FROM_LEDGER)?;
+        }
         let outbox = one(
             &conn,
             "SELECT (SELECT COUNT(*) FROM batches),

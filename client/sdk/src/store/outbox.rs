@@ -5,9 +5,11 @@ use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::sync::Arc;
 
+use ldp_client::MemoTag;
 use ldp_protocol::{Batch, BatchId, CampaignConfig, wire};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
+use super::lifetime::LifetimeBurst;
 use super::{Store, Totals, int, one, run, time, uint};
 use crate::error::SdkError;
 
@@ -36,6 +38,8 @@ pub(crate) struct Record {
     pub batch_id: BatchId,
     /// Unix time at which that batch becomes due.
     pub release_at: u64,
+    /// The permanent response it was drawn from, for a memoized mechanism.
+    pub memo: Option<MemoTag>,
 }
 
 /// Bounds on batches and on the outbox.
@@ -54,6 +58,8 @@ struct Burst<'r> {
     open: HashMap<(&'r str, i64, i64), (i64, i64)>,
     /// Per (campaign, epoch): the charges stored before, and this burst's (written at its end).
     ledger: HashMap<(&'r str, i64), Charge>,
+    /// Per (campaign, digest): this burst's lifetime additions (written at its end).
+    lifetime: LifetimeBurst<'r>,
 }
 
 #[derive(Debug, Default)]
@@ -117,6 +123,7 @@ impl Store {
                 )?;
             }
         }
+        Self::write_lifetime(&tx, &burst.lifetime)?;
         tx.commit()?;
         self.outbox = totals;
         Ok(())
@@ -154,6 +161,15 @@ impl Store {
         }
         charge.reports += 1;
         charge.epsilon += record.epsilon;
+        let permanent = record.memo.zip(config.params().epsilon_permanent());
+        Self::add_lifetime(
+            tx,
+            &mut burst.lifetime,
+            campaign,
+            config.digest(),
+            record.epsilon,
+            permanent,
+        )?;
         let (batch, seq) = Self::batch_for(tx, record, limits, totals, burst)?;
         run(
             tx,

@@ -2431,9 +2431,20 @@ data class PrivacySpent (
     var `lifetimeReports`: kotlin.ULong
     , 
     /**
-     * Upper bound on the ε spent over the device's lifetime.
+     * Upper bound on the ε spent over the device's lifetime: for a memoized mechanism the
+     * permanent responses drawn times ε∞, for the others the sum of the per-report ε.
      */
     var `lifetimeEpsilon`: kotlin.Double
+    , 
+    /**
+     * Distinct permanent responses drawn (memoized mechanisms).
+     */
+    var `permanentResponses`: kotlin.ULong
+    , 
+    /**
+     * The campaign's bound on `lifetime_epsilon`, if it sets one.
+     */
+    var `maxLifetimeEpsilon`: kotlin.Double?
     
 ){
     
@@ -2454,6 +2465,8 @@ public object FfiConverterTypePrivacySpent: FfiConverterRustBuffer<PrivacySpent>
             FfiConverterSequenceTypeEpochSpend.read(buf),
             FfiConverterULong.read(buf),
             FfiConverterDouble.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterOptionalDouble.read(buf),
         )
     }
 
@@ -2461,7 +2474,9 @@ public object FfiConverterTypePrivacySpent: FfiConverterRustBuffer<PrivacySpent>
             FfiConverterString.allocationSize(value.`campaign`) +
             FfiConverterSequenceTypeEpochSpend.allocationSize(value.`epochs`) +
             FfiConverterULong.allocationSize(value.`lifetimeReports`) +
-            FfiConverterDouble.allocationSize(value.`lifetimeEpsilon`)
+            FfiConverterDouble.allocationSize(value.`lifetimeEpsilon`) +
+            FfiConverterULong.allocationSize(value.`permanentResponses`) +
+            FfiConverterOptionalDouble.allocationSize(value.`maxLifetimeEpsilon`)
     )
 
     override fun write(value: PrivacySpent, buf: ByteBuffer) {
@@ -2469,6 +2484,8 @@ public object FfiConverterTypePrivacySpent: FfiConverterRustBuffer<PrivacySpent>
             FfiConverterSequenceTypeEpochSpend.write(value.`epochs`, buf)
             FfiConverterULong.write(value.`lifetimeReports`, buf)
             FfiConverterDouble.write(value.`lifetimeEpsilon`, buf)
+            FfiConverterULong.write(value.`permanentResponses`, buf)
+            FfiConverterOptionalDouble.write(value.`maxLifetimeEpsilon`, buf)
     }
 }
 
@@ -2585,7 +2602,8 @@ sealed class LdpException(message: String): kotlin.Exception(message) {
         class NumberOutOfRange(message: String) : LdpException(message)
         
     /**
-     * The campaign's allowance for this epoch is spent.
+     * The campaign's allowance for this epoch is spent, or the report would take the
+     * device's lifetime ε past the campaign's bound (the text says which).
      */
         class BudgetExhausted(message: String) : LdpException(message)
         
@@ -2765,6 +2783,38 @@ public object FfiConverterOptionalULong: FfiConverterRustBuffer<kotlin.ULong?> {
         } else {
             buf.put(1)
             FfiConverterULong.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalDouble: FfiConverterRustBuffer<kotlin.Double?> {
+    override fun read(buf: ByteBuffer): kotlin.Double? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterDouble.read(buf)
+    }
+
+    override fun allocationSize(value: kotlin.Double?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterDouble.allocationSize(value)
+        }
+    }
+
+    override fun write(value: kotlin.Double?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterDouble.write(value, buf)
         }
     }
 }
