@@ -43,6 +43,7 @@ FAMILIES = {
     "loloha": (["Loloha"], [r"\bLolohaParams\b", r"\bLolohaSpec\b", r"\bloloha::", r"\bmod loloha\b"]),
     "lue": (["LSue", "LOue"], [r"\bLongitudinalUnaryParams\b", r"\bLongitudinalSpec\b", r"\blue::", r"\bmod lue\b"]),
     "numeric": (["Duchi", "Piecewise", "Hybrid"], [r"\bNumericParams\b", r"\bNumericReport\b", r"\bnumeric::", r"\bmod numeric\b"]),
+    "dbitflip": (["DBitFlip"], [r"\bDBitFlipParams\b", r"\bDBitFlipReport\b", r"\bDBitFlipSpec\b", r"\bdbitflip::", r"\bmod dbitflip\b"]),
 }
 
 # The one place per crate where every mechanism is registered (docs/adding-a-mechanism.md).
@@ -74,6 +75,8 @@ EXCEPTIONS = {
     "aggregator/src/estimate/lue.rs": "L-SUE and L-OUE fold with the unary counters (UnaryCounters<P>)",
     "simulations/src/longitudinal.rs": "runs the memoized device encoders beside the one-shot oracles over rounds",
     "simulations/src/demo.rs": "the demo campaign is an OLH campaign",
+    "aggregator/src/estimate/dbitflip.rs": "dBitFlip answers with the numeric mechanisms' MeanEstimate",
+    "simulations/src/numeric.rs": "numeric runs take dBitFlip's mean beside the other numeric mechanisms'",
 }
 
 

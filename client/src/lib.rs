@@ -65,6 +65,7 @@ pub mod rng;
 pub mod upload;
 
 pub use budget::{Accountant, BudgetLedger, Charge, InMemoryLedger};
+pub use encoder::dbitflip::DBitFlipEncoder;
 pub use encoder::loloha::LolohaEncoder;
 pub use encoder::lue::LongitudinalUnaryEncoder;
 pub use encoder::rappor::RapporEncoder;

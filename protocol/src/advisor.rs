@@ -60,6 +60,7 @@ fn server_cost(kind: MechanismKind) -> &'static str {
         }
         MechanismKind::Loloha => "O(k) hashes per report, O(k) per estimate",
         MechanismKind::LSue | MechanismKind::LOue => "O(k/64) word operations per report",
+        MechanismKind::DBitFlip => "O(d) per report, O(points) per estimate",
     }
 }
 

@@ -57,6 +57,6 @@ pub use math::{LikelihoodRatio, PureParams, Threshold};
 pub use mechanism::{Mechanism, MechanismKind, MechanismParams};
 pub use privacy::{Epsilon, LifetimeSpend};
 pub use report::{
-    Batch, BatchId, FORMAT_VERSION, GrrReport, HadamardSketchReport, LocalHashReport,
-    NumericReport, RapporReport, Report, SketchReport, SubsetReport, UnaryReport,
+    Batch, BatchId, DBitFlipReport, FORMAT_VERSION, GrrReport, HadamardSketchReport,
+    LocalHashReport, NumericReport, RapporReport, Report, SketchReport, SubsetReport, UnaryReport,
 };

@@ -49,6 +49,18 @@ pub enum Report {
     LSue(UnaryReport),
     /// Longitudinal optimized unary encoding.
     LOue(UnaryReport),
+    /// dBitFlip: the device's sampled points and a memoized bit for each.
+    DBitFlip(DBitFlipReport),
+}
+
+/// A dBitFlip report: the device's d sampled points, strictly increasing, and one bit each.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct DBitFlipReport {
+    /// The sampled points, each `< points`.
+    #[serde(deserialize_with = "crate::wire::bounded_vec")]
+    pub points: Vec<u32>,
+    /// Bit i belongs to `points[i]`; bits from d on are zero.
+    pub bits: u64,
 }
 
 /// A numeric-mean report: one cell of the mechanism's output grid.
@@ -155,6 +167,7 @@ payload!(RapporReport => Rappor);
 payload!(SketchReport => Cms);
 payload!(HadamardSketchReport => Hcms);
 payload!(NumericReport => Duchi | Piecewise | Hybrid);
+payload!(DBitFlipReport => DBitFlip);
 
 /// A random 128-bit batch id: the unit of idempotency (a repeated id is counted once).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

@@ -1,4 +1,4 @@
-//! Numeric-mean runs (Duchi, Piecewise, Hybrid): a population of numbers through the real
+//! Numeric-mean runs (Duchi, Piecewise, Hybrid, dBitFlip): a population of numbers through the real
 //! encoder and counters, the error of the mean against the exact variance of the mechanisms.
 //!
 //! Device values are the population's value indices as numbers: a device holding value i
@@ -7,13 +7,14 @@
 //!
 //! Every report is an unbiased estimate of its device's t (the value scaled to [−1, 1]), so the
 //! estimated mean has variance `Σ_i Var(t_i)·((hi − lo)/2)²/n²` over the devices' reports
-//! ([`theory_mse`], with `NumericParams::variance` exact for the grid). The standard error the
+//! ([`theory_mse`], with `NumericParams::variance` exact for the grid and
+//! `DBitFlipParams::variance` exact over a device's rounding offset, sample and bits). The standard error the
 //! aggregator reports comes from the reports' sample variance, which also holds the spread of
 //! the values themselves, so it is slightly larger than the square root of that variance.
 
 use ldp_aggregator::Counters;
 use ldp_aggregator::estimate::MeanEstimate;
-use ldp_protocol::mechanism::{MechanismParams, NumericParams};
+use ldp_protocol::mechanism::{DBitFlipParams, MechanismParams, NumericParams};
 use ldp_protocol::{CampaignConfig, CampaignSpec, Domain, Mechanism};
 
 use crate::population::Population;
@@ -76,11 +77,17 @@ pub fn campaign(
     ))?)
 }
 
-/// The numeric parameters of `config` (an error for other mechanisms).
-fn numeric_params(config: &CampaignConfig) -> Result<&NumericParams, RunError> {
+/// One report's exact variance for input t ∈ [−1, 1] under `config`'s numeric mechanism (an
+/// error for other mechanisms).
+pub fn report_variance(config: &CampaignConfig) -> Result<Box<dyn Fn(f64) -> f64>, RunError> {
     match config.params() {
         MechanismParams::Duchi(p) | MechanismParams::Piecewise(p) | MechanismParams::Hybrid(p) => {
-            Ok(p)
+            let p: NumericParams = *p;
+            Ok(Box::new(move |t| p.variance(t)))
+        }
+        MechanismParams::DBitFlip(p) => {
+            let p: DBitFlipParams = *p;
+            Ok(Box::new(move |t| p.variance(t)))
         }
         other => Err(RunError::Invalid(format!(
             "{} does not estimate a mean",
@@ -90,15 +97,16 @@ fn numeric_params(config: &CampaignConfig) -> Result<&NumericParams, RunError> {
 }
 
 /// The variance of the estimated mean over `[lo, hi]` when value i (the number i) is held by
-/// `counts[i]` devices: `Σ_i counts[i]·Var(t_i)·((hi − lo)/2)²/n²`.
-pub fn theory_mse(params: &NumericParams, counts: &[u64], lo: f64, hi: f64) -> f64 {
+/// `counts[i]` devices: `Σ_i counts[i]·Var(t_i)·((hi − lo)/2)²/n²`, with `variance` one
+/// report's ([`report_variance`]).
+pub fn theory_mse(variance: &dyn Fn(f64) -> f64, counts: &[u64], lo: f64, hi: f64) -> f64 {
     let n = counts.iter().sum::<u64>() as f64;
     let half = (hi - lo) / 2.0;
     let total: f64 = (0u32..)
         .zip(counts)
         .map(|(i, &c)| {
             let t = ((f64::from(i) - lo) / half - 1.0).clamp(-1.0, 1.0);
-            c as f64 * params.variance(t)
+            c as f64 * variance(t)
         })
         .sum();
     total * half * half / (n * n)
@@ -137,7 +145,7 @@ pub fn run(
         ));
     }
     let config = campaign(population, mechanism, eps)?;
-    let params = *numeric_params(&config)?;
+    let variance = report_variance(&config)?;
     let (lo, hi) = config
         .numeric_range()
         .ok_or_else(|| RunError::Invalid("not a numeric campaign".into()))?;
@@ -148,7 +156,7 @@ pub fn run(
         .map(|(i, &c)| f64::from(i) * c as f64)
         .sum::<f64>()
         / n;
-    let mse_theory = theory_mse(&params, population.counts(), lo, hi);
+    let mse_theory = theory_mse(&*variance, population.counts(), lo, hi);
 
     let mut per_rep = Vec::with_capacity(reps as usize);
     let (mut error_sum, mut se_sum, mut covered) = (0.0, 0.0, 0u32);

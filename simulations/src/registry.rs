@@ -37,7 +37,7 @@ impl Simulation {
 
 /// Every simulated mechanism and how it is simulated, in the order of
 /// [`MechanismKind::EVERY`].
-pub const REGISTRY: [(MechanismKind, Simulation); 16] = [
+pub const REGISTRY: [(MechanismKind, Simulation); 17] = [
     (MechanismKind::Grr, Simulation::FrequencyOracle),
     (MechanismKind::Sue, Simulation::FrequencyOracle),
     (MechanismKind::Oue, Simulation::FrequencyOracle),
@@ -55,6 +55,7 @@ pub const REGISTRY: [(MechanismKind, Simulation); 16] = [
     (MechanismKind::Loloha, Simulation::FrequencyOracle),
     (MechanismKind::LSue, Simulation::FrequencyOracle),
     (MechanismKind::LOue, Simulation::FrequencyOracle),
+    (MechanismKind::DBitFlip, Simulation::Numeric),
 ];
 
 /// How `kind` is simulated; `None` for a mechanism the simulator does not know.

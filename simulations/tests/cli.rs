@@ -367,13 +367,18 @@ fn run_numeric_prints_one_row_per_mechanism_and_eps() {
         .collect();
     assert_eq!(
         names,
-        [("duchi", "1"), ("piecewise", "1"), ("hybrid", "1")],
+        [
+            ("duchi", "1"),
+            ("piecewise", "1"),
+            ("hybrid", "1"),
+            ("dbitflip", "1")
+        ],
         "{stdout}"
     );
     let records: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     let records = records.as_array().unwrap();
-    assert_eq!(records.len(), 3);
+    assert_eq!(records.len(), 4);
     for record in records {
         assert_eq!(record["hi"].as_f64(), Some(99.0));
         assert!(record["mse_theory"].as_f64().unwrap() > 0.0);
@@ -558,7 +563,7 @@ fn every_mechanism_flag_refuses_an_unknown_name_with_the_list() {
             ))
             .stderr(predicates::str::contains("rappor, cms or hcms alone"))
             .stderr(predicates::str::contains(
-                "duchi, piecewise, hybrid or numeric",
+                "duchi, piecewise, hybrid, dbitflip or numeric",
             ));
     }
     for args in [

@@ -77,16 +77,29 @@ impl RepeatedEstimates {
         z: f64,
         alpha: f64,
     ) -> Result<VarianceSummary, String> {
+        let expected: Vec<f64> = truth.iter().map(|&c| c as f64).collect();
+        self.check_expected(&expected, variance, z, alpha)
+    }
+
+    /// [`RepeatedEstimates::check`] against expected counts that need not be whole (a
+    /// mechanism whose devices' own randomness decides which value they count towards).
+    pub fn check_expected(
+        &self,
+        truth: &[f64],
+        variance: impl Fn(usize) -> f64,
+        z: f64,
+        alpha: f64,
+    ) -> Result<VarianceSummary, String> {
         let r = self.reps as f64;
         let mut t = 0.0;
         for (v, &c) in truth.iter().enumerate() {
             let mean = self.sum[v] / r;
             let var = variance(v);
             let se_mean = (var / r).sqrt();
-            if (mean - c as f64).abs() > z * se_mean {
+            if (mean - c).abs() > z * se_mean {
                 return Err(format!(
                     "value {v}: mean estimate {mean:.1} vs truth {c} is {:.2} standard errors off (limit {z})",
-                    (mean - c as f64) / se_mean
+                    (mean - c) / se_mean
                 ));
             }
             let sample_var = (self.sum_sq[v] - r * mean * mean) / (r - 1.0);

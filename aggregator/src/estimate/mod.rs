@@ -12,6 +12,7 @@
 
 pub mod bitslice;
 pub mod candidates;
+pub mod dbitflip;
 pub mod family;
 pub mod grr;
 pub mod hadamard;
@@ -78,6 +79,8 @@ pub enum Family {
     Loloha(loloha::LolohaCounters),
     /// L-SUE, L-OUE.
     LongitudinalUnary(lue::LongitudinalUnaryCounters),
+    /// dBitFlip.
+    DBitFlip(dbitflip::DBitFlipCounters),
 }
 
 /// The one dispatch over [`Family`]: `$body` once per family, with `$c` bound to its
@@ -96,6 +99,7 @@ macro_rules! each_family {
             Family::Numeric($c) => $body,
             Family::Loloha($c) => $body,
             Family::LongitudinalUnary($c) => $body,
+            Family::DBitFlip($c) => $body,
         }
     };
 }
@@ -123,6 +127,7 @@ impl Family {
             MechanismParams::LSue(p) | MechanismParams::LOue(p) => {
                 Self::LongitudinalUnary(FamilyCounters::new(p, config))
             }
+            MechanismParams::DBitFlip(p) => Self::DBitFlip(FamilyCounters::new(p, config)),
         }
     }
 
@@ -365,6 +370,7 @@ impl Counters {
     pub fn mean(&self, lo: f64, hi: f64) -> Result<numeric::MeanEstimate, AggregateError> {
         match &self.family {
             Family::Numeric(c) => c.estimate((lo, hi)),
+            Family::DBitFlip(c) => c.estimate((lo, hi)),
             other => Err(other.wrong("mean (a numeric mechanism's)")),
         }
     }

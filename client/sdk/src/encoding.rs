@@ -4,8 +4,8 @@
 use std::collections::HashMap;
 
 use ldp_client::{
-    DeviceSecret, Encoder, InMemorySecretStore, LolohaEncoder, LongitudinalUnaryEncoder, MemoTag,
-    RapporEncoder,
+    DBitFlipEncoder, DeviceSecret, Encoder, InMemorySecretStore, LolohaEncoder,
+    LongitudinalUnaryEncoder, MemoTag, RapporEncoder,
 };
 use ldp_protocol::{CampaignConfig, LifetimeSpend, MechanismParams, Report};
 
@@ -23,8 +23,8 @@ pub enum Value<'a> {
     Number(f64),
 }
 
-/// A campaign's encoder on the device: the memoized mechanisms' (RAPPOR, LOLOHA) carry the
-/// memo derived from the device secret.
+/// A campaign's encoder on the device: the memoized mechanisms' (RAPPOR, LOLOHA, L-SUE, L-OUE,
+/// dBitFlip) carry the memo derived from the device secret.
 #[derive(Debug)]
 pub enum DeviceEncoder {
     /// Every mechanism that keeps nothing between reports.
@@ -35,6 +35,8 @@ pub enum DeviceEncoder {
     Loloha(Box<LolohaEncoder>),
     /// L-SUE and L-OUE, with their permanent responses.
     LongitudinalUnary(Box<LongitudinalUnaryEncoder>),
+    /// dBitFlip, with the device's rounding offset, sampled points and responses.
+    DBitFlip(Box<DBitFlipEncoder>),
 }
 
 /// The encoder for `config`, made once per configuration (`encoders` maps a campaign to the
@@ -66,6 +68,9 @@ pub fn encoder_for<'a>(
                     config,
                     &mut secret,
                 )?))
+            }
+            MechanismParams::DBitFlip(_) => {
+                DeviceEncoder::DBitFlip(Box::new(DBitFlipEncoder::with_secret(config, secret()?)?))
             }
             _ => DeviceEncoder::Plain(Box::new(Encoder::new(config)?)),
         };
@@ -127,6 +132,10 @@ pub fn encode(
                 config.params().kind()
             )))
         }
+        (DeviceEncoder::DBitFlip(e), Value::Number(x)) => Ok(e.encode_number(x)?),
+        (DeviceEncoder::DBitFlip(_), _) => Err(SdkError::InvalidValue(
+            "campaign mechanism dbitflip takes numbers".into(),
+        )),
     }
 }
 
@@ -154,6 +163,21 @@ pub fn memo_tag(
         }),
         DeviceEncoder::Loloha(e) => Some(e.memo_tag(index(value)?)?),
         DeviceEncoder::LongitudinalUnary(e) => Some(e.memo_tag(index(value)?)?),
+        DeviceEncoder::DBitFlip(e) => match value {
+            Value::Number(x) => Some(e.memo_tag(x)?),
+            Value::Text(s) => Some(
+                e.memo_tag(
+                    s.trim()
+                        .parse::<f64>()
+                        .map_err(|_| SdkError::InvalidValue(format!("{s:?} is not a number")))?,
+                )?,
+            ),
+            Value::Index(_) => {
+                return Err(SdkError::InvalidValue(
+                    "campaign mechanism dbitflip takes numbers".into(),
+                ));
+            }
+        },
     })
 }
 

@@ -8,6 +8,7 @@
 //! reaches the family's randomizer through one match over [`MechanismParams`] (the
 //! `randomizers!` table below). Adding a mechanism adds its file and one line to that table.
 
+pub mod dbitflip;
 pub mod grr;
 pub mod hadamard;
 mod input;
@@ -181,6 +182,7 @@ randomizers! {
     Loloha(p) => p,
     LSue(p) => p,
     LOue(p) => p,
+    DBitFlip(p) => p,
 }
 
 /// Encoding an app's input into `report`: made into the randomizer's value (or refused, the

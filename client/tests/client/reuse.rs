@@ -242,7 +242,7 @@ fn the_randomizers_draw_what_the_encoder_draws() {
                 P::Loloha(p) => Report::Loloha(p.encode(&v, &mut rng)),
                 P::LSue(p) => Report::LSue(p.encode(&v, &mut rng)),
                 P::LOue(p) => Report::LOue(p.encode(&v, &mut rng)),
-                P::Duchi(_) | P::Piecewise(_) | P::Hybrid(_) => unreachable!(),
+                P::Duchi(_) | P::Piecewise(_) | P::Hybrid(_) | P::DBitFlip(_) => unreachable!(),
             };
             assert_eq!(direct, encoder.encode_index(v).unwrap(), "{kind:?} {v}");
         }

@@ -70,8 +70,8 @@ fn report_cases() -> Vec<(String, CampaignSpec)> {
     for kind in [MechanismKind::Cms, MechanismKind::Hcms] {
         cases.push(case(&kind));
     }
-    for kind in MechanismKind::NUMERIC {
-        cases.push((
+    let numeric = |kind: MechanismKind| {
+        (
             kind.name().to_string(),
             CampaignSpec::new(
                 "vectors",
@@ -79,11 +79,19 @@ fn report_cases() -> Vec<(String, CampaignSpec)> {
                 1.5,
                 Domain::Numeric { lo: 0.0, hi: 100.0 },
             ),
-        ));
+        )
+    };
+    for kind in [
+        MechanismKind::Duchi,
+        MechanismKind::Piecewise,
+        MechanismKind::Hybrid,
+    ] {
+        cases.push(numeric(kind));
     }
     // A longitudinal mechanism's vector is a device's first report, everything drawn from the
     // RNG (a device derives its seed and permanent response from its secret instead).
     cases.extend(MechanismKind::LONGITUDINAL.iter().map(case));
+    cases.push(numeric(MechanismKind::DBitFlip));
     cases
 }
 

@@ -6,6 +6,7 @@
 //! closed enums `Mechanism`, `MechanismParams` and [`Report`] dispatch to it through one
 //! generated match per method (`for_every_mechanism!`, the one list of mechanisms).
 
+pub mod dbitflip;
 pub mod family;
 pub mod grr;
 pub mod hadamard;
@@ -20,6 +21,7 @@ pub mod unary;
 
 use serde::{Deserialize, Serialize};
 
+pub use dbitflip::{DBitFlipParams, DBitFlipSpec};
 pub use family::{CheckedReports, MechanismFamily, Payload};
 pub use grr::GrrParams;
 pub use hadamard::HadamardParams;
@@ -99,6 +101,10 @@ pub enum Mechanism {
     /// Longitudinal optimized unary encoding: a memoized OUE permanent response per value,
     /// then an optimized instantaneous one per report.
     LOue(LongitudinalSpec),
+    /// dBitFlip: a memoized histogram and mean of a number (numeric domains), with α-point
+    /// rounding.
+    #[serde(rename = "dbitflip")]
+    DBitFlip(DBitFlipSpec),
 }
 
 /// The output grid of a numeric mechanism, as written in a campaign.
@@ -160,6 +166,8 @@ pub enum MechanismKind {
     LSue,
     /// Longitudinal optimized unary encoding.
     LOue,
+    /// dBitFlip (memoized histogram of a number).
+    DBitFlip,
 }
 
 impl MechanismKind {
@@ -182,11 +190,15 @@ impl MechanismKind {
     pub const LONGITUDINAL: [MechanismKind; 3] = [Self::Loloha, Self::LSue, Self::LOue];
 
     /// The numeric mechanisms: means over a numeric domain.
-    pub const NUMERIC: [MechanismKind; 3] = [Self::Duchi, Self::Piecewise, Self::Hybrid];
+    pub const NUMERIC: [MechanismKind; 4] =
+        [Self::Duchi, Self::Piecewise, Self::Hybrid, Self::DBitFlip];
 
     /// Whether this kind estimates the mean of a number (numeric domains only).
     pub const fn is_numeric(self) -> bool {
-        matches!(self, Self::Duchi | Self::Piecewise | Self::Hybrid)
+        matches!(
+            self,
+            Self::Duchi | Self::Piecewise | Self::Hybrid | Self::DBitFlip
+        )
     }
 
     /// Whether estimates are made for candidate strings (given at query time, or the
@@ -214,6 +226,7 @@ impl MechanismKind {
             Self::Loloha => "loloha",
             Self::LSue => "l_sue",
             Self::LOue => "l_oue",
+            Self::DBitFlip => "dbitflip",
         }
     }
 }
@@ -221,7 +234,7 @@ impl MechanismKind {
 /// A mechanism name that is not one of [`MechanismKind::EVERY`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "unknown mechanism {0:?}; expected one of grr, sue, oue, olh, blh, ss, hr, rappor, cms, hcms, duchi, piecewise, hybrid, loloha, l_sue, l_oue"
+    "unknown mechanism {0:?}; expected one of grr, sue, oue, olh, blh, ss, hr, rappor, cms, hcms, duchi, piecewise, hybrid, loloha, l_sue, l_oue, dbitflip"
 )]
 pub struct UnknownMechanism(pub alloc::string::String);
 
@@ -292,6 +305,10 @@ impl Mechanism {
             MechanismKind::LOue => Self::LOue(LongitudinalSpec {
                 epsilon_permanent: None,
             }),
+            MechanismKind::DBitFlip => Self::DBitFlip(DBitFlipSpec {
+                points: None,
+                sampled: None,
+            }),
         }
     }
 }
@@ -331,6 +348,8 @@ pub enum MechanismParams {
     LSue(LongitudinalUnaryParams),
     /// Longitudinal optimized unary encoding.
     LOue(LongitudinalUnaryParams),
+    /// dBitFlip.
+    DBitFlip(DBitFlipParams),
 }
 
 impl MechanismParams {
@@ -374,6 +393,7 @@ impl MechanismParams {
             Mechanism::LOue(spec) => {
                 Self::LOue(LongitudinalUnaryParams::new(spec, epsilon, k, true)?)
             }
+            Mechanism::DBitFlip(spec) => Self::DBitFlip(DBitFlipParams::new(spec, epsilon)?),
         })
     }
 }
@@ -383,7 +403,7 @@ impl MechanismParams {
 /// variant of each name.
 macro_rules! for_every_mechanism {
     ($callback:ident) => {
-        $callback! { Grr Sue Oue Olh Blh Ss Hr Rappor Cms Hcms Duchi Piecewise Hybrid Loloha LSue LOue }
+        $callback! { Grr Sue Oue Olh Blh Ss Hr Rappor Cms Hcms Duchi Piecewise Hybrid Loloha LSue LOue DBitFlip }
     };
 }
 

@@ -177,6 +177,19 @@ pub fn report_for(params: &MechanismParams, raw: (u64, u32, Vec<u64>)) -> Report
             seed,
             value: value % p.g,
         }),
+        MechanismParams::DBitFlip(p) => {
+            // d consecutive points after a random offset, and the raw bits cut to d.
+            let start = value % (p.points - p.sampled + 1);
+            let mask = if p.sampled == 64 {
+                u64::MAX
+            } else {
+                (1 << p.sampled) - 1
+            };
+            Report::DBitFlip(ldp_protocol::DBitFlipReport {
+                points: (start..start + p.sampled).collect(),
+                bits: seed & mask,
+            })
+        }
         MechanismParams::Hr(p) => Report::Hr(GrrReport {
             value: value % p.outputs,
         }),

@@ -267,6 +267,11 @@ fn derived(config: &CampaignConfig) -> BTreeMap<&'static str, Value> {
         put("keep_permanent", json!(p.keep_permanent.0));
         put("keep_instant", json!(p.keep_instant.0));
     }
+    if let MechanismParams::DBitFlip(p) = params {
+        put("points", json!(p.points));
+        put("sampled", json!(p.sampled));
+        put("keep", json!(p.keep.0));
+    }
     if let MechanismParams::Ss(p) = params {
         put("w", json!(p.w));
         put("include", json!(p.include.0));

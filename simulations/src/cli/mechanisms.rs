@@ -151,9 +151,15 @@ mod tests {
                 "grr", "sue", "oue", "olh", "blh", "ss", "hr", "loloha", "l_sue", "l_oue"
             ]
         );
-        assert_eq!(kinds("numeric"), ["duchi", "piecewise", "hybrid"]);
+        assert_eq!(
+            kinds("numeric"),
+            ["duchi", "piecewise", "hybrid", "dbitflip"]
+        );
         assert_eq!(kinds(" oue , grr,oue"), ["oue", "grr"]);
-        assert_eq!(kinds("hybrid,numeric"), ["hybrid", "duchi", "piecewise"]);
+        assert_eq!(
+            kinds("hybrid,numeric"),
+            ["hybrid", "duchi", "piecewise", "dbitflip"]
+        );
     }
 
     #[test]
@@ -191,7 +197,7 @@ mod tests {
         let error = simulation("duchi,grr").unwrap_err();
         assert!(error.contains("\"grr\" is not one of them"), "{error}");
         assert!(
-            error.starts_with("duchi, piecewise and hybrid estimate means"),
+            error.starts_with("duchi, piecewise, hybrid and dbitflip estimate means"),
             "{error}"
         );
         assert!(

@@ -1,4 +1,5 @@
-//! `ldp-sim run --mechanism numeric` (or duchi, piecewise, hybrid): the error of the mean.
+//! `ldp-sim run --mechanism numeric` (or duchi, piecewise, hybrid, dbitflip): the error of the
+//! mean.
 
 use ldp_protocol::Mechanism;
 

@@ -3,6 +3,7 @@
 mod browser;
 mod contract;
 mod dashboard;
+mod dbitflip;
 mod faults;
 mod fuzz_corpus;
 mod health;

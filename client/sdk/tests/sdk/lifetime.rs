@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use ldp_client::{DeviceSecret, LolohaEncoder};
+use ldp_client::{DBitFlipEncoder, DeviceSecret, LolohaEncoder};
 use ldp_protocol::mechanism::local_hash::bucket;
 use ldp_protocol::{
     CampaignConfig, CampaignSpec, Domain, Mechanism, MechanismKind, MechanismParams,
@@ -237,4 +237,37 @@ fn charges_from_before_the_lifetime_ledger_count_by_composition() {
         client.record_index("grr", 1),
         Err(SdkError::LifetimeBudgetExhausted { .. })
     ));
+}
+
+#[test]
+fn a_dbitflip_device_spends_one_report_s_epsilon_per_response_it_repeats() {
+    let config = CampaignConfig::new(CampaignSpec::new(
+        "volume",
+        Mechanism::with_defaults(MechanismKind::DBitFlip),
+        1.0,
+        Domain::Numeric { lo: 0.0, hi: 100.0 },
+    ))
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(START);
+    let collector = Collector::new(&clock, std::slice::from_ref(&config));
+    let client = collector.client(dir.path(), ClientOptions::default());
+    // 365 days; the number changes on days 100, 200 and 300, back to the first at the end.
+    let number_on = |day: u64| [12.5, 57.0, 93.25, 12.5][usize::try_from(day / 100).unwrap()];
+    for day in 0..365 {
+        client.record_number("volume", number_on(day)).unwrap();
+        clock.advance(DAY);
+    }
+    let spent = client.privacy_spent("volume").unwrap();
+    drop(client);
+    // The responses a device repeats: one per case its numbers fell in (at most d + 1 = 5).
+    let encoder = DBitFlipEncoder::with_secret(&config, secret(dir.path())).unwrap();
+    let cases: BTreeSet<_> = (0..365)
+        .map(|day| encoder.memo_tag(number_on(day)).unwrap())
+        .collect();
+    let eps = config.params().epsilon_upper_bound();
+    assert!(cases.len() <= 3);
+    assert_eq!(spent.permanent_responses, cases.len() as u64);
+    assert_eq!(spent.lifetime_reports, 365);
+    assert!((spent.lifetime_epsilon - cases.len() as f64 * eps).abs() < 1e-12);
 }
