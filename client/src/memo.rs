@@ -98,6 +98,40 @@ pub(crate) fn memo_tag(
 /// Prefix of the labels of [`memo_tag`].
 const TAG_LABEL: &[u8] = b"ldp-telemetry memo tag v1 / ";
 
+/// The two public constructors of a memoizing encoder `$encoder<R>`, which has its own
+/// `fn with_secret_and_rng(config, secret, rng: R)`: `new` (the device secret from a store,
+/// the fresh draws from the operating system) for apps, `with_simulation_rng` for tests and
+/// simulations.
+macro_rules! device_constructors {
+    ($encoder:ident) => {
+        impl $encoder<$crate::rng::ProductionRng> {
+            /// An encoder for `config` with the device secret from `store` (created on first
+            /// use) and its fresh draws from ChaCha20 seeded by the operating system.
+            pub fn new<S: $crate::memo::SecretStore + ?Sized>(
+                config: &ldp_protocol::CampaignConfig,
+                store: &mut S,
+            ) -> Result<Self, $crate::error::ClientError> {
+                let secret = store.load_or_create()?;
+                Self::with_secret_and_rng(config, secret, $crate::rng::ProductionRng::from_os()?)
+            }
+        }
+
+        impl<R: rand_core::RngCore> $encoder<R> {
+            /// An encoder with a given secret and a caller-supplied generator for its fresh
+            /// draws. **For tests and simulations only**: apps use `new`.
+            pub fn with_simulation_rng(
+                config: &ldp_protocol::CampaignConfig,
+                secret: $crate::memo::DeviceSecret,
+                rng: R,
+            ) -> Result<Self, $crate::error::ClientError> {
+                Self::with_secret_and_rng(config, secret, rng)
+            }
+        }
+    };
+}
+
+pub(crate) use device_constructors;
+
 /// Where a device keeps its secret.
 pub trait SecretStore {
     /// The stored secret, or a new one (stored before it is returned) if there is none.

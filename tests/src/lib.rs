@@ -11,7 +11,7 @@ pub mod webdriver;
 
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
-use statrs::distribution::{ChiSquared, ContinuousCDF};
+use statrs::distribution::{Beta, ChiSquared, ContinuousCDF};
 
 /// A reproducible simulation RNG from a label and a repetition number.
 pub fn seeded_rng(label: &str, rep: u64) -> ChaCha20Rng {
@@ -126,4 +126,22 @@ pub struct VarianceSummary {
     pub lo: f64,
     /// Upper end of the acceptance interval.
     pub hi: f64,
+}
+
+/// The two-sided Clopper–Pearson interval of `successes` out of `trials` at level 1 − alpha.
+pub fn clopper_pearson(successes: u64, trials: u64, alpha: f64) -> (f64, f64) {
+    let (s, t) = (successes as f64, trials as f64);
+    let lo = if successes == 0 {
+        0.0
+    } else {
+        Beta::new(s, t - s + 1.0).unwrap().inverse_cdf(alpha / 2.0)
+    };
+    let hi = if successes == trials {
+        1.0
+    } else {
+        Beta::new(s + 1.0, t - s)
+            .unwrap()
+            .inverse_cdf(1.0 - alpha / 2.0)
+    };
+    (lo, hi)
 }

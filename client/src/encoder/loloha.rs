@@ -20,7 +20,7 @@ use crate::budget::{Accountant, BudgetLedger};
 use crate::encoder::Randomizer;
 use crate::encoder::grr::randomize_index;
 use crate::error::ClientError;
-use crate::memo::{DeviceSecret, MemoTag, SecretStore, memo_tag, prf_stream};
+use crate::memo::{DeviceSecret, MemoTag, device_constructors, memo_tag, prf_stream};
 use crate::rng::ProductionRng;
 
 /// Domain-separation labels of the two PRF uses.
@@ -86,29 +86,9 @@ pub struct LolohaEncoder<R = ProductionRng> {
     rng: R,
 }
 
-impl LolohaEncoder<ProductionRng> {
-    /// An encoder for `config` with the device secret from `store` (created on first use) and
-    /// instantaneous responses from ChaCha20 seeded by the operating system.
-    pub fn new<S: SecretStore + ?Sized>(
-        config: &CampaignConfig,
-        store: &mut S,
-    ) -> Result<Self, ClientError> {
-        let secret = store.load_or_create()?;
-        Self::with_secret_and_rng(config, secret, ProductionRng::from_os()?)
-    }
-}
+device_constructors!(LolohaEncoder);
 
 impl<R: RngCore> LolohaEncoder<R> {
-    /// An encoder with a given secret and a caller-supplied generator for the instantaneous
-    /// responses. **For tests and simulations only**: apps use [`LolohaEncoder::new`].
-    pub fn with_simulation_rng(
-        config: &CampaignConfig,
-        secret: DeviceSecret,
-        rng: R,
-    ) -> Result<Self, ClientError> {
-        Self::with_secret_and_rng(config, secret, rng)
-    }
-
     fn with_secret_and_rng(
         config: &CampaignConfig,
         secret: DeviceSecret,

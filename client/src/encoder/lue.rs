@@ -17,7 +17,7 @@ use rand_core::RngCore;
 
 use crate::encoder::Randomizer;
 use crate::error::ClientError;
-use crate::memo::{DeviceSecret, MemoTag, SecretStore, memo_tag, prf_stream};
+use crate::memo::{DeviceSecret, MemoTag, device_constructors, memo_tag, prf_stream};
 use crate::rng::{ProductionRng, bernoulli_lanes};
 
 /// Domain-separation label of the PRF use.
@@ -138,29 +138,9 @@ pub struct LongitudinalUnaryEncoder<R = ProductionRng> {
     rng: R,
 }
 
-impl LongitudinalUnaryEncoder<ProductionRng> {
-    /// An encoder for `config` with the device secret from `store` (created on first use) and
-    /// IRRs from ChaCha20 seeded by the operating system.
-    pub fn new<S: SecretStore + ?Sized>(
-        config: &CampaignConfig,
-        store: &mut S,
-    ) -> Result<Self, ClientError> {
-        let secret = store.load_or_create()?;
-        Self::with_secret_and_rng(config, secret, ProductionRng::from_os()?)
-    }
-}
+device_constructors!(LongitudinalUnaryEncoder);
 
 impl<R: RngCore> LongitudinalUnaryEncoder<R> {
-    /// An encoder with a given secret and a caller-supplied IRR generator. **For tests and
-    /// simulations only**: apps use [`LongitudinalUnaryEncoder::new`].
-    pub fn with_simulation_rng(
-        config: &CampaignConfig,
-        secret: DeviceSecret,
-        rng: R,
-    ) -> Result<Self, ClientError> {
-        Self::with_secret_and_rng(config, secret, rng)
-    }
-
     fn with_secret_and_rng(
         config: &CampaignConfig,
         secret: DeviceSecret,

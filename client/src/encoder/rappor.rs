@@ -29,7 +29,7 @@ use rand_core::RngCore;
 use crate::budget::{Accountant, BudgetLedger};
 use crate::encoder::Randomizer;
 use crate::error::ClientError;
-use crate::memo::{DeviceSecret, MemoTag, SecretStore, memo_tag, prf_stream};
+use crate::memo::{DeviceSecret, MemoTag, device_constructors, memo_tag, prf_stream};
 use crate::rng::{ProductionRng, bernoulli_lanes, uniform_below};
 
 /// PRRs kept in memory per encoder; beyond this the cache starts over (outputs never change).
@@ -182,29 +182,9 @@ pub struct RapporEncoder<R = ProductionRng> {
     rng: R,
 }
 
-impl RapporEncoder<ProductionRng> {
-    /// An encoder for `config` with the device secret from `store` (created on first use) and
-    /// IRRs from ChaCha20 seeded by the operating system.
-    pub fn new<S: SecretStore + ?Sized>(
-        config: &CampaignConfig,
-        store: &mut S,
-    ) -> Result<Self, ClientError> {
-        let secret = store.load_or_create()?;
-        Self::with_secret_and_rng(config, secret, ProductionRng::from_os()?)
-    }
-}
+device_constructors!(RapporEncoder);
 
 impl<R: RngCore> RapporEncoder<R> {
-    /// An encoder with a given secret and a caller-supplied IRR generator. **For tests and
-    /// simulations only**: apps use [`RapporEncoder::new`].
-    pub fn with_simulation_rng(
-        config: &CampaignConfig,
-        secret: DeviceSecret,
-        rng: R,
-    ) -> Result<Self, ClientError> {
-        Self::with_secret_and_rng(config, secret, rng)
-    }
-
     fn with_secret_and_rng(
         config: &CampaignConfig,
         secret: DeviceSecret,

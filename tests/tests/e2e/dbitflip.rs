@@ -16,9 +16,8 @@ use ldp_aggregator::{Accumulator, Counters};
 use ldp_client::{DBitFlipEncoder, DeviceSecret, Encoder};
 use ldp_protocol::mechanism::{DBitFlipParams, DBitFlipSpec, MechanismParams};
 use ldp_protocol::{CampaignConfig, CampaignSpec, Domain, Mechanism, Report};
-use ldp_tests::{RepeatedEstimates, chi2_ratio_interval, seeded_rng};
+use ldp_tests::{RepeatedEstimates, chi2_ratio_interval, clopper_pearson, seeded_rng};
 use rand_core::RngCore;
-use statrs::distribution::{Beta, ContinuousCDF};
 
 const Z: f64 = 5.0;
 const ALPHA: f64 = 1e-6;
@@ -175,24 +174,6 @@ fn every_dbitflip_round_is_unbiased_with_the_formulas_variance() {
             summary.ratio, summary.lo, summary.hi
         );
     }
-}
-
-/// The two-sided Clopper–Pearson interval of `successes` out of `trials` at level 1 − alpha.
-fn clopper_pearson(successes: u64, trials: u64, alpha: f64) -> (f64, f64) {
-    let (s, t) = (successes as f64, trials as f64);
-    let lo = if successes == 0 {
-        0.0
-    } else {
-        Beta::new(s, t - s + 1.0).unwrap().inverse_cdf(alpha / 2.0)
-    };
-    let hi = if successes == trials {
-        1.0
-    } else {
-        Beta::new(s + 1.0, t - s)
-            .unwrap()
-            .inverse_cdf(1.0 - alpha / 2.0)
-    };
-    (lo, hi)
 }
 
 /// The observer's guess of "the upper end" from dBitFlip reports over two points, both always

@@ -19,10 +19,9 @@ use ldp_protocol::mechanism::local_hash::bucket;
 use ldp_protocol::mechanism::{LolohaSpec, LongitudinalSpec, MechanismParams};
 use ldp_protocol::{CampaignConfig, Mechanism, MechanismKind, Report};
 use ldp_sim::population::Population;
-use ldp_tests::{RepeatedEstimates, seeded_rng};
+use ldp_tests::{RepeatedEstimates, clopper_pearson, seeded_rng};
 use rand_chacha::ChaCha20Rng;
 use rand_core::RngCore;
-use statrs::distribution::{Beta, ContinuousCDF};
 
 const Z: f64 = 5.0;
 const ALPHA: f64 = 1e-6;
@@ -197,24 +196,6 @@ fn guess(reports: &[Report], k: u32, g: u32, rng: &mut impl RngCore) -> u32 {
     let best = support.iter().copied().max().unwrap_or(0);
     let tied: Vec<u32> = (0..k).filter(|&v| support[v as usize] == best).collect();
     tied[below(rng, tied.len() as u32) as usize]
-}
-
-/// The two-sided Clopper–Pearson interval of `successes` out of `trials` at level 1 − alpha.
-fn clopper_pearson(successes: u64, trials: u64, alpha: f64) -> (f64, f64) {
-    let (s, t) = (successes as f64, trials as f64);
-    let lo = if successes == 0 {
-        0.0
-    } else {
-        Beta::new(s, t - s + 1.0).unwrap().inverse_cdf(alpha / 2.0)
-    };
-    let hi = if successes == trials {
-        1.0
-    } else {
-        Beta::new(s + 1.0, t - s)
-            .unwrap()
-            .inverse_cdf(1.0 - alpha / 2.0)
-    };
-    (lo, hi)
 }
 
 #[test]
