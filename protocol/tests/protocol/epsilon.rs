@@ -213,3 +213,48 @@ fn the_rappor_check_catches_a_generous_irr() {
     let den = BigUint::from(p_star) * (&two128 - BigUint::from(q_star));
     assert!(!power_ratio_at_most(&num, &den, 2, exp_lower_bound(1.0)));
 }
+
+/// The memoized mechanisms' permanent responses: the exact ratio of their integer thresholds
+/// never exceeds the configured ε∞, for ε∞ over (0, 40] with each report's ε half of it.
+/// (dBitFlip repeats one report exactly, so its ε∞ is its ε, checked above.)
+#[test]
+fn effective_epsilon_permanent_never_exceeds_configured() {
+    use ldp_protocol::mechanism::{LolohaSpec, LongitudinalSpec};
+    let mut checked = 0;
+    for kind in MechanismKind::LONGITUDINAL {
+        for k in [2u32, 16, 1024] {
+            for eps_inf in epsilons().map(|e| 2.0 * e) {
+                let epsilon_permanent = Some(eps_inf);
+                let mechanism = match kind {
+                    MechanismKind::Loloha => Mechanism::Loloha(LolohaSpec {
+                        epsilon_permanent,
+                        g: None,
+                    }),
+                    MechanismKind::LSue => Mechanism::LSue(LongitudinalSpec { epsilon_permanent }),
+                    _ => Mechanism::LOue(LongitudinalSpec { epsilon_permanent }),
+                };
+                // A pair the thresholds cannot realize is refused by the constructor.
+                let Ok(config) = CampaignConfig::new(CampaignSpec::new(
+                    "eps",
+                    mechanism,
+                    eps_inf / 2.0,
+                    Domain::Range { k },
+                )) else {
+                    continue;
+                };
+                let ratio = match config.params() {
+                    MechanismParams::Loloha(p) => p.permanent_ratio(),
+                    MechanismParams::LSue(p) | MechanismParams::LOue(p) => p.permanent_ratio(),
+                    other => panic!("{other:?}"),
+                };
+                assert!(
+                    ratio_at_most(&ratio, exp_lower_bound(eps_inf)),
+                    "{kind} k={k} eps_inf={eps_inf}: effective epsilon_permanent exceeds configured"
+                );
+                checked += 1;
+            }
+        }
+    }
+    // Nearly every pair is realizable; the check ran on all of those.
+    assert!(checked > 3 * 3 * 900, "{checked}");
+}
