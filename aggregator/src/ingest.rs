@@ -2,7 +2,9 @@
 //!
 //! [`decode`] reads the bytes of one batch; [`accept`] checks it against its campaign (id,
 //! config digest, epoch window, batch size, every report) and folds it into a per-batch
-//! [`Delta`]; [`accept_into`] makes the same checks and folds into counters the caller keeps.
+//! [`Delta`] (the cells its reports add, not a table, where the mechanism allows:
+//! [`CellDelta`]); [`accept_into`] makes the same checks and folds into counters the caller
+//! keeps.
 //! Nothing here knows about HTTP or storage: the service calls [`decode`] and [`accept`] and
 //! hands the delta to its committer; the simulator folds every block of reports as a batch
 //! through [`accept_into`], exactly as the service would check it.
@@ -35,7 +37,7 @@ use std::ops::RangeInclusive;
 use ldp_protocol::{Batch, BatchId, CampaignConfig, WireError};
 
 use crate::error::AggregateError;
-use crate::estimate::Counters;
+use crate::estimate::{CellDelta, Counters};
 
 /// Most reports in one batch unless configured otherwise.
 pub const DEFAULT_MAX_BATCH_REPORTS: usize = 10_000;
@@ -64,8 +66,8 @@ pub struct Delta {
     pub batch_id: BatchId,
     /// Reports in the batch.
     pub reports: usize,
-    /// The batch's reports, folded.
-    pub counters: Counters,
+    /// What the batch's reports add to the campaign's counters.
+    pub cells: CellDelta,
 }
 
 /// Why a batch was refused. Nothing of a refused batch is counted.
@@ -139,26 +141,21 @@ pub fn accept(
     window: RangeInclusive<u64>,
     limits: &Limits,
 ) -> Result<Delta, IngestError> {
-    let mut counters = Counters::new(config);
-    accept_into(&mut counters, config, batch, window, limits)?;
+    check_batch(config, batch, &window, limits)?;
+    let cells = CellDelta::of_reports(config, &batch.reports).map_err(invalid_report)?;
     Ok(Delta {
         epoch: batch.epoch,
         batch_id: batch.batch_id,
         reports: batch.reports.len(),
-        counters,
+        cells,
     })
 }
 
-/// [`accept`] folding into existing `counters` (made for `config`) instead of a fresh
-/// [`Delta`]: the same checks, for a caller that folds many batches into one accumulator (the
-/// simulator's shards). Nothing is counted unless every check passes; counters of another
-/// configuration are refused ([`IngestError::InvalidReport`] with
-/// [`AggregateError::DigestMismatch`]).
-pub fn accept_into(
-    counters: &mut Counters,
+/// The checks of the batch as a whole: campaign, digest, epoch window, size.
+fn check_batch(
     config: &CampaignConfig,
     batch: &Batch,
-    window: RangeInclusive<u64>,
+    window: &RangeInclusive<u64>,
     limits: &Limits,
 ) -> Result<(), IngestError> {
     let reports = batch.reports.len();
@@ -177,7 +174,7 @@ pub fn accept_into(
     if !window.contains(&batch.epoch) {
         return Err(IngestError::EpochOutOfWindow {
             epoch: batch.epoch,
-            window,
+            window: window.clone(),
         });
     }
     if reports == 0 || reports > limits.max_batch_reports {
@@ -186,6 +183,38 @@ pub fn accept_into(
             max: limits.max_batch_reports,
         });
     }
+    Ok(())
+}
+
+/// A fold's error as the ingest error of an invalid report.
+fn invalid_report(source: AggregateError) -> IngestError {
+    let index = match &source {
+        AggregateError::Report { index, .. } => Some(*index),
+        AggregateError::WrongCampaign { .. }
+        | AggregateError::DigestMismatch { .. }
+        | AggregateError::SnapshotShape { .. }
+        | AggregateError::Overflow
+        | AggregateError::InvalidArgument(_)
+        | AggregateError::WrongFamily { .. }
+        | AggregateError::Cancelled
+        | AggregateError::Wire(_) => None,
+    };
+    IngestError::InvalidReport { index, source }
+}
+
+/// [`accept`] folding into existing `counters` (made for `config`) instead of a fresh
+/// [`Delta`]: the same checks, for a caller that folds many batches into one accumulator (the
+/// simulator's shards). Nothing is counted unless every check passes; counters of another
+/// configuration are refused ([`IngestError::InvalidReport`] with
+/// [`AggregateError::DigestMismatch`]).
+pub fn accept_into(
+    counters: &mut Counters,
+    config: &CampaignConfig,
+    batch: &Batch,
+    window: RangeInclusive<u64>,
+    limits: &Limits,
+) -> Result<(), IngestError> {
+    check_batch(config, batch, &window, limits)?;
     if counters.config_digest() != config.digest() {
         return Err(IngestError::InvalidReport {
             index: None,
@@ -195,20 +224,7 @@ pub fn accept_into(
             },
         });
     }
-    counters.fold_all(&batch.reports).map_err(|source| {
-        let index = match &source {
-            AggregateError::Report { index, .. } => Some(*index),
-            AggregateError::WrongCampaign { .. }
-            | AggregateError::DigestMismatch { .. }
-            | AggregateError::SnapshotShape { .. }
-            | AggregateError::Overflow
-            | AggregateError::InvalidArgument(_)
-            | AggregateError::WrongFamily { .. }
-            | AggregateError::Cancelled
-            | AggregateError::Wire(_) => None,
-        };
-        IngestError::InvalidReport { index, source }
-    })
+    counters.fold_all(&batch.reports).map_err(invalid_report)
 }
 
 #[cfg(test)]
@@ -280,7 +296,9 @@ mod tests {
         let delta = accept(&c, &batch(&c, 2, 3), 1..=2, &limits).unwrap();
         let mut counters = Counters::new(&c);
         accept_into(&mut counters, &c, &batch(&c, 2, 3), 1..=2, &limits).unwrap();
-        assert_eq!(counters, delta.counters);
+        let mut added = Counters::new(&c);
+        added.add_delta(&delta.cells).unwrap();
+        assert_eq!(counters, added);
 
         let mut bad = batch(&c, 2, 3);
         bad.reports[1] = Report::Grr(ldp_protocol::report::GrrReport { value: 9 });
@@ -301,6 +319,6 @@ mod tests {
                 source: AggregateError::DigestMismatch { .. }
             })
         ));
-        assert_eq!(counters, delta.counters, "nothing counted on error");
+        assert_eq!(counters, added, "nothing counted on error");
     }
 }

@@ -60,5 +60,6 @@ pub mod store;
 pub use alpha::Alpha;
 pub use error::AggregateError;
 pub use estimate::{
-    Accumulator, CounterSnapshot, Counters, Estimates, Family, FamilyCounters, ValueEstimate, Z_95,
+    Accumulator, CellDelta, CounterSnapshot, Counters, Estimates, Family, FamilyCounters,
+    ValueEstimate, Z_95,
 };

@@ -4,7 +4,6 @@
 
 use std::sync::OnceLock;
 
-use ldp_aggregator::Accumulator;
 use ldp_aggregator::ingest::{self, Limits};
 use ldp_client::Encoder;
 use ldp_protocol::mechanism::{GridSpec, SketchSpec};
@@ -85,11 +84,21 @@ pub fn batch(data: &[u8]) {
         batch.campaign = config.id().clone();
         batch.config_digest = config.digest();
         if let Ok(delta) = ingest::accept(config, &batch, 0..=u64::MAX, &Limits::default()) {
-            assert_eq!(delta.counters.n(), batch.reports.len() as u64);
-            let _ = delta.counters.estimate();
-            let bytes = delta.counters.to_bytes().expect("counters serialize");
+            assert_eq!(delta.cells.n(), batch.reports.len() as u64);
+            // The delta adds exactly what folding the reports counts.
+            let mut counters = ldp_aggregator::Counters::new(config);
+            counters
+                .add_delta(&delta.cells)
+                .expect("a delta fits its campaign");
+            let mut folded = ldp_aggregator::Counters::new(config);
+            folded
+                .fold_all(&batch.reports)
+                .expect("accepted reports fold");
+            assert_eq!(counters.snapshot(), folded.snapshot());
+            let _ = counters.estimate();
+            let bytes = counters.to_bytes().expect("counters serialize");
             let back = ldp_aggregator::Counters::from_bytes(config, &bytes).expect("read back");
-            assert_eq!(back.snapshot(), delta.counters.snapshot());
+            assert_eq!(back.snapshot(), counters.snapshot());
         }
     }
 }

@@ -2,7 +2,7 @@
 //! calls with a fresh, empty store.
 
 use ldp_aggregator::store::{BatchDelta, CommitOutcome, EpochRange, Role, Store, StoreError};
-use ldp_aggregator::{Accumulator, Counters};
+use ldp_aggregator::{Accumulator, CellDelta, Counters};
 use ldp_client::Encoder;
 use ldp_protocol::{BatchId, CampaignConfig, CampaignSpec, Domain, Mechanism};
 
@@ -20,10 +20,10 @@ fn config(id: &str, eps: f64) -> CampaignConfig {
 
 fn delta(config: &CampaignConfig, epoch: u64, id: u8, values: &[u32]) -> BatchDelta {
     let mut encoder = Encoder::with_simulation_rng(config, seeded_rng("store", u64::from(id)));
-    let mut counters = Counters::new(config);
-    for &v in values {
-        counters.fold(&encoder.encode_index(v).unwrap()).unwrap();
-    }
+    let reports: Vec<_> = values
+        .iter()
+        .map(|&v| encoder.encode_index(v).unwrap())
+        .collect();
     // A stand-in for the SHA-256 of the batch's bytes: the same values give the same content.
     let mut content = [id; 32];
     for (i, &v) in values.iter().enumerate() {
@@ -34,8 +34,62 @@ fn delta(config: &CampaignConfig, epoch: u64, id: u8, values: &[u32]) -> BatchDe
         epoch,
         batch_id: BatchId([id; 16]),
         content,
-        counters,
+        cells: CellDelta::of_reports(config, &reports).unwrap(),
     }
+}
+
+/// What `deltas` add up to.
+fn sum(config: &CampaignConfig, deltas: &[&BatchDelta]) -> Counters {
+    let mut counters = Counters::new(config);
+    for delta in deltas {
+        counters.add_delta(&delta.cells).unwrap();
+    }
+    counters
+}
+
+/// Counter rows in chunks: a sparse campaign of many chunks, a dense one of several, deltas
+/// that touch some chunks and not others, in one group and across groups.
+fn check_chunks(store: &dyn Store) {
+    let sparse = CampaignConfig::new(CampaignSpec::new(
+        "sparse",
+        Mechanism::Grr,
+        2.0,
+        Domain::Range { k: 100_000 },
+    ))
+    .unwrap();
+    let dense = CampaignConfig::new(CampaignSpec::new(
+        "dense",
+        Mechanism::Oue,
+        1.0,
+        Domain::Range { k: 2_500 },
+    ))
+    .unwrap();
+    assert!(store.create_campaign(&sparse, 1).unwrap());
+    assert!(store.create_campaign(&dense, 1).unwrap());
+    let s1 = delta(&sparse, 3, 31, &[0, 1023, 1024, 99_999, 99_999]);
+    let s2 = delta(&sparse, 3, 32, &[50_000]);
+    let s3 = delta(&sparse, 3, 33, &[1024, 70_000, 5]);
+    let d1 = delta(&dense, 3, 34, &[0, 2_499, 1_500]);
+    let d2 = delta(&dense, 3, 35, &[7]);
+    let outcomes = store.commit(&[&s1, &d1, &s2]).unwrap();
+    assert!(outcomes.iter().all(|o| *o == CommitOutcome::Counted));
+    assert_eq!(
+        stored(store, &sparse, 3, 3).snapshot(),
+        sum(&sparse, &[&s1, &s2]).snapshot()
+    );
+    assert_eq!(
+        stored(store, &dense, 3, 3).snapshot(),
+        sum(&dense, &[&d1]).snapshot()
+    );
+    store.commit(&[&s3, &d2, &s1]).unwrap();
+    assert_eq!(
+        stored(store, &sparse, 3, 3).snapshot(),
+        sum(&sparse, &[&s1, &s2, &s3]).snapshot()
+    );
+    assert_eq!(
+        stored(store, &dense, 0, 9).snapshot(),
+        sum(&dense, &[&d1, &d2]).snapshot()
+    );
 }
 
 fn stored(store: &dyn Store, config: &CampaignConfig, from: u64, to: u64) -> Counters {
@@ -86,8 +140,7 @@ pub fn check_store_contract(store: &dyn Store) {
             CommitOutcome::Conflict
         ]
     );
-    let mut expected = d1.counters.clone();
-    expected.merge(&d2.counters).unwrap();
+    let expected = sum(&a, &[&d1, &d2]);
     assert_eq!(stored(store, &a, 10, 10).snapshot(), expected.snapshot());
 
     // A later group: one repeat, one reuse, one new epoch; the other campaign is untouched.
@@ -120,6 +173,8 @@ pub fn check_store_contract(store: &dyn Store) {
     assert_eq!(store.expire_batch_ids("alpha", 11).unwrap(), 2);
     assert_eq!(store.expire_batch_ids("alpha", 11).unwrap(), 0);
     assert_eq!(store.commit(&[&d3]).unwrap(), [CommitOutcome::Duplicate]);
+
+    check_chunks(store);
 
     // Tokens: stored by hash with a role.
     assert!(!store.has_admin_token().unwrap());

@@ -11,7 +11,7 @@ use ldp_protocol::mechanism::{CheckedReports, DBitFlipParams};
 use ldp_protocol::{CampaignConfig, DBitFlipReport};
 
 use super::Z_95;
-use super::family::{CountEstimate, FamilyCounters, Tally};
+use super::family::{AddOne, CountEstimate, FamilyCounters, Tally};
 use super::numeric::MeanEstimate;
 use crate::error::AggregateError;
 
@@ -64,22 +64,17 @@ impl FamilyCounters for DBitFlipCounters {
     }
 
     fn fold(&mut self, reports: CheckedReports<'_, DBitFlipParams>) {
-        let k = self.params.points as usize;
-        let (sampled, ones) = self.tally.cells.split_at_mut(k);
-        for report in reports.iter::<DBitFlipReport>() {
-            for (i, &point) in report.points.iter().enumerate() {
-                let j = point as usize;
-                if let Some(cell) = sampled.get_mut(j) {
-                    *cell += 1;
-                }
-                if report.bits >> i & 1 == 1
-                    && let Some(cell) = ones.get_mut(j)
-                {
-                    *cell += 1;
-                }
-            }
-        }
+        add_ones(&self.params, reports, &mut self.tally.cells[..]);
         self.tally.n += reports.len() as u64;
+    }
+
+    fn touched_cells(
+        params: &DBitFlipParams,
+        reports: CheckedReports<'_, DBitFlipParams>,
+        touched: &mut Vec<usize>,
+    ) -> bool {
+        add_ones(params, reports, touched);
+        true
     }
 
     /// The mean over `[lo, hi]`, with its standard error and 95% interval.
@@ -131,5 +126,27 @@ impl FamilyCounters for DBitFlipCounters {
                     .sqrt(),
             })
             .collect())
+    }
+}
+
+/// Each report adds one to the `sampled` cell of each of its points, and to the point's `ones`
+/// cell where its bit is set.
+#[inline]
+fn add_ones<T: AddOne + ?Sized>(
+    params: &DBitFlipParams,
+    reports: CheckedReports<'_, DBitFlipParams>,
+    cells: &mut T,
+) {
+    let k = params.points as usize;
+    for report in reports.iter::<DBitFlipReport>() {
+        for (i, &point) in report.points.iter().enumerate() {
+            let j = point as usize;
+            if j < k {
+                cells.add_one(j);
+                if report.bits >> i & 1 == 1 {
+                    cells.add_one(k + j);
+                }
+            }
+        }
     }
 }

@@ -63,6 +63,24 @@ pub trait FamilyCounters: Sized {
         self.tally().approx_bytes()
     }
 
+    /// Cells in the snapshot's layout.
+    fn cell_count(&self) -> usize {
+        self.tally().cells.len()
+    }
+
+    /// A family whose reports each add one to a few cells (GRR, HR, Subset Selection, a seed
+    /// pool, HCMS, the numeric histograms, dBitFlip) pushes to `touched` the cell each of
+    /// `reports` adds one to, repeats included, and answers `true`: a batch's sparse delta,
+    /// made without a domain-sized table. The others answer `false` (the default) and a batch
+    /// folds into a whole table.
+    fn touched_cells(
+        _params: &Self::Params,
+        _reports: CheckedReports<'_, Self::Params>,
+        _touched: &mut Vec<usize>,
+    ) -> bool {
+        false
+    }
+
     /// The family's estimate.
     fn estimate(&self, query: Self::Query<'_>) -> Result<Self::Output, AggregateError>;
 
@@ -95,6 +113,31 @@ pub struct CandidateQuery<'q> {
     pub alpha: Alpha,
     /// Set by a caller that gives up: the decoder stops soon after.
     pub cancel: &'q AtomicBool,
+}
+
+/// Where a family whose reports each add one to a few cells counts them: its own table
+/// (`[u64]`) or a batch's list of touched cells (`Vec<usize>`). A family's fold is written once,
+/// generic over this, and serves both [`FamilyCounters::fold`] and
+/// [`FamilyCounters::touched_cells`].
+pub(crate) trait AddOne {
+    /// Adds one to `cell` (a cell outside the table is ignored: checked reports have none).
+    fn add_one(&mut self, cell: usize);
+}
+
+impl AddOne for [u64] {
+    #[inline]
+    fn add_one(&mut self, cell: usize) {
+        if let Some(count) = self.get_mut(cell) {
+            *count += 1;
+        }
+    }
+}
+
+impl AddOne for Vec<usize> {
+    #[inline]
+    fn add_one(&mut self, cell: usize) {
+        self.push(cell);
+    }
 }
 
 /// Report count and counter cells: the part of every family's counters that is stored.

@@ -4,7 +4,7 @@
 use ldp_protocol::mechanism::{CheckedReports, GrrParams};
 use ldp_protocol::{CampaignConfig, GrrReport};
 
-use super::family::{CountEstimate, FamilyCounters, Tally, pure_estimates};
+use super::family::{AddOne, CountEstimate, FamilyCounters, Tally, pure_estimates};
 use crate::error::AggregateError;
 
 /// GRR counters: how many reports named each value.
@@ -46,12 +46,17 @@ impl FamilyCounters for GrrCounters {
     }
 
     fn fold(&mut self, reports: CheckedReports<'_, GrrParams>) {
-        for report in reports.iter::<GrrReport>() {
-            if let Some(c) = self.tally.cells.get_mut(report.value as usize) {
-                *c += 1;
-            }
-        }
+        add_ones(reports, &mut self.tally.cells[..]);
         self.tally.n += reports.len() as u64;
+    }
+
+    fn touched_cells(
+        _params: &GrrParams,
+        reports: CheckedReports<'_, GrrParams>,
+        touched: &mut Vec<usize>,
+    ) -> bool {
+        add_ones(reports, touched);
+        true
     }
 
     fn estimate(&self, (): ()) -> Result<Vec<CountEstimate>, AggregateError> {
@@ -64,5 +69,13 @@ impl FamilyCounters for GrrCounters {
 
     fn value_estimates(&self) -> Result<Vec<CountEstimate>, AggregateError> {
         self.estimate(())
+    }
+}
+
+/// Each report adds one to its value's cell.
+#[inline]
+fn add_ones<T: AddOne + ?Sized>(reports: CheckedReports<'_, GrrParams>, cells: &mut T) {
+    for report in reports.iter::<GrrReport>() {
+        cells.add_one(report.value as usize);
     }
 }

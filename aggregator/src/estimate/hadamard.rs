@@ -5,7 +5,7 @@
 use ldp_protocol::mechanism::{CheckedReports, HadamardParams};
 use ldp_protocol::{CampaignConfig, GrrReport};
 
-use super::family::{CountEstimate, FamilyCounters, Tally, pure_estimates};
+use super::family::{AddOne, CountEstimate, FamilyCounters, Tally, pure_estimates};
 use super::transform::fwht;
 use crate::error::AggregateError;
 
@@ -48,12 +48,17 @@ impl FamilyCounters for HadamardCounters {
     }
 
     fn fold(&mut self, reports: CheckedReports<'_, HadamardParams>) {
-        for report in reports.iter::<GrrReport>() {
-            if let Some(cell) = self.tally.cells.get_mut(report.value as usize) {
-                *cell += 1;
-            }
-        }
+        add_ones(reports, &mut self.tally.cells[..]);
         self.tally.n += reports.len() as u64;
+    }
+
+    fn touched_cells(
+        _params: &HadamardParams,
+        reports: CheckedReports<'_, HadamardParams>,
+        touched: &mut Vec<usize>,
+    ) -> bool {
+        add_ones(reports, touched);
+        true
     }
 
     fn estimate(&self, (): ()) -> Result<Vec<CountEstimate>, AggregateError> {
@@ -79,6 +84,14 @@ pub(crate) fn supports(params: &HadamardParams, histogram: &[u64], n: u64) -> Ve
             (n as f64 + w as f64) / 2.0
         })
         .collect()
+}
+
+/// Each report adds one to its reported index's cell.
+#[inline]
+fn add_ones<T: AddOne + ?Sized>(reports: CheckedReports<'_, HadamardParams>, cells: &mut T) {
+    for report in reports.iter::<GrrReport>() {
+        cells.add_one(report.value as usize);
+    }
 }
 
 #[cfg(test)]

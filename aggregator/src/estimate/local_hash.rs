@@ -22,7 +22,7 @@ use ldp_protocol::mechanism::local_hash::{BucketHasher, pool_hash_seed};
 use ldp_protocol::mechanism::{CheckedReports, LocalHashParams};
 use ldp_protocol::{CampaignConfig, LocalHashReport};
 
-use super::family::{CountEstimate, FamilyCounters, Tally, pure_estimates};
+use super::family::{AddOne, CountEstimate, FamilyCounters, Tally, pure_estimates};
 use crate::error::AggregateError;
 
 /// Local-hashing counters: support counts per value (per-report seeds), or the P×g table of
@@ -76,15 +76,27 @@ impl FamilyCounters for LocalHashCounters {
     fn fold(&mut self, reports: CheckedReports<'_, LocalHashParams>) {
         let cells = &mut self.tally.cells;
         if self.params.seed_pool.is_some() {
-            for report in reports.iter::<LocalHashReport>() {
-                fold_pool(cells, &self.params, report);
-            }
+            add_pool_ones(&self.params, reports, &mut cells[..]);
         } else {
             for report in reports.iter::<LocalHashReport>() {
                 fold_support(cells, self.params.g, report);
             }
         }
         self.tally.n += reports.len() as u64;
+    }
+
+    /// A seed pool's reports each add one to their (seed, bucket) cell; per-report seeds add
+    /// one to every value in the reported bucket (about k/g cells), so their batches are dense.
+    fn touched_cells(
+        params: &LocalHashParams,
+        reports: CheckedReports<'_, LocalHashParams>,
+        touched: &mut Vec<usize>,
+    ) -> bool {
+        if params.seed_pool.is_none() {
+            return false;
+        }
+        add_pool_ones(params, reports, touched);
+        true
     }
 
     fn estimate(&self, (): ()) -> Result<Vec<CountEstimate>, AggregateError> {
@@ -111,12 +123,17 @@ pub(crate) fn fold_support(counts: &mut [u64], g: u32, report: &LocalHashReport)
     }
 }
 
-/// Folds one (checked) seed-pool report into the P×g table.
+/// Folds (checked) seed-pool reports into the P×g table: each adds one to its (seed, bucket)
+/// cell.
 #[inline]
-fn fold_pool(table: &mut [u64], params: &LocalHashParams, report: &LocalHashReport) {
-    let cell = report.seed as usize * params.g as usize + report.value as usize;
-    if let Some(c) = table.get_mut(cell) {
-        *c += 1;
+fn add_pool_ones<T: AddOne + ?Sized>(
+    params: &LocalHashParams,
+    reports: CheckedReports<'_, LocalHashParams>,
+    table: &mut T,
+) {
+    let g = params.g as usize;
+    for report in reports.iter::<LocalHashReport>() {
+        table.add_one(report.seed as usize * g + report.value as usize);
     }
 }
 

@@ -13,6 +13,7 @@
 pub mod bitslice;
 pub mod candidates;
 pub mod dbitflip;
+pub mod delta;
 pub mod family;
 pub mod grr;
 pub mod hadamard;
@@ -28,7 +29,8 @@ pub mod unary;
 
 use std::sync::atomic::AtomicBool;
 
-use ldp_protocol::mechanism::{MechanismFamily, MechanismParams};
+use ldp_protocol::mechanism::MechanismFamily;
+pub(crate) use ldp_protocol::mechanism::MechanismParams;
 use ldp_protocol::{Batch, CampaignConfig, MechanismKind, Report};
 use serde::{Deserialize, Serialize};
 
@@ -36,6 +38,7 @@ use crate::alpha::Alpha;
 use crate::error::AggregateError;
 use crate::postprocess::norm_sub;
 
+pub use delta::{Added, CellDelta};
 pub use family::{CandidateQuery, CountEstimate, FamilyCounters};
 pub use numeric::MeanEstimate;
 
@@ -104,31 +107,53 @@ macro_rules! each_family {
     };
 }
 
-impl Family {
-    /// Empty counters for `config`: the one place a mechanism maps to its family.
-    pub fn new(config: &CampaignConfig) -> Self {
-        match config.params() {
-            MechanismParams::Grr(p) => Self::Grr(FamilyCounters::new(p, config)),
-            MechanismParams::Sue(p) | MechanismParams::Oue(p) => {
-                Self::Unary(FamilyCounters::new(p, config))
+/// The one place a mechanism maps to its family: `$body` with `$p` bound to the mechanism's
+/// parameters, `$C` to its family's counters type and `$wrap` to the [`Family`] variant that
+/// holds them.
+macro_rules! with_family {
+    ($params:expr, $p:ident, $C:ident, $wrap:ident => $body:expr) => {{
+        use $crate::estimate::{
+            MechanismParams as M, dbitflip, grr, hadamard, local_hash, loloha, lue, numeric,
+            rappor, sketch, subset, unary,
+        };
+        match $params {
+            M::Grr($p) => with_family!(@ grr::GrrCounters, Grr, $C, $wrap, $body),
+            M::Sue($p) | M::Oue($p) => {
+                with_family!(@ unary::UnaryCounters, Unary, $C, $wrap, $body)
             }
-            MechanismParams::Olh(p) | MechanismParams::Blh(p) => {
-                Self::LocalHash(FamilyCounters::new(p, config))
+            M::Olh($p) | M::Blh($p) => {
+                with_family!(@ local_hash::LocalHashCounters, LocalHash, $C, $wrap, $body)
             }
-            MechanismParams::Ss(p) => Self::Subset(FamilyCounters::new(p, config)),
-            MechanismParams::Hr(p) => Self::Hadamard(FamilyCounters::new(p, config)),
-            MechanismParams::Rappor(p) => Self::Rappor(FamilyCounters::new(p, config)),
-            MechanismParams::Cms(p) => Self::Cms(FamilyCounters::new(p, config)),
-            MechanismParams::Hcms(p) => Self::Hcms(FamilyCounters::new(p, config)),
-            MechanismParams::Duchi(p)
-            | MechanismParams::Piecewise(p)
-            | MechanismParams::Hybrid(p) => Self::Numeric(FamilyCounters::new(p, config)),
-            MechanismParams::Loloha(p) => Self::Loloha(FamilyCounters::new(p, config)),
-            MechanismParams::LSue(p) | MechanismParams::LOue(p) => {
-                Self::LongitudinalUnary(FamilyCounters::new(p, config))
+            M::Ss($p) => with_family!(@ subset::SubsetCounters, Subset, $C, $wrap, $body),
+            M::Hr($p) => with_family!(@ hadamard::HadamardCounters, Hadamard, $C, $wrap, $body),
+            M::Rappor($p) => with_family!(@ rappor::RapporCounters, Rappor, $C, $wrap, $body),
+            M::Cms($p) => with_family!(@ sketch::CmsCounters, Cms, $C, $wrap, $body),
+            M::Hcms($p) => with_family!(@ sketch::HcmsCounters, Hcms, $C, $wrap, $body),
+            M::Duchi($p) | M::Piecewise($p) | M::Hybrid($p) => {
+                with_family!(@ numeric::NumericCounters, Numeric, $C, $wrap, $body)
             }
-            MechanismParams::DBitFlip(p) => Self::DBitFlip(FamilyCounters::new(p, config)),
+            M::Loloha($p) => with_family!(@ loloha::LolohaCounters, Loloha, $C, $wrap, $body),
+            M::LSue($p) | M::LOue($p) => {
+                with_family!(@ lue::LongitudinalUnaryCounters, LongitudinalUnary, $C, $wrap, $body)
+            }
+            M::DBitFlip($p) => {
+                with_family!(@ dbitflip::DBitFlipCounters, DBitFlip, $C, $wrap, $body)
+            }
         }
+    }};
+    (@ $T:ty, $variant:ident, $C:ident, $wrap:ident, $body:expr) => {{
+        type $C = $T;
+        #[allow(unused_variables)]
+        let $wrap = $crate::estimate::Family::$variant;
+        $body
+    }};
+}
+pub(crate) use with_family;
+
+impl Family {
+    /// Empty counters for `config`.
+    pub fn new(config: &CampaignConfig) -> Self {
+        with_family!(config.params(), p, C, wrap => wrap(C::new(p, config)))
     }
 
     /// The mechanism.
@@ -160,6 +185,11 @@ impl Family {
     /// Approximate memory held, in bytes.
     pub fn approx_bytes(&self) -> usize {
         each_family!(self, c => c.approx_bytes())
+    }
+
+    /// Cells in the snapshot's layout.
+    pub fn cell_count(&self) -> usize {
+        each_family!(self, c => c.cell_count())
     }
 
     /// The count of every value of the domain (see [`FamilyCounters::value_estimates`]).
@@ -263,6 +293,11 @@ impl Counters {
                 found: digest,
             })
         }
+    }
+
+    /// Cells in the snapshot's layout (what a stored row holds).
+    pub fn cell_count(&self) -> usize {
+        self.family.cell_count()
     }
 
     /// Approximate memory these counters hold, in bytes (cells and pending bit slices).

@@ -15,7 +15,7 @@ use ldp_protocol::{CampaignConfig, NumericReport};
 use serde::{Deserialize, Serialize};
 
 use super::Z_95;
-use super::family::{CountEstimate, FamilyCounters, Tally};
+use super::family::{AddOne, CountEstimate, FamilyCounters, Tally};
 use crate::error::AggregateError;
 
 /// Numeric counters: a histogram of the report cells.
@@ -51,12 +51,17 @@ impl FamilyCounters for NumericCounters {
     }
 
     fn fold(&mut self, reports: CheckedReports<'_, NumericParams>) {
-        for report in reports.iter::<NumericReport>() {
-            if let Some(cell) = self.tally.cells.get_mut(report.cell as usize) {
-                *cell += 1;
-            }
-        }
+        add_ones(reports, &mut self.tally.cells[..]);
         self.tally.n += reports.len() as u64;
+    }
+
+    fn touched_cells(
+        _params: &NumericParams,
+        reports: CheckedReports<'_, NumericParams>,
+        touched: &mut Vec<usize>,
+    ) -> bool {
+        add_ones(reports, touched);
+        true
     }
 
     /// The mean over `[lo, hi]`, with its standard error and 95% interval.
@@ -120,5 +125,13 @@ pub fn mean(params: &NumericParams, cells: &[u64], lo: f64, hi: f64) -> MeanEsti
         ci95_high: mean + Z_95 * std_error,
         lo,
         hi,
+    }
+}
+
+/// Each report adds one to its cell of the grid.
+#[inline]
+fn add_ones<T: AddOne + ?Sized>(reports: CheckedReports<'_, NumericParams>, cells: &mut T) {
+    for report in reports.iter::<NumericReport>() {
+        cells.add_one(report.cell as usize);
     }
 }

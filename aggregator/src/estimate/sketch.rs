@@ -28,7 +28,7 @@ use super::bitslice::{BitSlices, flush_rows, fold_row};
 use super::candidates::{
     CandidateDecoding, CandidateEstimate, check_candidates, own_value_estimates,
 };
-use super::family::{CandidateQuery, CountEstimate, FamilyCounters, Tally};
+use super::family::{AddOne, CandidateQuery, CountEstimate, FamilyCounters, Tally};
 use super::transform::fwht;
 use crate::alpha::Alpha;
 use crate::error::AggregateError;
@@ -146,15 +146,17 @@ impl FamilyCounters for HcmsCounters {
     }
 
     fn fold(&mut self, reports: CheckedReports<'_, SketchParams>) {
-        let width = self.params.width as usize;
-        for report in reports.iter::<HadamardSketchReport>() {
-            let cell = 2 * (report.row as usize * width + report.column as usize)
-                + usize::from(!report.positive);
-            if let Some(count) = self.tally.cells.get_mut(cell) {
-                *count += 1;
-            }
-        }
+        add_hcms_ones(&self.params, reports, &mut self.tally.cells[..]);
         self.tally.n += reports.len() as u64;
+    }
+
+    fn touched_cells(
+        params: &SketchParams,
+        reports: CheckedReports<'_, SketchParams>,
+        touched: &mut Vec<usize>,
+    ) -> bool {
+        add_hcms_ones(params, reports, touched);
+        true
     }
 
     /// Per-candidate estimates from the debiased sketch (module docs).
@@ -172,6 +174,22 @@ impl FamilyCounters for HcmsCounters {
     fn value_estimates(&self) -> Result<Vec<CountEstimate>, AggregateError> {
         let decoding = self.estimate(own_query(&self.values))?;
         Ok(own_value_estimates(&decoding, self.params.k, self.n()))
+    }
+}
+
+/// Each HCMS report adds one to its (row, column) cell of its sign: `+` cells at even
+/// positions, `−` cells at odd ones.
+#[inline]
+fn add_hcms_ones<T: AddOne + ?Sized>(
+    params: &SketchParams,
+    reports: CheckedReports<'_, SketchParams>,
+    cells: &mut T,
+) {
+    let width = params.width as usize;
+    for report in reports.iter::<HadamardSketchReport>() {
+        let cell = 2 * (report.row as usize * width + report.column as usize)
+            + usize::from(!report.positive);
+        cells.add_one(cell);
     }
 }
 

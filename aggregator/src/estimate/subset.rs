@@ -4,7 +4,7 @@
 use ldp_protocol::mechanism::{CheckedReports, SubsetParams};
 use ldp_protocol::{CampaignConfig, SubsetReport};
 
-use super::family::{CountEstimate, FamilyCounters, Tally, pure_estimates};
+use super::family::{AddOne, CountEstimate, FamilyCounters, Tally, pure_estimates};
 use crate::error::AggregateError;
 
 /// Subset Selection counters: per value, how many reported sets held it.
@@ -46,14 +46,17 @@ impl FamilyCounters for SubsetCounters {
     }
 
     fn fold(&mut self, reports: CheckedReports<'_, SubsetParams>) {
-        for report in reports.iter::<SubsetReport>() {
-            for &v in &report.values {
-                if let Some(cell) = self.tally.cells.get_mut(v as usize) {
-                    *cell += 1;
-                }
-            }
-        }
+        add_ones(reports, &mut self.tally.cells[..]);
         self.tally.n += reports.len() as u64;
+    }
+
+    fn touched_cells(
+        _params: &SubsetParams,
+        reports: CheckedReports<'_, SubsetParams>,
+        touched: &mut Vec<usize>,
+    ) -> bool {
+        add_ones(reports, touched);
+        true
     }
 
     fn estimate(&self, (): ()) -> Result<Vec<CountEstimate>, AggregateError> {
@@ -66,5 +69,15 @@ impl FamilyCounters for SubsetCounters {
 
     fn value_estimates(&self) -> Result<Vec<CountEstimate>, AggregateError> {
         self.estimate(())
+    }
+}
+
+/// Each report adds one to the cell of every value in its set.
+#[inline]
+fn add_ones<T: AddOne + ?Sized>(reports: CheckedReports<'_, SubsetParams>, cells: &mut T) {
+    for report in reports.iter::<SubsetReport>() {
+        for &v in &report.values {
+            cells.add_one(v as usize);
+        }
     }
 }

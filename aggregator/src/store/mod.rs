@@ -15,6 +15,7 @@
 //! The embedded default is [`sqlite`]; [`postgres`] serves several nodes on one database. A
 //! database URL picks the backend ([`open`]); handlers only ever see `dyn Store`.
 
+pub mod chunks;
 pub mod postgres;
 pub mod sqlite;
 
@@ -23,7 +24,7 @@ use std::sync::Arc;
 use ldp_protocol::{BatchId, CampaignConfig};
 
 use crate::error::AggregateError;
-use crate::estimate::Counters;
+use crate::estimate::{CellDelta, Counters};
 
 /// Who a token belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -80,8 +81,8 @@ pub struct BatchDelta {
     /// SHA-256 of the batch's bytes as received: tells a retry of the batch (identical bytes)
     /// from another batch that reuses its id.
     pub content: [u8; 32],
-    /// The batch's reports, folded.
-    pub counters: Counters,
+    /// What the batch's reports add to the campaign's counters.
+    pub cells: CellDelta,
 }
 
 /// What a commit did with one batch.

@@ -1,10 +1,11 @@
 //! The PostgreSQL store, for several aggregator nodes sharing one database.
 //!
 //! - **Partial counters per node.** Every node adds its group commits only to its own rows
-//!   `(campaign, epoch, node)`, so nodes never contend for a counter row; reads merge the rows
-//!   of all nodes. A row is created with `INSERT … ON CONFLICT DO NOTHING` and otherwise
-//!   locked (`SELECT … FOR UPDATE`) before it is rewritten, so two processes started with the
-//!   same node id stay correct, only slower.
+//!   `(campaign, epoch, node)` and their chunks (module [`super::chunks`]), so nodes never
+//!   contend for a counter row; reads merge the rows of all nodes. A row's count is added in
+//!   one `INSERT … ON CONFLICT DO UPDATE`; a chunk is created with `INSERT … ON CONFLICT DO
+//!   NOTHING` and otherwise locked (`SELECT … FOR UPDATE`) before it is rewritten, so two
+//!   processes started with the same node id stay correct, only slower.
 //! - **Exactly once.** A group's batch ids are inserted into a table whose primary key is
 //!   `(campaign, batch_id)`, with `ON CONFLICT DO NOTHING`, in the same transaction as the
 //!   counter rows. When two nodes commit the same id at once, the second insert waits for the
@@ -27,10 +28,11 @@ use postgres::{NoTls, Transaction};
 use r2d2::{Pool, PooledConnection};
 use r2d2_postgres::PostgresConnectionManager;
 
+use super::chunks::{self, StoredRow};
 use super::{
     BatchDelta, CommitOutcome, EpochRange, Role, Store, StoreError, StoredCampaign, campaign_row,
-    check_schema_version, decode_campaign, decode_snapshot, epoch_range_of, repeat_outcome,
-    role_if_equal, to_i64, to_u64,
+    check_schema_version, decode_campaign, epoch_range_of, repeat_outcome, role_if_equal, to_i64,
+    to_u64,
 };
 use crate::estimate::Counters;
 
@@ -39,6 +41,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0001_init.sql"),
     include_str!("../../migrations/postgres/0002_batch_content.sql"),
     include_str!("../../migrations/postgres/0003_write_probes.sql"),
+    include_str!("../../migrations/postgres/0004_counter_chunks.sql"),
 ];
 
 /// Attempts per group commit when PostgreSQL reports a serialization failure or deadlock.
@@ -202,47 +205,42 @@ impl PostgresStore {
                 *slot = outcome;
             }
         }
-        // Deltas merged per (campaign, epoch), in sorted order (the lock order of the rows).
-        let mut merged: BTreeMap<(&str, u64), Counters> = BTreeMap::new();
-        for (delta, outcome) in group.iter().zip(&outcomes) {
-            if *outcome != CommitOutcome::Counted {
-                continue;
-            }
-            match merged.entry((delta.campaign.as_str(), delta.epoch)) {
-                std::collections::btree_map::Entry::Occupied(mut e) => {
-                    crate::Accumulator::merge(e.get_mut(), &delta.counters)?;
-                }
-                std::collections::btree_map::Entry::Vacant(e) => {
-                    e.insert(delta.counters.clone());
-                }
-            }
-        }
-        // A new row is inserted whole; an existing one is locked, merged and rewritten. The
-        // insert waits for any concurrent inserter of the same row, so two processes sharing a
-        // node id serialize here instead of overwriting each other.
+        // Sums per (campaign, epoch) and chunk, in sorted order: the lock order of the rows.
+        let count = tx.prepare(
+            "INSERT INTO counters (campaign, epoch, node, n, cells) VALUES ($1, $2, $3, $4, '')
+             ON CONFLICT (campaign, epoch, node) DO UPDATE SET n = counters.n + excluded.n",
+        )?;
+        // A new chunk is inserted whole; an existing one is locked, added to and rewritten. The
+        // insert waits for any concurrent inserter of the same chunk, so two processes sharing
+        // a node id serialize here instead of overwriting each other.
         let insert_new = tx.prepare(
-            "INSERT INTO counters (campaign, epoch, node, n, cells) VALUES ($1, $2, $3, $4, $5)
-             ON CONFLICT (campaign, epoch, node) DO NOTHING",
+            "INSERT INTO counter_chunks (campaign, epoch, node, chunk, cells)
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (campaign, epoch, node, chunk) DO NOTHING",
         )?;
         let select = tx.prepare(
-            "SELECT cells FROM counters WHERE campaign = $1 AND epoch = $2 AND node = $3 FOR UPDATE",
+            "SELECT cells FROM counter_chunks
+             WHERE campaign = $1 AND epoch = $2 AND node = $3 AND chunk = $4 FOR UPDATE",
         )?;
         let update = tx.prepare(
-            "UPDATE counters SET n = $4, cells = $5 WHERE campaign = $1 AND epoch = $2 AND node = $3",
+            "UPDATE counter_chunks SET cells = $5
+             WHERE campaign = $1 AND epoch = $2 AND node = $3 AND chunk = $4",
         )?;
-        for ((campaign, epoch), mut counters) in merged {
+        for ((campaign, epoch), row) in chunks::sum_group(group, &outcomes)? {
             let epoch = to_i64(epoch)?;
-            let n = to_i64(crate::Accumulator::n(&counters))?;
-            let bytes = counters.to_bytes()?;
-            if tx.execute(&insert_new, &[&campaign, &epoch, &self.node, &n, &bytes])? == 1 {
-                continue;
+            tx.execute(&count, &[&campaign, &epoch, &self.node, &to_i64(row.n)?])?;
+            for (index, mut sum) in row.chunks {
+                let index = to_i64(index)?;
+                let key: [&(dyn postgres::types::ToSql + Sync); 4] =
+                    [&campaign, &epoch, &self.node, &index];
+                let fresh = chunks::encode(&sum);
+                if tx.execute(&insert_new, &[key[0], key[1], key[2], key[3], &fresh])? == 1 {
+                    continue;
+                }
+                let stored: Vec<u8> = tx.query_one(&select, &key)?.get(0);
+                chunks::add_stored(&mut sum, &stored)?;
+                let cells = chunks::encode(&sum);
+                tx.execute(&update, &[key[0], key[1], key[2], key[3], &cells])?;
             }
-            let row = tx.query_one(&select, &[&campaign, &epoch, &self.node])?;
-            let stored: Vec<u8> = row.get(0);
-            counters.merge_snapshot(&decode_snapshot(&stored)?)?;
-            let n = to_i64(crate::Accumulator::n(&counters))?;
-            let bytes = counters.to_bytes()?;
-            tx.execute(&update, &[&campaign, &epoch, &self.node, &n, &bytes])?;
         }
         Ok(outcomes)
     }
@@ -330,29 +328,46 @@ impl Store for PostgresStore {
         to: u64,
     ) -> Result<Vec<(u64, Counters)>, StoreError> {
         let mut conn = self.conn()?;
+        let campaign = config.id().as_str();
         let from = i64::try_from(from).unwrap_or(i64::MAX);
         let to = i64::try_from(to).unwrap_or(i64::MAX);
-        let rows = conn.query(
-            "SELECT epoch, cells FROM counters WHERE campaign = $1 AND epoch BETWEEN $2 AND $3
-             ORDER BY epoch, node",
-            &[&config.id().as_str(), &from, &to],
-        )?;
-        let mut out: Vec<(u64, Counters)> = Vec::new();
-        for row in rows {
-            let epoch = to_u64(row.get(0))?;
-            let bytes: Vec<u8> = row.get(1);
-            let snapshot = decode_snapshot(&bytes)?;
-            match out.last_mut() {
-                Some((last, counters)) if *last == epoch => counters
-                    .merge_snapshot(&snapshot)
-                    .map_err(|e| StoreError::Corrupt(format!("counters of epoch {epoch}: {e}")))?,
-                _ => out.push((
-                    epoch,
-                    Counters::from_snapshot(config, snapshot).map_err(|e| {
-                        StoreError::Corrupt(format!("counters of epoch {epoch}: {e}"))
-                    })?,
-                )),
-            }
+        // Every node's row of an epoch, then every node's chunks: one row per node.
+        let mut epochs: BTreeMap<i64, BTreeMap<String, StoredRow>> = BTreeMap::new();
+        for row in conn.query(
+            "SELECT epoch, node, n, cells FROM counters
+             WHERE campaign = $1 AND epoch BETWEEN $2 AND $3",
+            &[&campaign, &from, &to],
+        )? {
+            let stored = StoredRow {
+                n: to_u64(row.get(2))?,
+                legacy: row.get(3),
+                chunks: Vec::new(),
+            };
+            epochs
+                .entry(row.get(0))
+                .or_default()
+                .insert(row.get(1), stored);
+        }
+        for row in conn.query(
+            "SELECT epoch, node, chunk, cells FROM counter_chunks
+             WHERE campaign = $1 AND epoch BETWEEN $2 AND $3",
+            &[&campaign, &from, &to],
+        )? {
+            let (epoch, node): (i64, String) = (row.get(0), row.get(1));
+            let stored = epochs
+                .get_mut(&epoch)
+                .and_then(|nodes| nodes.get_mut(&node))
+                .ok_or_else(|| {
+                    StoreError::Corrupt(format!("counter chunks of epoch {epoch} without a row"))
+                })?;
+            stored.chunks.push((to_u64(row.get(2))?, row.get(3)));
+        }
+        let mut out = Vec::with_capacity(epochs.len());
+        for (epoch, nodes) in epochs {
+            let rows: Vec<StoredRow> = nodes.into_values().collect();
+            let counters = chunks::assemble(config, &rows)
+                .map_err(|e| StoreError::Corrupt(format!("counters of epoch {epoch}: {e}")))?;
+            out.push((to_u64(epoch)?, counters));
         }
         Ok(out)
     }

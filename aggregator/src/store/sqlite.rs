@@ -8,17 +8,17 @@
 //! - The schema lives in `migrations/sqlite/*.sql`, embedded in the binary and applied in
 //!   order on open; `PRAGMA user_version` records how many have run.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard};
 
 use ldp_protocol::CampaignConfig;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
+use super::chunks::{self, StoredRow};
 use super::{
     BatchDelta, CommitOutcome, EpochRange, Role, Store, StoreError, StoredCampaign, campaign_row,
-    check_schema_version, decode_campaign, decode_snapshot, epoch_range_of, repeat_outcome,
-    role_if_equal, to_i64, to_u64,
+    check_schema_version, decode_campaign, epoch_range_of, repeat_outcome, role_if_equal, to_i64,
+    to_u64,
 };
 use crate::estimate::Counters;
 
@@ -27,6 +27,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0001_init.sql"),
     include_str!("../../migrations/sqlite/0002_batch_content.sql"),
     include_str!("../../migrations/sqlite/0003_write_probes.sql"),
+    include_str!("../../migrations/sqlite/0004_counter_chunks.sql"),
 ];
 
 /// How long a connection waits for a lock held by another process (an admin command).
@@ -214,8 +215,6 @@ impl Store for SqliteStore {
         let mut conn = lock(&self.writer);
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut outcomes = Vec::with_capacity(group.len());
-        // The group's deltas merged per (campaign, epoch), so each counter row is written once.
-        let mut merged: HashMap<(&str, u64), Counters> = HashMap::new();
         {
             let mut insert = tx.prepare_cached(
                 "INSERT INTO batch_ids (campaign, batch_id, epoch, content) VALUES (?1, ?2, ?3, ?4)
@@ -237,36 +236,36 @@ impl Store for SqliteStore {
                             row.get(0)
                         })?;
                     outcomes.push(repeat_outcome(content.as_deref(), delta));
-                    continue;
-                }
-                outcomes.push(CommitOutcome::Counted);
-                match merged.entry((delta.campaign.as_str(), delta.epoch)) {
-                    std::collections::hash_map::Entry::Occupied(mut e) => {
-                        crate::Accumulator::merge(e.get_mut(), &delta.counters)?;
-                    }
-                    std::collections::hash_map::Entry::Vacant(e) => {
-                        e.insert(delta.counters.clone());
-                    }
+                } else {
+                    outcomes.push(CommitOutcome::Counted);
                 }
             }
         }
         {
-            let mut select =
-                tx.prepare_cached("SELECT cells FROM counters WHERE campaign = ?1 AND epoch = ?2")?;
-            let mut upsert = tx.prepare_cached(
-                "INSERT INTO counters (campaign, epoch, n, cells) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (campaign, epoch) DO UPDATE SET n = excluded.n, cells = excluded.cells",
+            let mut count = tx.prepare_cached(
+                "INSERT INTO counters (campaign, epoch, n, cells) VALUES (?1, ?2, ?3, X'')
+                 ON CONFLICT (campaign, epoch) DO UPDATE SET n = n + excluded.n",
             )?;
-            for ((campaign, epoch), mut counters) in merged {
+            let mut select = tx.prepare_cached(
+                "SELECT cells FROM counter_chunks WHERE campaign = ?1 AND epoch = ?2 AND chunk = ?3",
+            )?;
+            let mut upsert = tx.prepare_cached(
+                "INSERT INTO counter_chunks (campaign, epoch, chunk, cells) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (campaign, epoch, chunk) DO UPDATE SET cells = excluded.cells",
+            )?;
+            for ((campaign, epoch), row) in chunks::sum_group(group, &outcomes)? {
                 let epoch = to_i64(epoch)?;
-                let stored: Option<Vec<u8>> = select
-                    .query_row(params![campaign, epoch], |row| row.get(0))
-                    .optional()?;
-                if let Some(bytes) = stored {
-                    counters.merge_snapshot(&decode_snapshot(&bytes)?)?;
+                count.execute(params![campaign, epoch, to_i64(row.n)?])?;
+                for (index, mut sum) in row.chunks {
+                    let index = to_i64(index)?;
+                    let stored: Option<Vec<u8>> = select
+                        .query_row(params![campaign, epoch, index], |row| row.get(0))
+                        .optional()?;
+                    if let Some(stored) = stored {
+                        chunks::add_stored(&mut sum, &stored)?;
+                    }
+                    upsert.execute(params![campaign, epoch, index, chunks::encode(&sum)])?;
                 }
-                let n = to_i64(crate::Accumulator::n(&counters))?;
-                upsert.execute(params![campaign, epoch, n, counters.to_bytes()?])?;
             }
         }
         tx.commit()?;
@@ -280,19 +279,37 @@ impl Store for SqliteStore {
         to: u64,
     ) -> Result<Vec<(u64, Counters)>, StoreError> {
         let conn = lock(&self.reader);
-        let mut stmt = conn.prepare_cached(
-            "SELECT epoch, cells FROM counters WHERE campaign = ?1 AND epoch BETWEEN ?2 AND ?3
-             ORDER BY epoch",
-        )?;
+        let campaign = config.id().as_str();
         let from = i64::try_from(from).unwrap_or(i64::MAX);
         let to = i64::try_from(to).unwrap_or(i64::MAX);
-        let rows = stmt.query_map(params![config.id().as_str(), from, to], |row| {
-            Ok((row.get::<_, i64>(0)?, row.get::<_, Vec<u8>>(1)?))
-        })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (epoch, bytes) = row?;
-            let counters = Counters::from_snapshot(config, decode_snapshot(&bytes)?)
+        let mut rows: Vec<(i64, StoredRow)> = Vec::new();
+        {
+            let mut stmt = conn.prepare_cached(
+                "SELECT epoch, n, cells FROM counters WHERE campaign = ?1 AND epoch BETWEEN ?2 AND ?3
+                 ORDER BY epoch",
+            )?;
+            let mut query = stmt.query(params![campaign, from, to])?;
+            while let Some(row) = query.next()? {
+                rows.push((
+                    row.get(0)?,
+                    StoredRow {
+                        n: to_u64(row.get(1)?)?,
+                        legacy: row.get(2)?,
+                        chunks: Vec::new(),
+                    },
+                ));
+            }
+        }
+        let mut stmt = conn.prepare_cached(
+            "SELECT chunk, cells FROM counter_chunks WHERE campaign = ?1 AND epoch = ?2",
+        )?;
+        let mut out = Vec::with_capacity(rows.len());
+        for (epoch, mut row) in rows {
+            let mut query = stmt.query(params![campaign, epoch])?;
+            while let Some(chunk) = query.next()? {
+                row.chunks.push((to_u64(chunk.get(0)?)?, chunk.get(1)?));
+            }
+            let counters = chunks::assemble(config, std::slice::from_ref(&row))
                 .map_err(|e| StoreError::Corrupt(format!("counters of epoch {epoch}: {e}")))?;
             out.push((to_u64(epoch)?, counters));
         }

@@ -97,11 +97,20 @@ pub(crate) fn wrong_variant(params: &impl MechanismFamily, report: &Report) -> R
 
 /// Reports that all passed [`MechanismFamily::check_all`] for one campaign of family `F`:
 /// folding them cannot fail. Only the check makes one.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug)]
 pub struct CheckedReports<'a, F> {
     reports: &'a [Report],
     family: PhantomData<F>,
 }
+
+// Copied whatever `F` is: only the reference is copied.
+impl<F> Clone for CheckedReports<'_, F> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<F> Copy for CheckedReports<'_, F> {}
 
 impl<'a, F: MechanismFamily> CheckedReports<'a, F> {
     /// Number of reports.

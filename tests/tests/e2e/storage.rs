@@ -14,7 +14,7 @@ fn sqlite_meets_the_store_contract() {
     drop(store);
     // Reopening runs no migration twice and finds everything.
     let store = store::open(&url, "test").unwrap();
-    assert_eq!(store.campaigns().unwrap().len(), 2);
+    assert_eq!(store.campaigns().unwrap().len(), 4);
     assert!(store.has_admin_token().unwrap());
 }
 
@@ -28,14 +28,14 @@ fn postgres_meets_the_store_contract() {
     drop(store);
     // Reopening (a second node, say) applies no migration twice and sees everything.
     let store = store::open(&pg.url, "node-b").unwrap();
-    assert_eq!(store.campaigns().unwrap().len(), 2);
+    assert_eq!(store.campaigns().unwrap().len(), 4);
     assert!(store.has_admin_token().unwrap());
 }
 
 #[test]
 fn postgres_nodes_keep_partial_counters_that_reads_merge() {
     use ldp_aggregator::store::{BatchDelta, CommitOutcome};
-    use ldp_aggregator::{Accumulator, Counters};
+    use ldp_aggregator::{Accumulator, CellDelta};
     use ldp_protocol::{BatchId, CampaignConfig, Mechanism};
     let Some(pg) = TestPostgres::get("postgres_nodes_keep_partial_counters_that_reads_merge")
     else {
@@ -46,18 +46,13 @@ fn postgres_nodes_keep_partial_counters_that_reads_merge() {
     let config = CampaignConfig::range("merge", Mechanism::Grr, 1.0, 4).unwrap();
     a.create_campaign(&config, 1).unwrap();
     let delta = |id: u8, value: u32| {
-        let mut counters = Counters::new(&config);
-        counters
-            .fold(&ldp_protocol::Report::Grr(ldp_protocol::GrrReport {
-                value,
-            }))
-            .unwrap();
+        let report = ldp_protocol::Report::Grr(ldp_protocol::GrrReport { value });
         BatchDelta {
             campaign: "merge".into(),
             epoch: 3,
             batch_id: BatchId([id; 16]),
             content: [id; 32],
-            counters,
+            cells: CellDelta::of_reports(&config, &[report]).unwrap(),
         }
     };
     let (d1, d2, d3) = (delta(1, 0), delta(2, 1), delta(3, 1));
@@ -129,10 +124,54 @@ fn a_corrupt_counter_row_is_an_error_not_a_panic() {
     ));
 }
 
+/// A counter row written before rows were kept in chunks (its whole snapshot in `counters`)
+/// is read as it was and added to by later commits.
+#[test]
+fn a_row_written_before_chunks_is_read_and_added_to() {
+    use ldp_aggregator::store::{BatchDelta, CommitOutcome};
+    use ldp_aggregator::{Accumulator, CellDelta, Counters};
+    use ldp_protocol::{BatchId, CampaignConfig, Mechanism, Report};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("legacy.db");
+    let store = store::open(&format!("sqlite://{}", path.display()), "test").unwrap();
+    let config = CampaignConfig::range("legacy", Mechanism::Oue, 1.0, 1500).unwrap();
+    store.create_campaign(&config, 0).unwrap();
+    let mut encoder =
+        ldp_client::Encoder::with_simulation_rng(&config, ldp_tests::seeded_rng("legacy", 1));
+    let reports: Vec<Report> = (0..40)
+        .map(|v| encoder.encode_index(v * 37).unwrap())
+        .collect();
+    let (old, new) = reports.split_at(25);
+    let mut legacy = Counters::new(&config);
+    legacy.fold_all(old).unwrap();
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute(
+        "INSERT INTO counters (campaign, epoch, n, cells) VALUES ('legacy', 4, ?1, ?2)",
+        rusqlite::params![legacy.n() as i64, legacy.to_bytes().unwrap()],
+    )
+    .unwrap();
+    let read = store.counters(&config, 4, 4).unwrap();
+    assert_eq!(read.len(), 1);
+    assert_eq!(read[0].1.snapshot(), legacy.snapshot());
+    let delta = BatchDelta {
+        campaign: "legacy".into(),
+        epoch: 4,
+        batch_id: BatchId([9; 16]),
+        content: [9; 32],
+        cells: CellDelta::of_reports(&config, new).unwrap(),
+    };
+    assert_eq!(store.commit(&[&delta]).unwrap(), [CommitOutcome::Counted]);
+    let mut all = Counters::new(&config);
+    all.fold_all(&reports).unwrap();
+    let read = store.counters(&config, 0, 9).unwrap();
+    assert_eq!(read.len(), 1);
+    assert_eq!((read[0].0, read[0].1.snapshot()), (4, all.snapshot()));
+}
+
 #[test]
 fn postgres_processes_sharing_a_node_id_lose_nothing() {
     use ldp_aggregator::store::{BatchDelta, CommitOutcome};
-    use ldp_aggregator::{Accumulator, Counters};
+    use ldp_aggregator::{Accumulator, CellDelta};
     use ldp_protocol::{BatchId, CampaignConfig, Mechanism};
     let Some(pg) = TestPostgres::get("postgres_processes_sharing_a_node_id_lose_nothing") else {
         return;
@@ -149,12 +188,7 @@ fn postgres_processes_sharing_a_node_id_lose_nothing() {
         store::open(&pg.url, "same").unwrap(),
     ];
     let delta = |id: u32, epoch: u64| {
-        let mut counters = Counters::new(&config);
-        counters
-            .fold(&ldp_protocol::Report::Grr(ldp_protocol::GrrReport {
-                value: id % 4,
-            }))
-            .unwrap();
+        let report = ldp_protocol::Report::Grr(ldp_protocol::GrrReport { value: id % 4 });
         let mut batch_id = [0u8; 16];
         batch_id[..4].copy_from_slice(&id.to_le_bytes());
         BatchDelta {
@@ -162,7 +196,7 @@ fn postgres_processes_sharing_a_node_id_lose_nothing() {
             epoch,
             batch_id: BatchId(batch_id),
             content: [0; 32],
-            counters,
+            cells: CellDelta::of_reports(&config, &[report]).unwrap(),
         }
     };
     for epoch in 0..40u64 {

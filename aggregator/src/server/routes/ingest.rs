@@ -112,7 +112,7 @@ async fn ingest_batch(
         epoch: delta.epoch,
         batch_id: delta.batch_id,
         content,
-        counters: delta.counters,
+        cells: delta.cells,
     };
     // A commit that takes too long is the server's problem, not the client's: answer 503
     // (retry the same bytes) before the request timeout would answer 408.
