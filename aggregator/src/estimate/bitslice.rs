@@ -149,18 +149,26 @@ impl BitSlices {
         if self.pending == 0 {
             return;
         }
+        // No lane counts more than `pending`, so the planes above its bit length are zero.
+        let used = (u32::BITS - self.pending.leading_zeros()) as usize;
         for (w, planes) in self.planes.chunks_exact(PLANES).enumerate() {
+            let planes = planes.get(..used).unwrap_or(planes);
             if planes.iter().all(|p| *p == 0) {
                 continue;
             }
             let base = w * 64;
-            for lane in 0..64 {
-                let mut c = 0u64;
-                for (l, plane) in planes.iter().enumerate() {
-                    c |= ((plane >> lane) & 1) << l;
-                }
-                if let Some(slot) = counts.get_mut(base + lane) {
-                    *slot += c;
+            let Some(lanes) = counts.get_mut(base..(base + 64).min(counts.len())) else {
+                continue;
+            };
+            // Plane `l` adds 2^l to each lane whose bit it sets: one step per set bit, at
+            // most the 64 lanes × `used` planes of a lane-by-lane transpose.
+            for (l, &plane) in planes.iter().enumerate() {
+                let mut bits = plane;
+                while bits != 0 {
+                    if let Some(slot) = lanes.get_mut(bits.trailing_zeros() as usize) {
+                        *slot += 1 << l;
+                    }
+                    bits &= bits - 1;
                 }
             }
         }

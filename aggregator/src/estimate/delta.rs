@@ -84,7 +84,7 @@ fn added_by<C: FamilyCounters>(
     }
     let mut counters = C::new(params, config);
     counters.fold(checked);
-    Ok(Added::Table(counters.cells()))
+    Ok(Added::Table(counters.into_cells()))
 }
 
 impl Counters {

@@ -52,6 +52,13 @@ pub trait FamilyCounters: Sized {
         self.tally().cells.clone()
     }
 
+    /// [`FamilyCounters::cells`] of counters no longer needed: a family whose table is
+    /// already its snapshot, or that can flush its pending counts into it, gives the table
+    /// without a copy.
+    fn into_cells(self) -> Vec<u64> {
+        self.cells()
+    }
+
     /// Adds stored or merged counters (`n` reports, `cells` in the snapshot's layout).
     /// Nothing changes on error.
     fn add_cells(&mut self, n: u64, cells: &[u64]) -> Result<(), AggregateError> {

@@ -73,6 +73,10 @@ impl FamilyCounters for LocalHashCounters {
         &mut self.tally
     }
 
+    fn into_cells(self) -> Vec<u64> {
+        self.tally.cells
+    }
+
     fn fold(&mut self, reports: CheckedReports<'_, LocalHashParams>) {
         let cells = &mut self.tally.cells;
         if self.params.seed_pool.is_some() {

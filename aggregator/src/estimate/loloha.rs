@@ -48,6 +48,10 @@ impl FamilyCounters for LolohaCounters {
         &mut self.tally
     }
 
+    fn into_cells(self) -> Vec<u64> {
+        self.tally.cells
+    }
+
     fn fold(&mut self, reports: CheckedReports<'_, LolohaParams>) {
         for report in reports.iter::<LocalHashReport>() {
             fold_support(&mut self.tally.cells, self.params.g, report);

@@ -89,6 +89,12 @@ impl FamilyCounters for CmsCounters {
         cells
     }
 
+    fn into_cells(self) -> Vec<u64> {
+        let mut cells = self.tally.cells;
+        flush_rows(&self.slices, self.params.width, &mut cells);
+        cells
+    }
+
     fn approx_bytes(&self) -> usize {
         self.tally.approx_bytes()
             + self

@@ -87,6 +87,12 @@ impl<P: UnaryShape> FamilyCounters for UnaryCounters<P> {
         cells
     }
 
+    fn into_cells(self) -> Vec<u64> {
+        let mut cells = self.tally.cells;
+        self.slices.add_to(&mut cells);
+        cells
+    }
+
     fn approx_bytes(&self) -> usize {
         self.tally.approx_bytes() + self.slices.approx_bytes()
     }

@@ -53,8 +53,15 @@ pub(crate) fn sum_group<'a>(
                         continue;
                     }
                     let sum = chunk_sum(row, index);
+                    // Overflow is checked once per chunk, so the additions vectorize.
+                    let mut overflow = false;
                     for (s, c) in sum.iter_mut().zip(chunk) {
-                        *s = s.checked_add(*c).ok_or(AggregateError::Overflow)?;
+                        let (total, over) = s.overflowing_add(*c);
+                        *s = total;
+                        overflow |= over;
+                    }
+                    if overflow {
+                        return Err(AggregateError::Overflow.into());
                     }
                 }
             }

@@ -113,6 +113,12 @@ impl FamilyCounters for RapporCounters {
         cells
     }
 
+    fn into_cells(self) -> Vec<u64> {
+        let mut cells = self.tally.cells;
+        flush_rows(&self.slices, self.params.bloom_bits, &mut cells);
+        cells
+    }
+
     fn approx_bytes(&self) -> usize {
         self.tally.approx_bytes()
             + self
