@@ -144,9 +144,53 @@ pub fn recommend(ranked: &[Advice], k: u32, eps: Epsilon) -> Option<(Advice, Str
     Some((best, reason))
 }
 
+/// How many standard errors a count must reach to be told from zero in the resolution
+/// warning: 3 (a one-sided test at about the 0.1% level).
+pub const RESOLVABLE_SIGMAS: f64 = 3.0;
+
+/// How far beyond the resolvable number of values k must be before [`resolution_warning`]
+/// speaks: ten times.
+pub const RESOLUTION_SLACK: f64 = 10.0;
+
+/// Whether k is far beyond what n reports at the pick's error can resolve. A value is told
+/// from zero when its count reaches [`RESOLVABLE_SIGMAS`] standard errors (`best.std_error`),
+/// so at most `n / (3σ)` values can each hold that many reports; a domain more than
+/// [`RESOLUTION_SLACK`] times larger leaves nearly every value indistinguishable from zero.
+/// `None` when k is within reach.
+pub fn resolution_warning(best: &Advice, k: u32, n: u64) -> Option<String> {
+    let threshold = RESOLVABLE_SIGMAS * best.std_error;
+    let resolvable = n as f64 / threshold.max(f64::MIN_POSITIVE);
+    if f64::from(k) <= RESOLUTION_SLACK * resolvable {
+        return None;
+    }
+    Some(format!(
+        "k = {k} is far beyond what {n} reports can resolve at this ε: a count's standard error is \
+         about ±{:.0}, so a value needs about {threshold:.0} reports to be told from zero and at \
+         most {:.0} values can have that many; expect only the largest values to show. Use \
+         fewer values (bucket or truncate the domain), more reports, or a larger ε.",
+        best.std_error,
+        resolvable.floor()
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_domain_far_beyond_the_reports_is_warned_of() {
+        let eps = e(1.0);
+        // 10⁶ reports at ε = 1 resolve a few hundred values (σ ≈ 2,500 per count).
+        let ranked = rank(256, 1_000_000, eps, None).unwrap();
+        assert_eq!(resolution_warning(&ranked[0], 256, 1_000_000), None);
+        let ranked = rank(1 << 20, 1_000_000, eps, None).unwrap();
+        let warning = resolution_warning(&ranked[0], 1 << 20, 1_000_000).unwrap();
+        assert!(warning.contains("far beyond"), "{warning}");
+        // Enough reports bring the same domain back within reach.
+        let n = 1_000_000_000_000;
+        let ranked = rank(1 << 20, n, eps, None).unwrap();
+        assert_eq!(resolution_warning(&ranked[0], 1 << 20, n), None);
+    }
 
     fn e(eps: f64) -> Epsilon {
         Epsilon::new(eps).unwrap()

@@ -17,7 +17,8 @@ use crate::privacy::{Epsilon, LifetimeSpend};
 
 pub use crate::limits::{
     MAX_DESCRIPTION_BYTES, MAX_DICTIONARY_ENTRY_BYTES, MAX_EPOCH_SECONDS, MAX_EPSILON,
-    MAX_REPORTS_PER_EPOCH, MIN_EPOCH_SECONDS, MIN_EPSILON, MIN_REPORTS_FLOOR,
+    MAX_HASHED_PER_REPORT_K, MAX_REPORTS_PER_EPOCH, MIN_EPOCH_SECONDS, MIN_EPSILON,
+    MIN_REPORTS_FLOOR,
 };
 /// Default minimum number of reports before estimates are released.
 pub const DEFAULT_MIN_REPORTS: u64 = 100;
@@ -220,12 +221,29 @@ pub struct CampaignConfig {
 impl CampaignConfig {
     /// The configuration of a campaign about to be created: [`CampaignConfig::new`], plus the
     /// rules that bind new campaigns only, so that a campaign stored before a rule existed
-    /// still loads: ε at least [`MIN_EPSILON`].
+    /// still loads: ε at least [`MIN_EPSILON`], and no mechanism that hashes every value for
+    /// every report over more than [`MAX_HASHED_PER_REPORT_K`] values.
     pub fn create(spec: CampaignSpec) -> Result<Self, ConfigError> {
         let config = Self::new(spec)?;
         let epsilon = config.epsilon.get();
         if epsilon < MIN_EPSILON {
             return Err(ConfigError::EpsilonTooSmall(epsilon));
+        }
+        let hashed_per_report = match config.params() {
+            MechanismParams::Olh(p) | MechanismParams::Blh(p) if p.seed_pool.is_none() => {
+                Some((p.k, "local hashing with a seed per report"))
+            }
+            MechanismParams::Loloha(p) => Some((p.k, "loloha")),
+            _ => None,
+        };
+        if let Some((k, mechanism)) = hashed_per_report
+            && k > MAX_HASHED_PER_REPORT_K
+        {
+            return Err(ConfigError::PerReportCostTooHigh {
+                k,
+                max: MAX_HASHED_PER_REPORT_K,
+                mechanism,
+            });
         }
         Ok(config)
     }

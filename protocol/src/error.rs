@@ -39,6 +39,19 @@ pub enum ConfigError {
         /// Mechanism name.
         mechanism: &'static str,
     },
+    /// A new campaign whose every report would cost the collector a hash per value of a
+    /// domain larger than [`crate::limits::MAX_HASHED_PER_REPORT_K`].
+    #[error(
+        "{mechanism} costs the collector one hash per value for every report; {k} values is more than the {max} a new campaign may use (use a seed pool: each report then costs one counter)"
+    )]
+    PerReportCostTooHigh {
+        /// Domain size asked for.
+        k: u32,
+        /// Largest domain allowed for this mechanism and setting.
+        max: u32,
+        /// The mechanism and setting, in words.
+        mechanism: &'static str,
+    },
     /// A dictionary entry is empty.
     #[error("dictionary entry {0} is empty")]
     EmptyDictionaryEntry(usize),

@@ -32,3 +32,10 @@ pub const MAX_SEED_POOL: u32 = 1 << 20;
 /// Largest local-hashing seed-pool table (pool × g counters, 8 bytes each: 128 MiB), so that
 /// one campaign's counters cannot exhaust a collector's memory.
 pub const MAX_POOL_CELLS: u64 = 1 << 24;
+/// Largest domain a new campaign may give a mechanism whose every report costs the collector
+/// one hash per value of the domain — local hashing with a seed per report (OLH, BLH) and
+/// LOLOHA, whose reports each carry their own hash seed: 65,536 values, on the order of 100 µs
+/// of one core per report, a thousand times a GRR or seed-pool report's cost. Beyond it a
+/// modest stream of reports would occupy a collector's cores; a seed pool makes each report
+/// cost one counter whatever the domain.
+pub const MAX_HASHED_PER_REPORT_K: u32 = 1 << 16;

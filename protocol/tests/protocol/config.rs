@@ -22,6 +22,32 @@ fn new_campaigns_need_at_least_the_minimum_epsilon_but_stored_ones_still_load() 
 }
 
 #[test]
+fn new_campaigns_that_hash_every_value_per_report_are_bounded_but_a_seed_pool_is_not() {
+    use ldp_protocol::campaign::MAX_HASHED_PER_REPORT_K;
+    let olh = |seed_pool| Mechanism::Olh { g: None, seed_pool };
+    let big = MAX_HASHED_PER_REPORT_K + 1;
+    for mechanism in [
+        olh(None),
+        Mechanism::Blh { seed_pool: None },
+        Mechanism::Loloha(LolohaSpec::default()),
+    ] {
+        assert!(
+            matches!(
+                CampaignConfig::create(spec(mechanism.clone(), 1.0, big)),
+                Err(ConfigError::PerReportCostTooHigh { k, max, .. })
+                    if k == big && max == MAX_HASHED_PER_REPORT_K
+            ),
+            "{mechanism:?}"
+        );
+        assert!(CampaignConfig::new(spec(mechanism.clone(), 1.0, big)).is_ok());
+        assert!(CampaignConfig::create(spec(mechanism, 1.0, MAX_HASHED_PER_REPORT_K)).is_ok());
+    }
+    for mechanism in [olh(Some(1024)), Mechanism::Grr, Mechanism::Hr] {
+        assert!(CampaignConfig::create(spec(mechanism, 1.0, 1 << 20)).is_ok());
+    }
+}
+
+#[test]
 #[expect(
     clippy::too_many_lines,
     reason = "one table of bad specs and their exact errors"

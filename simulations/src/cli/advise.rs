@@ -64,9 +64,12 @@ pub(super) fn run(args: &AdviseArgs) -> Result<(), BoxError> {
             ),
         ]);
     }
-    let (_, reason) = advisor::recommend(&ranked, args.k, args.eps)
+    let (best, reason) = advisor::recommend(&ranked, args.k, args.eps)
         .ok_or("no mechanism accepts these parameters")?;
     println!("recommendation: {reason}");
+    if let Some(warning) = advisor::resolution_warning(&best, args.k, args.n) {
+        println!("warning: {warning}");
+    }
     if args.verify {
         verify(args, &ranked, &mut records)?;
     }

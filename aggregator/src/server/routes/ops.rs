@@ -47,6 +47,10 @@ pub struct AdviceView {
     pub recommended: serde_json::Value,
     /// Why, in one sentence.
     pub reason: String,
+    /// Present when k is far beyond what n reports at ε can resolve: what to expect and
+    /// what to change.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
     /// Every mechanism that accepts (k, ε), best first.
     pub ranked: Vec<AdvisedMechanism>,
 }
@@ -113,10 +117,12 @@ pub(crate) async fn advice(
         .map_err(|e| bad_query(e.to_string()))?;
     let (best, reason) = ldp_protocol::advisor::recommend(&ranked, query.k, query.epsilon)
         .ok_or_else(|| bad_query("no mechanism accepts this domain"))?;
+    let warning = ldp_protocol::advisor::resolution_warning(&best, query.k, n);
     let json = |m: &ldp_protocol::Mechanism| serde_json::to_value(m).unwrap_or_default();
     Ok(Json(AdviceView {
         recommended: json(&best.mechanism),
         reason,
+        warning,
         ranked: ranked
             .iter()
             .map(|a| AdvisedMechanism {
