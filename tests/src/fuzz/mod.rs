@@ -2,6 +2,10 @@
 //! stable Rust (`tests/e2e/fuzz_corpus.rs`): untrusted bytes in, no panic out, and the
 //! invariants that must hold for whatever is accepted.
 
+mod http;
+
+pub use http::{http, seed_requests};
+
 use std::sync::OnceLock;
 
 use ldp_aggregator::ingest::{self, Limits};

@@ -47,3 +47,8 @@ fn the_batch_corpus_decodes_checks_and_folds_without_a_panic() {
 fn the_campaign_corpus_parses_and_round_trips_without_a_panic() {
     replay("campaign", fuzz::seed_campaigns(), fuzz::campaign);
 }
+
+#[test]
+fn the_http_corpus_goes_through_the_router_without_a_500() {
+    replay("http", fuzz::seed_requests(), fuzz::http);
+}

@@ -4,6 +4,7 @@ mod browser;
 mod contract;
 mod dashboard;
 mod dbitflip;
+mod fairness;
 mod faults;
 mod fuzz_corpus;
 mod health;
