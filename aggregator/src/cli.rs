@@ -19,12 +19,6 @@ use crate::server::{
 };
 use crate::store::{self, Role, Store};
 
-/// The global allocator of the `ldp-aggregator` binaries (mimalloc): memory freed after a
-/// burst of large request bodies is given back to the system, and the large tables of dense
-/// batch deltas are reused without fresh page faults. A binary declares it with
-/// `#[global_allocator] static ALLOCATOR: Allocator = Allocator;`.
-pub use mimalloc::MiMalloc as Allocator;
-
 /// Collects local-differential-privacy reports and answers with unbiased estimates.
 #[derive(Debug, Parser)]
 #[command(name = "ldp-aggregator", version, about)]

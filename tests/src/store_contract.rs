@@ -25,9 +25,9 @@ fn delta(config: &CampaignConfig, epoch: u64, id: u8, values: &[u32]) -> BatchDe
         .map(|&v| encoder.encode_index(v).unwrap())
         .collect();
     // A stand-in for the SHA-256 of the batch's bytes: the same values give the same content.
-    let mut content = [id; 32];
+    let mut content = [id; 16];
     for (i, &v) in values.iter().enumerate() {
-        content[1 + i % 31] ^= (v as u8).wrapping_add(i as u8);
+        content[1 + i % 15] ^= (v as u8).wrapping_add(i as u8);
     }
     BatchDelta {
         campaign: config.id().as_str().to_owned(),

@@ -78,9 +78,10 @@ pub struct BatchDelta {
     pub epoch: u64,
     /// The batch's random id (the unit of idempotency).
     pub batch_id: BatchId,
-    /// SHA-256 of the batch's bytes as received: tells a retry of the batch (identical bytes)
-    /// from another batch that reuses its id.
-    pub content: [u8; 32],
+    /// XXH3-128 of the batch's bytes as received: tells a retry of the batch (identical bytes)
+    /// from another batch that reuses its id. Not a security boundary (either way nothing is
+    /// counted twice; only the answer differs), so a fast hash serves.
+    pub content: [u8; 16],
     /// What the batch's reports add to the campaign's counters.
     pub cells: CellDelta,
 }
@@ -97,10 +98,13 @@ pub enum CommitOutcome {
 }
 
 /// What a batch whose id is known already is: a duplicate when the content recorded with the
-/// id is its own (or none was recorded: ids from before contents were kept), else a conflict.
+/// id is its own (or none comparable was recorded: ids from before contents were kept, or
+/// recorded as 32-byte SHA-256 before the 16-byte hash), else a conflict.
 pub(crate) fn repeat_outcome(recorded: Option<&[u8]>, delta: &BatchDelta) -> CommitOutcome {
     match recorded {
-        Some(content) if content != delta.content => CommitOutcome::Conflict,
+        Some(content) if content.len() == delta.content.len() && content != delta.content => {
+            CommitOutcome::Conflict
+        }
         _ => CommitOutcome::Duplicate,
     }
 }
@@ -281,4 +285,45 @@ fn role_if_equal(stored: &[u8], hash: &[u8; 32], role: &str) -> Option<Role> {
 /// A stored counter snapshot.
 fn decode_snapshot(bytes: &[u8]) -> Result<crate::estimate::CounterSnapshot, StoreError> {
     ldp_protocol::wire::decode(bytes).map_err(|e| StoreError::Corrupt(format!("counters: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use ldp_protocol::report::GrrReport;
+    use ldp_protocol::{CampaignSpec, Domain, Mechanism, Report};
+
+    use super::*;
+
+    #[test]
+    fn a_known_id_is_a_conflict_only_when_a_comparable_recorded_content_differs() {
+        let config = CampaignConfig::new(CampaignSpec::new(
+            "c",
+            Mechanism::Grr,
+            1.0,
+            Domain::Range { k: 4 },
+        ))
+        .unwrap();
+        let report = Report::Grr(GrrReport { value: 1 });
+        let delta = BatchDelta {
+            campaign: "c".into(),
+            epoch: 1,
+            batch_id: BatchId([1; 16]),
+            content: [7; 16],
+            cells: CellDelta::of_reports(&config, &[report]).unwrap(),
+        };
+        assert_eq!(
+            repeat_outcome(Some(&[7; 16]), &delta),
+            CommitOutcome::Duplicate
+        );
+        assert_eq!(
+            repeat_outcome(Some(&[8; 16]), &delta),
+            CommitOutcome::Conflict
+        );
+        // Recorded before contents were kept, or as a 32-byte hash: nothing to compare.
+        assert_eq!(repeat_outcome(None, &delta), CommitOutcome::Duplicate);
+        assert_eq!(
+            repeat_outcome(Some(&[8; 32]), &delta),
+            CommitOutcome::Duplicate
+        );
+    }
 }

@@ -51,7 +51,7 @@ fn postgres_nodes_keep_partial_counters_that_reads_merge() {
             campaign: "merge".into(),
             epoch: 3,
             batch_id: BatchId([id; 16]),
-            content: [id; 32],
+            content: [id; 16],
             cells: CellDelta::of_reports(&config, &[report]).unwrap(),
         }
     };
@@ -157,7 +157,7 @@ fn a_row_written_before_chunks_is_read_and_added_to() {
         campaign: "legacy".into(),
         epoch: 4,
         batch_id: BatchId([9; 16]),
-        content: [9; 32],
+        content: [9; 16],
         cells: CellDelta::of_reports(&config, new).unwrap(),
     };
     assert_eq!(store.commit(&[&delta]).unwrap(), [CommitOutcome::Counted]);
@@ -195,7 +195,7 @@ fn postgres_processes_sharing_a_node_id_lose_nothing() {
             campaign: "shared".into(),
             epoch,
             batch_id: BatchId(batch_id),
-            content: [0; 32],
+            content: [0; 16],
             cells: CellDelta::of_reports(&config, &[report]).unwrap(),
         }
     };
