@@ -169,7 +169,7 @@ pub fn resolution_warning(best: &Advice, k: u32, n: u64) -> Option<String> {
          most {:.0} values can have that many; expect only the largest values to show. Use \
          fewer values (bucket or truncate the domain), more reports, or a larger ε.",
         best.std_error,
-        resolvable.floor()
+        libm::floor(resolvable)
     ))
 }
 
