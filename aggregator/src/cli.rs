@@ -19,6 +19,12 @@ use crate::server::{
 };
 use crate::store::{self, Role, Store};
 
+/// The global allocator of the `ldp-aggregator` binaries: jemalloc, whose background threads
+/// return memory freed after a burst of large request bodies to the system within its decay
+/// time (about ten seconds), even while the process is idle. A binary declares it with
+/// `#[global_allocator] static ALLOCATOR: Allocator = Allocator;`.
+pub use tikv_jemallocator::Jemalloc as Allocator;
+
 /// Collects local-differential-privacy reports and answers with unbiased estimates.
 #[derive(Debug, Parser)]
 #[command(name = "ldp-aggregator", version, about)]
