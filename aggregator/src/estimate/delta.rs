@@ -28,7 +28,8 @@ pub struct CellDelta {
 pub enum Added {
     /// What every cell of the table gains.
     Table(Vec<u64>),
-    /// One for each listed cell, repeats included (unordered).
+    /// One for each listed cell, repeats included, in ascending order (so the committer adds
+    /// them chunk by chunk, one lookup per chunk).
     Ones(Vec<usize>),
 }
 
@@ -80,6 +81,8 @@ fn added_by<C: FamilyCounters>(
         .map_err(|(index, source)| AggregateError::Report { index, source })?;
     let mut touched = Vec::new();
     if C::touched_cells(params, checked, &mut touched) {
+        // Sorted here, on the request's thread, not in the one committer thread.
+        touched.sort_unstable();
         return Ok(Added::Ones(touched));
     }
     let mut counters = C::new(params, config);

@@ -66,10 +66,14 @@ pub(crate) fn sum_group<'a>(
                 }
             }
             Added::Ones(cells) => {
-                for &cell in cells {
-                    let index = (cell / CHUNK_CELLS) as u64;
-                    if let Some(s) = chunk_sum(row, index).get_mut(cell % CHUNK_CELLS) {
-                        *s = s.checked_add(1).ok_or(AggregateError::Overflow)?;
+                // The cells are sorted: one chunk lookup per run of cells in the same chunk.
+                for run in cells.chunk_by(|a, b| a / CHUNK_CELLS == b / CHUNK_CELLS) {
+                    let Some(first) = run.first() else { continue };
+                    let sum = chunk_sum(row, (first / CHUNK_CELLS) as u64);
+                    for &cell in run {
+                        if let Some(s) = sum.get_mut(cell % CHUNK_CELLS) {
+                            *s = s.checked_add(1).ok_or(AggregateError::Overflow)?;
+                        }
                     }
                 }
             }
@@ -186,7 +190,56 @@ pub(crate) fn assemble(
 
 #[cfg(test)]
 mod tests {
+    use ldp_client::Encoder;
+    use ldp_protocol::{BatchId, CampaignSpec, Domain, Mechanism};
+    use rand_chacha::ChaCha20Rng;
+    use rand_core::SeedableRng;
+
     use super::*;
+    use crate::estimate::CellDelta;
+
+    #[test]
+    fn a_group_of_sparse_deltas_sums_every_touched_cell_into_its_chunk() {
+        let k = 5 * CHUNK_CELLS as u32 + 17;
+        let spec = CampaignSpec::new("sum", Mechanism::Grr, 1.0, Domain::Range { k });
+        let config = CampaignConfig::new(spec).unwrap();
+        let mut encoder = Encoder::with_simulation_rng(&config, ChaCha20Rng::from_seed([9; 32]));
+        let deltas: Vec<BatchDelta> = (0..3_u8)
+            .map(|b| {
+                let reports: Vec<_> = (0..2_000_u32)
+                    .map(|i| encoder.encode_index(i * 31 % k).unwrap())
+                    .collect();
+                BatchDelta {
+                    campaign: "sum".into(),
+                    epoch: 1,
+                    batch_id: BatchId([b; 16]),
+                    content: [b; 16],
+                    cells: CellDelta::of_reports(&config, &reports).unwrap(),
+                }
+            })
+            .collect();
+        let mut expected = vec![0_u64; k as usize];
+        for delta in &deltas {
+            let Added::Ones(cells) = delta.cells.added() else {
+                panic!("GRR gives touched cells")
+            };
+            for &cell in cells {
+                expected[cell] += 1;
+            }
+        }
+        let group: Vec<&BatchDelta> = deltas.iter().collect();
+        let outcomes = [CommitOutcome::Counted; 3];
+        let rows = sum_group(&group, &outcomes).unwrap();
+        let row = &rows[&("sum", 1)];
+        assert_eq!(row.n, 6_000);
+        let mut summed = vec![0_u64; 6 * CHUNK_CELLS];
+        for (&index, chunk) in &row.chunks {
+            let start = index as usize * CHUNK_CELLS;
+            summed[start..start + CHUNK_CELLS].copy_from_slice(chunk);
+        }
+        summed.truncate(k as usize);
+        assert_eq!(summed, expected);
+    }
 
     #[test]
     fn a_chunk_round_trips_with_its_trailing_zeros_trimmed() {
