@@ -4,6 +4,7 @@
 //! real client encoders and aggregator counters run through. (The `ldp-sim` CLI with runs,
 //! grids, plots and the mechanism advisor builds on this.)
 
+pub mod attack;
 pub mod cli;
 pub mod demo;
 pub mod load;

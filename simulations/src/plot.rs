@@ -9,6 +9,7 @@ use ldp_aggregator::Estimates;
 use plotters::coord::{CoordTranslate, Shift};
 use plotters::prelude::*;
 
+use crate::attack::GainRecord;
 use crate::longitudinal::RoundRecord;
 use crate::run::RunRecord;
 
@@ -68,9 +69,21 @@ fn finish<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
 where
     DB::ErrorType: 'static,
 {
+    finish_at(chart, root, SeriesLabelPosition::UpperRight)
+}
+
+/// Draws the legend at `position` and writes the picture out.
+fn finish_at<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    root: &DrawingArea<DB, Shift>,
+    position: SeriesLabelPosition,
+) -> PlotResult
+where
+    DB::ErrorType: 'static,
+{
     chart
         .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
+        .position(position)
         .label_font(("sans-serif", 14))
         .border_style(BLACK)
         .background_style(WHITE.mix(0.85))
@@ -384,4 +397,113 @@ pub fn lifetime_vs_rounds(stem: &Path, records: &[RoundRecord]) -> PlotResult {
         records,
     )?;
     Ok(())
+}
+
+/// The targets' frequency gain against the fake devices' share β, log-log, one colour per
+/// (mechanism, attack): the expected gain as a line, the measured mean as points with ±2σ
+/// bars. Gains at or below zero (a random-value attack on local hashing) are not drawn.
+/// Writes `stem.svg` and `stem.png`.
+pub fn gain_vs_beta(stem: &Path, records: &[GainRecord]) -> PlotResult {
+    register_font();
+    svg_and_png!(stem, (960, 640), draw_gain(records));
+    Ok(())
+}
+
+#[expect(
+    clippy::too_many_lines,
+    reason = "one chart drawn element by element (range, axes, lines, bars, points, legend)"
+)]
+fn draw_gain<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    records: &[GainRecord],
+) -> PlotResult
+where
+    DB::ErrorType: 'static,
+{
+    root.fill(&WHITE).map_err(boxed)?;
+    let positive = |y: f64| y > 0.0;
+    let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
+    for r in records.iter().filter(|r| r.beta > 0.0) {
+        x0 = x0.min(r.beta);
+        x1 = x1.max(r.beta);
+        for y in [r.gain, r.gain_expected]
+            .into_iter()
+            .filter(|&y| positive(y))
+        {
+            y0 = y0.min(y);
+            y1 = y1.max(y);
+        }
+    }
+    if x0 > x1 || y0 > y1 {
+        return Err("nothing to plot: no positive β with a positive gain".into());
+    }
+    let title = records.first().map_or(String::new(), |r| {
+        format!(
+            "Frequency gain of {} target(s), k = {}, ε = {}",
+            r.targets.len(),
+            r.k,
+            r.eps
+        )
+    });
+    let mut chart = ChartBuilder::on(root)
+        .caption(title, ("sans-serif", 22))
+        .margin(16)
+        .x_label_area_size(44)
+        .y_label_area_size(90)
+        .build_cartesian_2d(
+            (x0 * 0.8..x1 * 1.25).log_scale(),
+            (y0 * 0.5..y1 * 2.0).log_scale(),
+        )
+        .map_err(boxed)?;
+    chart
+        .configure_mesh()
+        .x_desc("β, fake devices' share (lines: expected; points: measured, ±2σ)")
+        .y_desc("gain in the targets' frequency")
+        .x_label_formatter(&|x| format!("{x}"))
+        .y_label_formatter(&|y| format!("{y:.0e}"))
+        .label_style(("sans-serif", 14))
+        .draw()
+        .map_err(boxed)?;
+    let mut series: Vec<(String, Vec<&GainRecord>)> = Vec::new();
+    for r in records.iter().filter(|r| r.beta > 0.0) {
+        let name = format!("{} {}", r.mechanism, r.attack.name());
+        match series.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, points)) => points.push(r),
+            None => series.push((name, vec![r])),
+        }
+    }
+    for (i, (name, points)) in series.iter().enumerate() {
+        let color = PALETTE[i % PALETTE.len()];
+        let line: Vec<(f64, f64)> = points
+            .iter()
+            .filter(|r| positive(r.gain_expected))
+            .map(|r| (r.beta, r.gain_expected))
+            .collect();
+        chart
+            .draw_series(LineSeries::new(line, color.stroke_width(2)))
+            .map_err(boxed)?
+            .label(name.clone())
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
+            });
+        let measured = points.iter().filter(|r| positive(r.gain));
+        chart
+            .draw_series(measured.clone().map(|r| {
+                let lo = (r.gain - 2.0 * r.gain_sigma).max(y0 * 0.5);
+                ErrorBar::new_vertical(
+                    r.beta,
+                    lo,
+                    r.gain,
+                    r.gain + 2.0 * r.gain_sigma,
+                    color.filled(),
+                    8,
+                )
+            }))
+            .map_err(boxed)?;
+        chart
+            .draw_series(measured.map(|r| Circle::new((r.beta, r.gain), 4, color.filled())))
+            .map_err(boxed)?;
+    }
+    // Gains rise with β: the upper left is free.
+    finish_at(&mut chart, root, SeriesLabelPosition::UpperLeft)
 }

@@ -587,3 +587,60 @@ fn every_mechanism_flag_refuses_an_unknown_name_with_the_list() {
             .stderr(predicates::str::contains("is not a frequency oracle"));
     }
 }
+
+#[test]
+fn attack_prints_gains_and_writes_a_plot_and_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("attack.json");
+    let csv = dir.path().join("attack.csv");
+    let plot = dir.path().join("attack");
+    let out = ldp_sim()
+        .args([
+            "attack",
+            "--k",
+            "32",
+            "--n",
+            "20000",
+            "--quiet",
+            "--targets",
+            "2",
+        ])
+        .args([
+            "--mechanism",
+            "grr,oue",
+            "--attack",
+            "mga,ria",
+            "--beta",
+            "0.01,0.05",
+        ])
+        .arg("--plot")
+        .arg(&plot)
+        .arg("--json")
+        .arg(&json)
+        .arg("--csv")
+        .arg(&csv)
+        .assert()
+        .success();
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    assert!(stdout.contains("rank before → after"), "{stdout}");
+    assert!(plot.with_extension("png").exists() && plot.with_extension("svg").exists());
+    let records: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let records = records.as_array().unwrap();
+    assert_eq!(records.len(), 8);
+    assert_eq!(records[0]["attack"], "maximal-gain");
+    assert_eq!(records[0]["targets"], "31;30");
+    let (header, rows) = read_csv(&csv);
+    assert_eq!(rows.len(), 8);
+    assert!(header.iter().any(|h| h == "gain_expected"), "{header:?}");
+    ldp_sim()
+        .args(["attack", "--mechanism", "hr", "--quiet"])
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("not hr"));
+    ldp_sim()
+        .args(["attack", "--attack", "flood"])
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("use rva, ria or mga"));
+}

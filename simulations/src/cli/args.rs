@@ -32,9 +32,44 @@ pub enum Command {
     Bench(BenchArgs),
     /// Send encoded batches to a running aggregator and measure throughput and latency.
     Load(LoadArgs),
+    /// Poison a population with fake devices (random-value, random-item and maximal-gain
+    /// attacks) and measure the targets' frequency gain against its closed form.
+    Attack(AttackArgs),
     /// Fill a demo campaign on a running aggregator: the real emoji list, a few short epochs,
     /// one planted rising emoji (about half a minute); then open its dashboard.
     Demo(DemoArgs),
+}
+
+/// `attack` flags.
+#[derive(Debug, Args)]
+pub struct AttackArgs {
+    /// The honest devices.
+    #[command(flatten)]
+    pub population: PopulationArgs,
+    /// Mechanisms attacked, comma-separated: grr, sue, oue, olh, blh.
+    #[arg(long, default_value = "grr,oue,olh")]
+    pub mechanism: MechanismList,
+    /// Attacks, comma-separated: rva (random value), ria (random item), mga (maximal gain).
+    #[arg(long, value_delimiter = ',', default_value = "mga")]
+    pub attack: Vec<crate::attack::Attack>,
+    /// Fake devices' shares of all devices, comma-separated, each in [0, 1).
+    #[arg(long, value_delimiter = ',', default_value = "0.001,0.005,0.01,0.05")]
+    pub beta: Vec<f64>,
+    /// ε per report.
+    #[arg(long, default_value = "1", value_parser = parse_epsilon)]
+    pub eps: Epsilon,
+    /// Number of targets: the values least frequent among the honest devices.
+    #[arg(long, default_value_t = 1)]
+    pub targets: u32,
+    /// Repetitions per point (honest and fake devices drawn afresh).
+    #[arg(long, default_value_t = 3)]
+    pub reps: u32,
+    /// Write a chart of gain against β per mechanism here (PATH.svg and PATH.png).
+    #[arg(long, value_name = "PATH")]
+    pub plot: Option<PathBuf>,
+    /// Where to write the records (one per printed row).
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 /// `demo` flags.

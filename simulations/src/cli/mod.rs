@@ -7,6 +7,7 @@
 
 mod advise;
 pub mod args;
+mod attack;
 mod bench;
 mod demo;
 mod grid;
@@ -37,6 +38,7 @@ pub fn main() -> ExitCode {
         Command::Advise(args) => advise::run(&args),
         Command::Bench(args) => bench::run(&args),
         Command::Load(args) => load::run(&args),
+        Command::Attack(args) => attack::run(&args),
         Command::Demo(args) => demo::run(args),
     };
     match result {
