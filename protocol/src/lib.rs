@@ -47,6 +47,7 @@ pub mod hash;
 pub mod limits;
 pub mod math;
 pub mod mechanism;
+pub mod plausibility;
 pub mod privacy;
 pub mod report;
 pub mod wire;

@@ -79,8 +79,10 @@ fn the_maximal_gain_attack_reaches_the_papers_closed_form() {
             (record.gain_paper - closed_form).abs() < 1e-12,
             "{record:?}"
         );
+        // The campaign's exact parameters: integer thresholds, and for OUE the per-bit
+        // probabilities among reports in the honest range (within 1e-6 of the thresholds').
         assert!(
-            (record.gain_expected - closed_form).abs() < 1e-9,
+            (record.gain_expected - closed_form).abs() < 1e-5 * closed_form,
             "{record:?}"
         );
         let per_report = if kind == MechanismKind::Grr {

@@ -20,6 +20,7 @@ use crate::error::AggregateError;
 pub struct CellDelta {
     digest: u64,
     n: u64,
+    implausible: u64,
     added: Added,
 }
 
@@ -37,17 +38,25 @@ impl CellDelta {
     /// Checks every report against `config`'s parameters, then folds them all into a delta.
     /// On error nothing is made.
     pub fn of_reports(config: &CampaignConfig, reports: &[Report]) -> Result<Self, AggregateError> {
-        let added = with_family!(config.params(), p, C, wrap => added_by::<C>(p, config, reports))?;
+        let (added, n) =
+            with_family!(config.params(), p, C, wrap => added_by::<C>(p, config, reports))?;
         Ok(Self {
             digest: config.digest(),
-            n: reports.len() as u64,
+            n,
+            implausible: reports.len() as u64 - n,
             added,
         })
     }
 
-    /// Reports in the delta.
+    /// Reports counted in the delta.
     pub fn n(&self) -> u64 {
         self.n
+    }
+
+    /// Reports of the batch left out as statistically impossible for an honest device
+    /// (`ldp_protocol::plausibility`): valid in form, outside the honest range.
+    pub fn implausible(&self) -> u64 {
+        self.implausible
     }
 
     /// Digest of the campaign configuration the delta belongs to.
@@ -69,13 +78,14 @@ impl CellDelta {
     }
 }
 
-/// The cells `reports` add under the family `C`: the touched list where the family has one,
-/// else the whole folded table.
+/// The cells `reports` add under the family `C`, and how many reports are counted: the
+/// touched list where the family has one, else the whole folded table (whose fold may leave
+/// out implausible reports).
 fn added_by<C: FamilyCounters>(
     params: &C::Params,
     config: &CampaignConfig,
     reports: &[Report],
-) -> Result<Added, AggregateError> {
+) -> Result<(Added, u64), AggregateError> {
     let checked = params
         .check_all(reports)
         .map_err(|(index, source)| AggregateError::Report { index, source })?;
@@ -83,11 +93,12 @@ fn added_by<C: FamilyCounters>(
     if C::touched_cells(params, checked, &mut touched) {
         // Sorted here, on the request's thread, not in the one committer thread.
         touched.sort_unstable();
-        return Ok(Added::Ones(touched));
+        return Ok((Added::Ones(touched), reports.len() as u64));
     }
     let mut counters = C::new(params, config);
     counters.fold(checked);
-    Ok(Added::Table(counters.into_cells()))
+    let n = counters.n();
+    Ok((Added::Table(counters.into_cells()), n))
 }
 
 impl Counters {

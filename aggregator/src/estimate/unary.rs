@@ -4,7 +4,7 @@
 //! `ldp_protocol::mechanism::unary`.
 
 use ldp_protocol::mechanism::{CheckedReports, MechanismFamily, UnaryParams};
-use ldp_protocol::{CampaignConfig, UnaryReport};
+use ldp_protocol::{CampaignConfig, PureParams, UnaryReport};
 
 use super::bitslice::BitSlices;
 use super::family::{CountEstimate, FamilyCounters, Tally, pure_estimates};
@@ -14,11 +14,30 @@ use crate::error::AggregateError;
 pub trait UnaryShape: MechanismFamily + Copy + Eq + core::fmt::Debug {
     /// Words per report, ⌈k/64⌉.
     fn words(&self) -> usize;
+
+    /// Whether a report with these bits is counted (its number of ones is one an honest
+    /// device produces: `ldp_protocol::plausibility`). Every report, unless overridden.
+    fn plausible(&self, _bits: &[u64]) -> bool {
+        true
+    }
+
+    /// The per-bit probabilities among the reports counted, for the estimator.
+    fn counted(&self) -> PureParams {
+        self.pure()
+    }
 }
 
 impl UnaryShape for UnaryParams {
     fn words(&self) -> usize {
         UnaryParams::words(self)
+    }
+
+    fn plausible(&self, bits: &[u64]) -> bool {
+        UnaryParams::plausible(self, bits)
+    }
+
+    fn counted(&self) -> PureParams {
+        UnaryParams::counted(self)
     }
 }
 
@@ -62,9 +81,15 @@ impl<P: UnaryShape> FamilyCounters for UnaryCounters<P> {
         &mut self.tally
     }
 
-    /// Eight reports at a time through the carry-save adder, the rest one by one.
+    /// Eight reports at a time through the carry-save adder, the rest one by one; reports
+    /// outside the honest range ([`UnaryShape::plausible`]) are left out and not counted in n.
     fn fold(&mut self, reports: CheckedReports<'_, P>) {
-        let mut iter = reports.iter::<UnaryReport>();
+        let params = self.params;
+        let mut kept = 0_u64;
+        let mut iter = reports
+            .iter::<UnaryReport>()
+            .filter(|r| params.plausible(&r.bits))
+            .inspect(|_| kept += 1);
         loop {
             let group: [Option<&[u64]>; 8] =
                 core::array::from_fn(|_| iter.next().map(|r| r.bits.as_slice()));
@@ -78,7 +103,7 @@ impl<P: UnaryShape> FamilyCounters for UnaryCounters<P> {
             }
             break;
         }
-        self.tally.n += reports.len() as u64;
+        self.tally.n += kept;
     }
 
     fn cells(&self) -> Vec<u64> {
@@ -99,7 +124,7 @@ impl<P: UnaryShape> FamilyCounters for UnaryCounters<P> {
 
     fn estimate(&self, (): ()) -> Result<Vec<CountEstimate>, AggregateError> {
         Ok(pure_estimates(
-            self.params.pure(),
+            self.params.counted(),
             self.supports(),
             self.n(),
         ))

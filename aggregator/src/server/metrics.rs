@@ -191,13 +191,24 @@ impl Metrics {
             .register_collector(Box::new(StoreCollector(store)));
     }
 
-    /// Counts `reports` reports of one batch under `outcome`.
-    pub fn record_batch(&self, outcome: &str, reports: usize) {
+    /// Counts one batch of `reports` reports under `outcome`, its `implausible` ones (left out
+    /// of the counters) under `implausible` instead.
+    pub fn record_batch(&self, outcome: &str, reports: usize, implausible: usize) {
         let labels = OutcomeLabels {
             outcome: outcome.to_owned(),
         };
         self.batches.get_or_create(&labels).inc();
-        self.reports.get_or_create(&labels).inc_by(reports as u64);
+        self.reports
+            .get_or_create(&labels)
+            .inc_by((reports - implausible) as u64);
+        if implausible > 0 {
+            let labels = OutcomeLabels {
+                outcome: "implausible".to_owned(),
+            };
+            self.reports
+                .get_or_create(&labels)
+                .inc_by(implausible as u64);
+        }
     }
 
     /// The text exposition.

@@ -2,6 +2,7 @@
 
 mod intervals;
 mod numeric;
+mod plausibility;
 mod rappor;
 mod sketch;
 mod trending;

@@ -13,6 +13,7 @@ use crate::math::{LikelihoodRatio, PureParams, Threshold};
 use crate::mechanism::check_domain_size;
 use crate::mechanism::family::{MechanismFamily, check_bits, wrong_variant};
 use crate::mechanism::{Mechanism, MechanismKind};
+use crate::plausibility::{FALSE_REJECTION, OnesRange};
 use crate::report::Report;
 
 /// Largest domain unary encoding accepts: a report is then 8 KiB.
@@ -29,6 +30,9 @@ pub struct UnaryParams {
     pub one_if_false: Threshold,
     /// OUE (true) or SUE (false).
     pub optimized: bool,
+    /// The number of ones an honest report holds but for a [`FALSE_REJECTION`] share: the
+    /// collector counts only reports in this range ([`crate::plausibility`]).
+    pub honest: OnesRange,
 }
 
 impl UnaryParams {
@@ -36,24 +40,52 @@ impl UnaryParams {
     pub fn symmetric(epsilon: f64, k: u32) -> Result<Self, ConfigError> {
         check_domain_size(k, MAX_K, "sue")?;
         let e = libm::exp(epsilon / 2.0);
-        Ok(Self {
+        Ok(Self::with_honest_range(
             k,
-            one_if_true: Threshold::at_most(e / (e + 1.0)),
-            one_if_false: Threshold::at_least(1.0 / (e + 1.0)),
-            optimized: false,
-        })
+            Threshold::at_most(e / (e + 1.0)),
+            Threshold::at_least(1.0 / (e + 1.0)),
+            false,
+        ))
     }
 
     /// OUE for ε over `k` values.
     pub fn optimized(epsilon: f64, k: u32) -> Result<Self, ConfigError> {
         check_domain_size(k, MAX_K, "oue")?;
         let e = libm::exp(epsilon);
-        Ok(Self {
+        Ok(Self::with_honest_range(
             k,
-            one_if_true: Threshold::at_most(0.5),
-            one_if_false: Threshold::at_least(1.0 / (e + 1.0)),
-            optimized: true,
-        })
+            Threshold::at_most(0.5),
+            Threshold::at_least(1.0 / (e + 1.0)),
+            true,
+        ))
+    }
+
+    fn with_honest_range(k: u32, p: Threshold, q: Threshold, optimized: bool) -> Self {
+        let pure = PureParams {
+            p: p.probability(),
+            q: q.probability(),
+        };
+        Self {
+            k,
+            one_if_true: p,
+            one_if_false: q,
+            optimized,
+            honest: OnesRange::new(k, pure, FALSE_REJECTION),
+        }
+    }
+
+    /// `(p', q')`: the per-bit probabilities among the reports the collector counts (those in
+    /// the honest range), which its estimator uses; they differ from [`UnaryParams::pure`] by
+    /// less than [`FALSE_REJECTION`].
+    pub fn counted(&self) -> PureParams {
+        self.honest.counted(self.k, self.pure())
+    }
+
+    /// Whether the collector counts a report with these bits (its ones in the honest range).
+    #[inline]
+    pub fn plausible(&self, bits: &[u64]) -> bool {
+        let ones: u32 = bits.iter().map(|w| w.count_ones()).sum();
+        self.honest.keeps(ones)
     }
 
     /// Number of 64-bit words in a report.

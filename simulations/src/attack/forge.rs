@@ -152,3 +152,14 @@ fn supports(params: &MechanismParams, report: &Report, value: u32) -> bool {
         _ => false,
     }
 }
+
+/// Whether the collector counts `report`: unary reports only when their number of ones is in
+/// the honest range; every other report is counted.
+pub(super) fn counted(params: &MechanismParams, report: &Report) -> bool {
+    match (params, report) {
+        (MechanismParams::Oue(p) | MechanismParams::Sue(p), Report::Oue(r) | Report::Sue(r)) => {
+            p.plausible(&r.bits)
+        }
+        _ => true,
+    }
+}

@@ -26,6 +26,9 @@
 //! ([`ingest::accept_into`]) and estimates with the aggregator's own estimator, so whatever
 //! the collector would count, the measurement counts.
 //!
+//! Unary reports outside the honest range are left out, as the collector does
+//! (`ldp_protocol::plausibility`): the expected gain counts only the fake reports kept, with
+//! β among the counted reports and the estimator's per-bit probabilities among kept reports.
 //! No per-report check can refuse a maximal-gain GRR report: it is a valid report that an
 //! honest device sends with probability q or p.
 
@@ -44,8 +47,8 @@ mod theory;
 pub use forge::SEED_TRIES;
 pub use theory::{Family, Setting, expected_gain, gain_sigma, paper_gain};
 
-use forge::fake_report;
-use theory::fake_support_expected;
+use forge::{counted, fake_report};
+use theory::{counted_pure, support_expected};
 
 /// A poisoning attack (Cao, Jia, Gong 2021).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -101,6 +104,11 @@ pub struct GainRecord {
     pub fake: u64,
     /// Fake devices' share of all devices, `fake / (n + fake)`.
     pub beta: f64,
+    /// Fake reports counted per repetition, on average: the rest were left out as
+    /// implausible (`ldp_protocol::plausibility`).
+    pub fake_counted: f64,
+    /// Honest reports left out as implausible per repetition, on average.
+    pub honest_refused: f64,
     /// Target values (`;`-separated in CSV).
     #[serde(serialize_with = "joined")]
     #[serde(deserialize_with = "split")]
@@ -218,8 +226,12 @@ fn check_plan(plan: &AttackPlan, reps: u32, population: &Population) -> Result<(
 struct Once {
     /// The targets' summed frequency, after minus before.
     gain: f64,
-    /// Targets supported, summed over the fake reports.
+    /// Targets supported, summed over the fake reports counted.
     support: u64,
+    /// Fake reports counted (not left out as implausible).
+    fakes_counted: u64,
+    /// Honest reports counted.
+    honest_counted: u64,
     /// The first target's rank before and after.
     ranks: (usize, usize),
 }
@@ -234,7 +246,9 @@ fn attack_once(
     rep: u32,
 ) -> Result<Once, RunError> {
     let (honest, _, _) = simulate_once(config, values, seed, rep)?;
-    let (before, rank_before) = target_share(&honest.estimate()?, &plan.targets);
+    let estimates = honest.estimate()?;
+    let honest_counted = estimates.n;
+    let (before, rank_before) = target_share(&estimates, &plan.targets);
     let fake_seed = seed ^ 0xa77a_c4ed_u64.rotate_left(rep);
     let mut rng = WyRand::new(fake_seed);
     let mut encoder = Encoder::with_simulation_rng(config, WyRand::new(!fake_seed));
@@ -242,15 +256,20 @@ fn attack_once(
     let mut support = 0;
     for _ in 0..m {
         let (report, s) = fake_report(config, plan.attack, &plan.targets, &mut rng, &mut encoder)?;
-        support += u64::from(s);
+        if counted(config.params(), &report) {
+            support += u64::from(s);
+        }
         reports.push(report);
     }
     let mut attacked = honest;
     fold_as_batches(&mut attacked, config, reports, rep)?;
-    let (after, rank_after) = target_share(&attacked.estimate()?, &plan.targets);
+    let estimates = attacked.estimate()?;
+    let (after, rank_after) = target_share(&estimates, &plan.targets);
     Ok(Once {
         gain: after - before,
         support,
+        fakes_counted: estimates.n - honest_counted,
+        honest_counted,
         ranks: (rank_before, rank_after),
     })
 }
@@ -273,7 +292,6 @@ pub fn simulate_attack(
     let values: Vec<u32> = population.values().collect();
     let n = population.n();
     let m = fake_devices(n, plan.beta);
-    let beta = m as f64 / (n + m) as f64;
     let r = plan.targets.len() as f64;
     let target_freq = plan
         .targets
@@ -281,33 +299,40 @@ pub fn simulate_attack(
         .map(|&t| population.counts()[t as usize] as f64)
         .sum::<f64>()
         / n as f64;
-    let (mut gain_sum, mut support_sum) = (0.0, 0_u64);
+    let (mut gain_sum, mut support_sum, mut fakes_sum, mut honest_sum) = (0.0, 0, 0, 0);
     let (mut rank_before, mut rank_after) = (0, 0);
     for rep in 0..reps {
         let once = attack_once(&config, &values, plan, m, seed, rep)?;
         gain_sum += once.gain;
         support_sum += once.support;
+        fakes_sum += once.fakes_counted;
+        honest_sum += once.honest_counted;
         if rep == 0 {
             (rank_before, rank_after) = once.ranks;
         }
     }
-    let pure = config.params().pure();
+    let per_rep = |sum: u64| sum as f64 / f64::from(reps);
+    let (fakes_counted, honest_counted) = (per_rep(fakes_sum), per_rep(honest_sum));
+    // Only counted reports move the estimates: β among them.
+    let beta = fakes_counted / (honest_counted + fakes_counted);
+    let pure = counted_pure(config.params());
+    let fake_support = if fakes_sum == 0 {
+        0.0
+    } else {
+        support_sum as f64 / fakes_sum as f64
+    };
+    let expected_support = match plan.attack {
+        // What the crafted reports achieved (every target, unless no seed tried did).
+        Attack::MaximalGain => fake_support,
+        _ => support_expected(plan.attack, config.params(), family, r, k),
+    };
     let setting = Setting {
         beta,
         r,
         k: f64::from(k),
         target_freq,
     };
-    let fake_support = if m == 0 {
-        0.0
-    } else {
-        support_sum as f64 / (m as f64 * f64::from(reps))
-    };
-    let expected_support = match plan.attack {
-        // What the crafted reports achieved (every target, unless no seed tried did).
-        Attack::MaximalGain => fake_support,
-        _ => fake_support_expected(plan.attack, family, pure, r, f64::from(k)),
-    };
+    let counts = (honest_counted.round() as u64, fakes_counted.round() as u64);
     Ok(GainRecord {
         mechanism: config.params().kind().name().to_owned(),
         attack: plan.attack,
@@ -315,15 +340,25 @@ pub fn simulate_attack(
         k,
         n,
         fake: m,
-        beta,
+        beta: m as f64 / (n + m) as f64,
+        fake_counted: fakes_counted,
+        honest_refused: n as f64 - honest_counted,
         targets: plan.targets.clone(),
         target_frequency: target_freq,
         reps,
         gain: gain_sum / f64::from(reps),
         gain_expected: expected_gain(pure, beta, expected_support, r, target_freq),
-        gain_sigma: gain_sigma(pure, family, plan.attack, (n, m), &setting)
+        gain_sigma: gain_sigma(pure, family, plan.attack, counts, &setting)
             / f64::from(reps).sqrt(),
-        gain_paper: paper_gain(config.params(), eps, plan.attack, &setting),
+        gain_paper: paper_gain(
+            config.params(),
+            eps,
+            plan.attack,
+            &Setting {
+                beta: m as f64 / (n + m) as f64,
+                ..setting
+            },
+        ),
         fake_support,
         rank_before,
         rank_after,

@@ -1,7 +1,9 @@
 //! The expected gain of an attack and its standard deviation, in closed form (see the
 //! parent module's docs).
 
+use ldp_protocol::plausibility::OnesRange;
 use ldp_protocol::{MechanismParams, PureParams};
+use statrs::distribution::{Binomial, Discrete};
 
 use super::Attack;
 use crate::run::RunError;
@@ -23,6 +25,51 @@ pub(super) fn fake_support_expected(
         (Attack::MaximalGain, Family::Grr) => 1.0,
         (Attack::MaximalGain, _) => r,
     }
+}
+
+/// The per-bit (p, q) the collector's estimator uses: for unary encoding those among the
+/// reports in the honest range (`UnaryParams::counted`), else the pure protocol's.
+pub(super) fn counted_pure(params: &MechanismParams) -> PureParams {
+    match params {
+        MechanismParams::Oue(p) | MechanismParams::Sue(p) => p.counted(),
+        other => other.pure(),
+    }
+}
+
+/// `E[S]` over the fake reports of a random-value or random-item attack that the collector
+/// counts, for `params` of `family`, r targets out of k values.
+pub(super) fn support_expected(
+    attack: Attack,
+    params: &MechanismParams,
+    family: Family,
+    r: f64,
+    k: u32,
+) -> f64 {
+    match (attack, params) {
+        (Attack::RandomValue, MechanismParams::Oue(p) | MechanismParams::Sue(p)) => {
+            random_bits_support(p.honest, k, r)
+        }
+        _ => fake_support_expected(attack, family, counted_pure(params), r, f64::from(k)),
+    }
+}
+
+/// `E[S]` over the random-value reports the collector counts, for unary encoding: k fair
+/// random bits with X ones, counted when X is in `honest`, so `r·E[X | counted]/k` (the bits
+/// are exchangeable).
+fn random_bits_support(honest: OnesRange, k: u32, r: f64) -> f64 {
+    let Ok(bits) = Binomial::new(0.5, u64::from(k)) else {
+        return r / 2.0;
+    };
+    let (mut kept, mut ones) = (0.0, 0.0);
+    for x in honest.lo..=honest.hi {
+        let p = bits.pmf(u64::from(x));
+        kept += p;
+        ones += p * f64::from(x);
+    }
+    if kept == 0.0 {
+        return 0.0;
+    }
+    r * ones / kept / f64::from(k)
 }
 
 /// The expected frequency gain `β·(E[S] − r·q)/(p − q) − β·f_T` (module docs).

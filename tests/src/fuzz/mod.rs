@@ -79,7 +79,8 @@ fn campaigns() -> &'static [CampaignConfig] {
 
 /// Bytes from the network as a batch: decoded, then — under every campaign's id and digest,
 /// so that the reports themselves are what is explored — checked and folded. Whatever is
-/// accepted folds to exactly its reports and can be estimated without a panic.
+/// accepted folds to exactly its reports (less those left out as implausible) and can be
+/// estimated without a panic.
 pub fn batch(data: &[u8]) {
     let Ok(mut batch) = ingest::decode(data) else {
         return;
@@ -88,7 +89,11 @@ pub fn batch(data: &[u8]) {
         batch.campaign = config.id().clone();
         batch.config_digest = config.digest();
         if let Ok(delta) = ingest::accept(config, &batch, 0..=u64::MAX, &Limits::default()) {
-            assert_eq!(delta.cells.n(), batch.reports.len() as u64);
+            // Every report is counted or left out as implausible.
+            assert_eq!(
+                delta.cells.n() + delta.cells.implausible(),
+                batch.reports.len() as u64
+            );
             // The delta adds exactly what folding the reports counts.
             let mut counters = ldp_aggregator::Counters::new(config);
             counters

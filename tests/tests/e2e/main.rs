@@ -13,6 +13,7 @@ mod longitudinal;
 mod multinode;
 mod numeric;
 mod pipeline;
+mod poisoning;
 mod policy;
 mod rappor;
 mod sdk;

@@ -24,6 +24,10 @@ pub struct IngestAnswer {
     pub status: String,
     /// Reports in the batch.
     pub reports: usize,
+    /// Reports of the batch left out as statistically impossible for an honest device (valid
+    /// in form, but with a number of ones outside the honest range: `docs/threat-model.md`);
+    /// the others were counted.
+    pub implausible: u64,
 }
 
 /// The body of an upload: the bytes of one bincode-encoded `Batch` (`docs/wire-format.md`).
@@ -62,12 +66,19 @@ pub(crate) async fn post_reports(
     let mut reports = 0;
     let result = ingest_batch(&state, &id, &headers, body, &mut reports).await;
     let outcome = match &result {
-        Ok(CommitOutcome::Counted) => "counted",
-        Ok(CommitOutcome::Duplicate) => "duplicate",
-        Ok(CommitOutcome::Conflict) => ProblemType::BatchIdConflict.slug(),
+        Ok((CommitOutcome::Counted, _)) => "counted",
+        Ok((CommitOutcome::Duplicate, _)) => "duplicate",
+        Ok((CommitOutcome::Conflict, _)) => ProblemType::BatchIdConflict.slug(),
         Err(problem) => problem.kind.slug(),
     };
-    state.metrics.record_batch(outcome, reports);
+    let implausible = match &result {
+        Ok((CommitOutcome::Counted, implausible)) => *implausible,
+        _ => 0,
+    };
+    state
+        .metrics
+        .record_batch(outcome, reports, implausible as usize);
+    let result = result.map(|(outcome, _)| outcome);
     if let Ok(CommitOutcome::Counted) = result {
         state.metrics.batch_reports.observe(reports as f64);
     }
@@ -82,19 +93,20 @@ pub(crate) async fn post_reports(
     let answer = IngestAnswer {
         status: outcome.to_owned(),
         reports,
+        implausible,
     };
     Ok((StatusCode::ACCEPTED, Json(answer)).into_response())
 }
 
 /// Parses, checks and folds the batch, and waits for its commit; `reports` is set as soon as
-/// the batch is decoded.
+/// the batch is decoded. Returns the commit's outcome and the reports left out as implausible.
 async fn ingest_batch(
     state: &AppState,
     id: &str,
     headers: &HeaderMap,
     body: Bytes,
     reports: &mut usize,
-) -> Result<CommitOutcome, Problem> {
+) -> Result<(CommitOutcome, u64), Problem> {
     require_content_type(headers, BATCH_CONTENT_TYPE, "the batch")?;
     let batch = ingest::decode(&body)?;
     let content = twox_hash::XxHash3_128::oneshot(&body).to_le_bytes();
@@ -106,6 +118,7 @@ async fn ingest_batch(
         .accepted_epochs(state.now(), config.epoch_seconds());
     let delta = ingest::accept(&config, &batch, window, &state.settings.ingest_limits())?;
     drop(batch);
+    let implausible = delta.cells.implausible();
     let delta = BatchDelta {
         campaign: id.to_owned(),
         epoch: delta.epoch,
@@ -119,5 +132,5 @@ async fn ingest_batch(
     let outcome = tokio::time::timeout(wait, state.committer.submit(delta))
         .await
         .map_err(|_| SubmitError::Overloaded)??;
-    Ok(outcome)
+    Ok((outcome, implausible))
 }
