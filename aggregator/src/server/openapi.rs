@@ -10,7 +10,7 @@ use super::routes::estimates::{
 use super::routes::ingest::{self, IngestAnswer};
 use super::routes::ops::{self, AdviceView, AdvisedMechanism};
 use super::routes::trending::{self, TrendView, TrendingView};
-use super::routes::{EpochsView, ProblemView};
+use super::routes::{EpochsView, Format, ProblemView};
 use crate::estimate::MeanEstimate;
 use crate::estimate::candidates::CandidateEstimate;
 
@@ -50,6 +50,7 @@ use crate::estimate::candidates::CandidateEstimate;
         AdviceView,
         AdvisedMechanism,
         EpochsView,
+        Format,
         ProblemView
     )),
     modifiers(&BearerAuth)
@@ -110,12 +111,15 @@ mod tests {
     #[test]
     fn the_documented_ranges_are_the_ones_the_server_applies() {
         let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
-        // Epochs and counts: the whole u64 range, which `int64` would cut at 2^63 − 1.
-        let to = parameter(&doc, "/v1/campaigns/{id}/estimates", "to");
+        // Counts: the whole u64 range, which `int64` would cut at 2^63 − 1. Epochs are strings
+        // (a number, a date or a date-time).
+        let top = parameter(&doc, "/v1/campaigns/{id}/estimates", "top");
         assert_eq!(
-            (&to["minimum"], &to["maximum"]),
+            (&top["minimum"], &top["maximum"]),
             (&0.into(), &u64::MAX.into())
         );
+        let to = parameter(&doc, "/v1/campaigns/{id}/estimates", "to");
+        assert_eq!(to["type"], "string", "{to}");
         let baseline = parameter(&doc, "/v1/campaigns/{id}/trending", "baseline");
         assert_eq!(baseline["minimum"], 1);
         assert_eq!(baseline["maximum"], crate::query::MAX_BASELINE_EPOCHS);

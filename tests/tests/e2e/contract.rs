@@ -20,7 +20,8 @@ fn sample(name: &str) -> &'static str {
         "alpha" => "0.05",
         "top" => "3",
         "baseline" => "2",
-        // Epochs.
+        "format" => "csv",
+        // Epochs (a number; dates are tested in `analyst`).
         _ => "0",
     }
 }

@@ -1,5 +1,6 @@
 //! End-to-end tests across crates: one test binary, one module per concern.
 
+mod analyst;
 mod browser;
 mod contract;
 mod dashboard;

@@ -4,6 +4,8 @@
 use plotters::coord::ranged1d::SegmentValue;
 use plotters::prelude::*;
 
+use crate::epoch_time::EpochTime;
+
 /// One bar of the top-values chart.
 #[derive(Debug, Clone)]
 pub struct Bar {
@@ -104,8 +106,9 @@ pub fn top_values(bars: &[Bar], x_label: &str) -> Result<String, String> {
     Ok(svg)
 }
 
-/// A value's share per epoch: a line with its 95% interval band.
-pub fn share_series(points: &[SharePoint], label: &str) -> Result<String, String> {
+/// A value's share per epoch: a line with its 95% interval band; the axis labels epochs by
+/// date or time (`time`), at most five of them, with room for the last.
+pub fn share_series(points: &[SharePoint], label: &str, time: EpochTime) -> Result<String, String> {
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (760, 300)).into_drawing_area();
@@ -120,15 +123,17 @@ pub fn share_series(points: &[SharePoint], label: &str) -> Result<String, String
             * 1.1;
         let mut chart = ChartBuilder::on(&root)
             .margin(12)
+            .margin_right(64)
             .x_label_area_size(40)
             .y_label_area_size(60)
             .build_cartesian_2d(first as f64..last as f64, 0.0..high)
             .map_err(|e| e.to_string())?;
         chart
             .configure_mesh()
-            .x_desc("epoch")
+            .x_desc("epoch (UTC)")
             .y_desc(format!("share of {} (%)", truncate(label, 24)))
-            .x_label_formatter(&|x| format!("{}", x.round() as u64))
+            .x_labels(5)
+            .x_label_formatter(&|x| time.label(x.round() as u64))
             .label_style(("sans-serif", 14))
             .axis_desc_style(("sans-serif", 14))
             .draw()

@@ -6,6 +6,7 @@ use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use super::charts::{self, Bar};
 use super::{CampaignData, CampaignRow, TOP, View};
+use crate::epoch_time::EpochTime;
 
 fn layout(title: &str, signed_in: bool, body: Markup) -> Markup {
     html! {
@@ -95,10 +96,10 @@ pub fn campaign_list(rows: &[CampaignRow]) -> Markup {
                                 td.num { (row.config.epsilon()) }
                                 td.num { (values_cell(&row.config)) }
                                 td.num { (row.reports) }
-                                td.num { (row.current_epoch) }
+                                td.num { (epoch_label(&row.config, row.current_epoch)) }
                                 td.num {
                                     @match row.last_epoch {
-                                        Some(e) => (e),
+                                        Some(e) => (epoch_label(&row.config, e)),
                                         None => "none yet",
                                     }
                                 }
@@ -229,9 +230,9 @@ pub fn campaign(data: &CampaignData, view: View) -> Markup {
                 " · "
                 (data.n) " reports"
                 @if let Some((from, to)) = data.epochs {
-                    " in epochs " (from) "–" (to)
+                    " from " (epoch_label(config, from)) " to " (epoch_label(config, to))
                 }
-                " · current epoch " (data.current_epoch)
+                " · now in " (epoch_label(config, data.current_epoch))
             }
             @if config.is_open() {
                 (open_section(data))
@@ -411,7 +412,7 @@ fn trending_section(data: &CampaignData, base: &str) -> Markup {
                 Err(why) => p.empty { (why) },
                 Ok((epoch, report)) => {
                     p.note {
-                        "Values whose share in epoch " (epoch) " rose above the "
+                        "Values whose share in " (epoch_label(config, *epoch)) " rose above the "
                         (super::BASELINE_EPOCHS) " epochs before it, at family-wise \
                          false-positive level " (report.alpha) " (z above "
                         (format!("{:.2}", report.z_threshold)) ", Bonferroni over "
@@ -458,11 +459,19 @@ fn series_section(data: &CampaignData) -> Markup {
             } @else {
                 p.note { "Estimated share per epoch; the band is the 95% interval. \
                           Pick another value in the tables above." }
-                @match charts::share_series(points, &label) {
+                @match charts::share_series(points, &label, EpochTime::new(data.config.epoch_seconds())) {
                     Ok(svg) => div.chart { (PreEscaped(svg)) },
                     Err(e) => p.error { "The chart could not be drawn: " (e) },
                 }
             }
         }
+    }
+}
+
+/// An epoch as its date or time at the epoch length's precision, its number in the tooltip.
+fn epoch_label(config: &CampaignConfig, epoch: u64) -> Markup {
+    let time = EpochTime::new(config.epoch_seconds());
+    html! {
+        time datetime=[time.start(epoch)] title={ "epoch " (epoch) } { (time.label(epoch)) }
     }
 }

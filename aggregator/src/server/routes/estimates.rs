@@ -9,6 +9,7 @@ use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::openapi::schema::{Array, ArrayBuilder, ObjectBuilder, Type};
 use utoipa::{IntoParams, ToSchema};
@@ -16,32 +17,42 @@ use utoipa::{IntoParams, ToSchema};
 use super::super::auth::require;
 use super::super::problem::Problem;
 use super::super::{AppState, blocking};
-use super::{EpochsView, ProblemView, bad_query, require_content_type};
+use super::{
+    EpochsView, Format, ProblemView, bad_query, csv_response, epoch_selection, require_content_type,
+};
 use crate::Alpha;
+use crate::epoch_time::EpochTime;
 use crate::estimate::MeanEstimate;
 use crate::estimate::candidates::{CandidateEstimate, MAX_CANDIDATE_BYTES, MAX_CANDIDATES};
-use crate::query::{self, EpochSelection};
+use crate::query;
 use crate::shuffle::{self, CentralBound};
 use crate::store::Role;
 
-/// Which epochs to estimate over.
+/// Which epochs to estimate over, and in which format.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct EstimatesQuery {
-    /// One epoch (same as `from=E&to=E`).
-    #[param(format = "uint64", maximum = 18_446_744_073_709_551_615_u64)]
-    pub epoch: Option<u64>,
-    /// First epoch, inclusive (default: the first with reports).
-    #[param(format = "uint64", maximum = 18_446_744_073_709_551_615_u64)]
-    pub from: Option<u64>,
-    /// Last epoch, inclusive (default: the last with reports).
-    #[param(format = "uint64", maximum = 18_446_744_073_709_551_615_u64)]
-    pub to: Option<u64>,
+    /// One epoch (same as `from=E&to=E`): an epoch number, an RFC 3339 date-time (the epoch
+    /// holding it) or an ISO 8601 date (every epoch of that UTC day).
+    #[param(value_type = Option<String>, example = "2026-11-29")]
+    pub epoch: Option<String>,
+    /// First epoch, inclusive (default: the first with reports): an epoch number, an ISO 8601
+    /// date (the epoch holding its first second) or an RFC 3339 date-time.
+    #[param(value_type = Option<String>, example = "2026-11-01")]
+    pub from: Option<String>,
+    /// Last epoch, inclusive (default: the last with reports): an epoch number, an ISO 8601
+    /// date (the epoch holding its last second) or an RFC 3339 date-time.
+    #[param(value_type = Option<String>, example = "2026-11-30")]
+    pub to: Option<String>,
     /// Only the `top` values by estimated count, largest first (default: every value, in
     /// index order).
     #[param(format = "uint64", maximum = 18_446_744_073_709_551_615_u64)]
     pub top: Option<usize>,
+    /// `json` (default) or `csv` (`text/csv`, one row per value; also chosen by
+    /// `Accept: text/csv`).
+    #[param(value_type = Option<Format>)]
+    pub format: Option<Format>,
 }
 
 /// The estimate of one value.
@@ -131,7 +142,10 @@ impl From<CentralBound> for ShuffledView {
     path = "/v1/campaigns/{id}/estimates",
     params(("id" = String, Path, description = "Campaign id"), EstimatesQuery),
     responses(
-        (status = 200, description = "Estimates", body = EstimatesView),
+        (status = 200, description = "Estimates", content(
+            (EstimatesView = "application/json"),
+            (String = "text/csv", example = "index,value,count,std_error,ci95_low,ci95_high,consistent_count"),
+        )),
         (status = 400, description = "Malformed, unknown or contradictory query parameters", body = ProblemView, content_type = "application/problem+json"),
         (status = 401, description = "No or unknown token", body = ProblemView, content_type = "application/problem+json"),
         (status = 404, description = "No such campaign", body = ProblemView, content_type = "application/problem+json"),
@@ -144,15 +158,16 @@ pub(crate) async fn estimates(
     Path(id): Path<String>,
     headers: HeaderMap,
     query: Result<Query<EstimatesQuery>, QueryRejection>,
-) -> Result<Json<EstimatesView>, Problem> {
+) -> Result<Response, Problem> {
     require(&state, &headers, Role::Analyst).await?;
     let Query(query) = query.map_err(|e| bad_query(e.body_text()))?;
     let config = state.campaign(&id).await?;
-    let selection = EpochSelection {
-        epoch: query.epoch,
-        from: query.from,
-        to: query.to,
-    };
+    let selection = epoch_selection(
+        &config,
+        query.epoch.as_deref(),
+        query.from.as_deref(),
+        query.to.as_deref(),
+    )?;
     let (store, cfg, now) = (state.store.clone(), config.clone(), state.now());
     let answer = blocking(move || query::estimates(&*store, &cfg, now, selection)).await?;
     let estimates = answer.estimates;
@@ -160,28 +175,59 @@ pub(crate) async fn estimates(
         Some(top) => estimates.top(top),
         None => estimates.values,
     };
+    let values: Vec<ValueView> = chosen
+        .into_iter()
+        .map(|v| ValueView {
+            index: v.index,
+            value: config.label(v.index),
+            count: v.count,
+            std_error: v.std_error,
+            ci95: [v.ci95_low, v.ci95_high],
+            consistent_count: v.norm_sub_count,
+        })
+        .collect();
+    if Format::negotiate(query.format, &headers) == Format::Csv {
+        return Ok(values_csv(&values));
+    }
     Ok(Json(EstimatesView {
         campaign: id,
         mechanism: config.params().kind().name().to_owned(),
         epsilon: config.epsilon(),
         k: config.k(),
         n: estimates.n,
-        epochs: answer.epochs.into(),
+        epochs: EpochsView::new(answer.epochs, EpochTime::new(config.epoch_seconds())),
         min_reports: config.min_reports(),
-        values: chosen
-            .into_iter()
-            .map(|v| ValueView {
-                index: v.index,
-                value: config.label(v.index),
-                count: v.count,
-                std_error: v.std_error,
-                ci95: [v.ci95_low, v.ci95_high],
-                consistent_count: v.norm_sub_count,
-            })
-            .collect(),
+        values,
         mean: answer.mean,
         shuffled: answer.central.into(),
-    }))
+    })
+    .into_response())
+}
+
+/// The per-value estimates as CSV: the columns of [`ValueView`], the interval as two.
+fn values_csv(values: &[ValueView]) -> Response {
+    csv_response(
+        &[
+            "index",
+            "value",
+            "count",
+            "std_error",
+            "ci95_low",
+            "ci95_high",
+            "consistent_count",
+        ],
+        values.iter().map(|v| {
+            vec![
+                v.index.to_string(),
+                v.value.clone(),
+                v.count.to_string(),
+                v.std_error.to_string(),
+                v.ci95[0].to_string(),
+                v.ci95[1].to_string(),
+                v.consistent_count.to_string(),
+            ]
+        }),
+    )
 }
 
 /// Which epochs a candidate query covers (query parameters, as for `GET …/estimates`).
@@ -189,15 +235,18 @@ pub(crate) async fn estimates(
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct EpochsQuery {
-    /// One epoch (same as `from=E&to=E`).
-    #[param(format = "uint64", maximum = 18_446_744_073_709_551_615_u64)]
-    pub epoch: Option<u64>,
-    /// First epoch, inclusive (default: the first with reports).
-    #[param(format = "uint64", maximum = 18_446_744_073_709_551_615_u64)]
-    pub from: Option<u64>,
-    /// Last epoch, inclusive (default: the last with reports).
-    #[param(format = "uint64", maximum = 18_446_744_073_709_551_615_u64)]
-    pub to: Option<u64>,
+    /// One epoch (same as `from=E&to=E`): an epoch number, an RFC 3339 date-time or an ISO
+    /// 8601 date (every epoch of that UTC day).
+    #[param(value_type = Option<String>, example = "2026-11-29")]
+    pub epoch: Option<String>,
+    /// First epoch, inclusive (default: the first with reports): an epoch number, a date or a
+    /// date-time.
+    #[param(value_type = Option<String>, example = "2026-11-01")]
+    pub from: Option<String>,
+    /// Last epoch, inclusive (default: the last with reports): an epoch number, a date or a
+    /// date-time.
+    #[param(value_type = Option<String>, example = "2026-11-30")]
+    pub to: Option<String>,
 }
 
 /// The body of a candidate query.
@@ -304,11 +353,12 @@ pub(crate) async fn query_estimates(
         .map_err(|e| bad_query(format!("the body is not a candidate query: {e}")))?;
     drop(body);
     let config = state.campaign(&id).await?;
-    let selection = EpochSelection {
-        epoch: query.epoch,
-        from: query.from,
-        to: query.to,
-    };
+    let selection = epoch_selection(
+        &config,
+        query.epoch.as_deref(),
+        query.from.as_deref(),
+        query.to.as_deref(),
+    )?;
     // Decoding is CPU work proportional to candidates × cohorts × hashes: off the async workers.
     // If this request is dropped (the request timeout), the guard tells the decoder to stop.
     let cancel = CancelOnDrop(Arc::new(AtomicBool::new(false)));
@@ -333,7 +383,7 @@ pub(crate) async fn query_estimates(
         epsilon: config.epsilon(),
         k: config.k(),
         n: decoding.n,
-        epochs: answer.epochs.into(),
+        epochs: EpochsView::new(answer.epochs, EpochTime::new(config.epoch_seconds())),
         min_reports: config.min_reports(),
         alpha: decoding.alpha,
         z_threshold: decoding.z_threshold,

@@ -36,8 +36,13 @@ use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use axum::response::{IntoResponse, Response};
+use ldp_protocol::CampaignConfig;
+
 use super::AppState;
 use super::problem::{Problem, ProblemType};
+use crate::epoch_time::{Bound, Edge, EpochTime};
+use crate::query::EpochSelection;
 use crate::store::EpochRange;
 
 /// Every route of the service.
@@ -97,22 +102,137 @@ pub struct ProblemView {
     pub detail: String,
 }
 
-/// A range of epochs, both ends inclusive (named `EpochRange` in the OpenAPI document).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+/// A range of epochs, both ends inclusive, and when it starts and ends (named `EpochRange` in
+/// the OpenAPI document).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[schema(as = EpochRange)]
 pub struct EpochsView {
     /// First epoch, inclusive.
     pub from: u64,
     /// Last epoch, inclusive.
     pub to: u64,
+    /// When the first epoch starts, RFC 3339 UTC (null past year 9999).
+    pub start: Option<String>,
+    /// When the last epoch ends (exclusive), RFC 3339 UTC (null past year 9999).
+    pub end: Option<String>,
 }
 
-impl From<EpochRange> for EpochsView {
-    fn from(range: EpochRange) -> Self {
+impl EpochsView {
+    /// `range` of a campaign whose epochs are `time`.
+    pub fn new(range: EpochRange, time: EpochTime) -> Self {
         Self {
             from: range.from,
             to: range.to,
+            start: time.start(range.from),
+            end: time.end(range.to),
         }
+    }
+}
+
+/// Reads the epoch parameters of a question for `config`: each an epoch number, a date or a
+/// date-time ([`crate::epoch_time`]). A date as `epoch` names every epoch of that day.
+pub(super) fn epoch_selection(
+    config: &CampaignConfig,
+    epoch: Option<&str>,
+    from: Option<&str>,
+    to: Option<&str>,
+) -> Result<EpochSelection, Problem> {
+    let time = EpochTime::new(config.epoch_seconds());
+    let read = |name: &str, text: &str, edge: Edge| {
+        text.parse::<Bound>()
+            .and_then(|bound| time.epoch(bound, edge))
+            .map_err(|e| bad_query(format!("{name}: {e}")))
+    };
+    let (from, to) = (
+        from.map(|t| read("from", t, Edge::First)).transpose()?,
+        to.map(|t| read("to", t, Edge::Last)).transpose()?,
+    );
+    let Some(epoch) = epoch else {
+        return Ok(EpochSelection {
+            epoch: None,
+            from,
+            to,
+        });
+    };
+    let (first, last) = (
+        read("epoch", epoch, Edge::First)?,
+        read("epoch", epoch, Edge::Last)?,
+    );
+    if from.is_some() || to.is_some() || first == last {
+        // One epoch (or both forms given, which the query refuses).
+        return Ok(EpochSelection {
+            epoch: Some(first),
+            from,
+            to,
+        });
+    }
+    Ok(EpochSelection {
+        epoch: None,
+        from: Some(first),
+        to: Some(last),
+    })
+}
+
+/// The answer formats of the analyst questions.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    /// `application/json` (the default).
+    #[default]
+    Json,
+    /// `text/csv`: one row per value, the JSON's per-value fields as columns (an interval as
+    /// `NAME_low` and `NAME_high`).
+    Csv,
+}
+
+impl Format {
+    /// The format asked for: `format=` if given, else `text/csv` when the `Accept` header
+    /// names it before (or without) JSON, else JSON.
+    pub(super) fn negotiate(asked: Option<Self>, headers: &HeaderMap) -> Self {
+        if let Some(format) = asked {
+            return format;
+        }
+        let accept = headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        let position = |media: &str| accept.to_ascii_lowercase().find(media);
+        match (position("text/csv"), position("application/json")) {
+            (Some(csv), Some(json)) if csv < json => Self::Csv,
+            (Some(_), None) => Self::Csv,
+            _ => Self::Json,
+        }
+    }
+}
+
+/// A `text/csv` answer: `header`, then one line per row, each field quoted when it holds a
+/// comma, a quote or a line break (RFC 4180).
+pub(super) fn csv_response(
+    header_row: &[&str],
+    rows: impl Iterator<Item = Vec<String>>,
+) -> Response {
+    let mut body = header_row.join(",");
+    body.push_str("\r\n");
+    for row in rows {
+        let fields: Vec<String> = row.iter().map(|f| csv_field(f)).collect();
+        body.push_str(&fields.join(","));
+        body.push_str("\r\n");
+    }
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/csv; charset=utf-8; header=present",
+        )],
+        body,
+    )
+        .into_response()
+}
+
+fn csv_field(field: &str) -> String {
+    if field.contains([',', '"', '\r', '\n']) {
+        format!("\"{}\"", field.replace('"', "\"\""))
+    } else {
+        field.to_owned()
     }
 }
 

@@ -7,14 +7,16 @@ use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::super::auth::require;
 use super::super::problem::Problem;
 use super::super::{AppState, blocking};
-use super::{EpochsView, ProblemView, bad_query};
+use super::{EpochsView, Format, ProblemView, bad_query, csv_response};
 use crate::Alpha;
+use crate::epoch_time::{Bound, Edge, EpochTime};
 use crate::query::{self, TrendingRequest};
 use crate::store::Role;
 
@@ -33,12 +35,18 @@ pub struct TrendingQuery {
     #[param(format = "uint64", maximum = 18_446_744_073_709_551_615_u64)]
     pub top: Option<usize>,
     /// The latest epoch (default: the latest complete epoch that has reports — the newest
-    /// epoch before the current one holding any; the one before the current when none does).
-    #[param(format = "uint64", maximum = 18_446_744_073_709_551_615_u64)]
-    pub epoch: Option<u64>,
+    /// epoch before the current one holding any; the one before the current when none does):
+    /// an epoch number, an RFC 3339 date-time (the epoch holding it) or an ISO 8601 date (the
+    /// epoch holding its last second).
+    #[param(value_type = Option<String>, example = "2026-11-29")]
+    pub epoch: Option<String>,
     /// Family-wise false-positive level, in (0, 1) (default 0.05).
     #[param(value_type = Option<f64>, exclusive_minimum = 0, exclusive_maximum = 1)]
     pub alpha: Option<Alpha>,
+    /// `json` (default) or `csv` (`text/csv`, one row per rising value; also chosen by
+    /// `Accept: text/csv`).
+    #[param(value_type = Option<Format>)]
+    pub format: Option<Format>,
 }
 
 /// A value whose share rose significantly.
@@ -67,6 +75,10 @@ pub struct TrendingView {
     pub campaign: String,
     /// The latest epoch compared.
     pub epoch: u64,
+    /// When it starts, RFC 3339 UTC (null past year 9999).
+    pub epoch_start: Option<String>,
+    /// When it ends (exclusive), RFC 3339 UTC (null past year 9999).
+    pub epoch_end: Option<String>,
     /// The baseline epochs (inclusive).
     pub baseline: EpochsView,
     /// Family-wise false-positive level.
@@ -94,7 +106,10 @@ pub struct TrendingView {
     path = "/v1/campaigns/{id}/trending",
     params(("id" = String, Path, description = "Campaign id"), TrendingQuery),
     responses(
-        (status = 200, description = "Rising values", body = TrendingView),
+        (status = 200, description = "Rising values", content(
+            (TrendingView = "application/json"),
+            (String = "text/csv", example = "index,value,share_now,share_now_ci95_low,share_now_ci95_high,share_baseline,share_baseline_ci95_low,share_baseline_ci95_high,z"),
+        )),
         (status = 400, description = "Malformed or unknown query parameters, baseline or alpha out of range, or too little history before the epoch", body = ProblemView, content_type = "application/problem+json"),
         (status = 401, description = "No or unknown token", body = ProblemView, content_type = "application/problem+json"),
         (status = 404, description = "No such campaign", body = ProblemView, content_type = "application/problem+json"),
@@ -107,40 +122,87 @@ pub(crate) async fn trending_values(
     Path(id): Path<String>,
     headers: HeaderMap,
     query: Result<Query<TrendingQuery>, QueryRejection>,
-) -> Result<Json<TrendingView>, Problem> {
+) -> Result<Response, Problem> {
     require(&state, &headers, Role::Analyst).await?;
     let Query(query) = query.map_err(|e| bad_query(e.body_text()))?;
     let config = state.campaign(&id).await?;
+    let time = EpochTime::new(config.epoch_seconds());
+    let epoch = query
+        .epoch
+        .as_deref()
+        .map(|text| {
+            text.parse::<Bound>()
+                .and_then(|bound| time.epoch(bound, Edge::Last))
+                .map_err(|e| bad_query(format!("epoch: {e}")))
+        })
+        .transpose()?;
     let request = TrendingRequest {
-        epoch: query.epoch,
+        epoch,
         baseline: query.baseline,
         alpha: query.alpha.unwrap_or_default(),
     };
     let (store, cfg, now) = (state.store.clone(), config.clone(), state.now());
     let answer = blocking(move || query::trending(&*store, &cfg, now, request)).await?;
     let report = answer.report;
+    let rising: Vec<TrendView> = report
+        .rising
+        .into_iter()
+        .take(query.top.unwrap_or(DEFAULT_TOP))
+        .map(|t| TrendView {
+            index: t.index,
+            value: config.label(t.index),
+            share_now: t.share_now,
+            share_now_ci95: t.share_now_ci95,
+            share_baseline: t.share_baseline,
+            share_baseline_ci95: t.share_baseline_ci95,
+            z: t.z,
+        })
+        .collect();
+    if Format::negotiate(query.format, &headers) == Format::Csv {
+        return Ok(rising_csv(&rising));
+    }
     Ok(Json(TrendingView {
         campaign: id,
         epoch: answer.epoch,
-        baseline: answer.baseline.into(),
+        epoch_start: time.start(answer.epoch),
+        epoch_end: time.end(answer.epoch),
+        baseline: EpochsView::new(answer.baseline, time),
         alpha: report.alpha,
         tested: report.tested,
         z_threshold: report.z_threshold,
         n_now: report.n_now,
         n_baseline: report.n_baseline,
-        rising: report
-            .rising
-            .into_iter()
-            .take(query.top.unwrap_or(DEFAULT_TOP))
-            .map(|t| TrendView {
-                index: t.index,
-                value: config.label(t.index),
-                share_now: t.share_now,
-                share_now_ci95: t.share_now_ci95,
-                share_baseline: t.share_baseline,
-                share_baseline_ci95: t.share_baseline_ci95,
-                z: t.z,
-            })
-            .collect(),
-    }))
+        rising,
+    })
+    .into_response())
+}
+
+/// The rising values as CSV: the columns of [`TrendView`], each interval as two.
+fn rising_csv(rising: &[TrendView]) -> Response {
+    csv_response(
+        &[
+            "index",
+            "value",
+            "share_now",
+            "share_now_ci95_low",
+            "share_now_ci95_high",
+            "share_baseline",
+            "share_baseline_ci95_low",
+            "share_baseline_ci95_high",
+            "z",
+        ],
+        rising.iter().map(|t| {
+            vec![
+                t.index.to_string(),
+                t.value.clone(),
+                t.share_now.to_string(),
+                t.share_now_ci95[0].to_string(),
+                t.share_now_ci95[1].to_string(),
+                t.share_baseline.to_string(),
+                t.share_baseline_ci95[0].to_string(),
+                t.share_baseline_ci95[1].to_string(),
+                t.z.to_string(),
+            ]
+        }),
+    )
 }
