@@ -77,6 +77,10 @@ pub enum Command {
 /// `serve` flags.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
+    /// When the database has no admin token, write the one made at start to this file
+    /// (created with mode 0600; refused if it exists) instead of printing it.
+    #[arg(long, env = "LDP_ADMIN_TOKEN_FILE", value_name = "PATH")]
+    pub admin_token_file: Option<std::path::PathBuf>,
     /// Address to listen on.
     #[arg(long, env = "LDP_LISTEN", default_value = defaults::LISTEN)]
     pub listen: SocketAddr,
@@ -130,6 +134,20 @@ pub enum TokenCommand {
         /// The token's role.
         #[arg(long, value_enum)]
         role: RoleArg,
+        /// Days until it expires (default: never); refused with 401 from then on.
+        #[arg(long, value_name = "DAYS", value_parser = clap::value_parser!(u64).range(1..=36_500))]
+        expires_in_days: Option<u64>,
+    },
+    /// List the tokens: id, role, created, expires and last used (UTC days); never a secret.
+    List {
+        /// One JSON object per line instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a token by its id (from `token list`): it is refused with 401 from now on.
+    Revoke {
+        /// The token's id: 12 hex digits.
+        id: String,
     },
 }
 
@@ -218,16 +236,7 @@ fn run(cli: Cli) -> Result<(), BoxError> {
     let store = store::open(&cli.database, &node)?;
     match cli.command {
         Command::Serve(args) => run_serve(store, args),
-        Command::Token(TokenCommand::Create { role }) => {
-            let role = match role {
-                RoleArg::Admin => Role::Admin,
-                RoleArg::Analyst => Role::Analyst,
-            };
-            let token = new_token()?;
-            store.create_token(&token_hash(&token), role, unix_now())?;
-            println!("{token}");
-            Ok(())
-        }
+        Command::Token(command) => run_token(&*store, command),
         Command::Campaign(CampaignCommand::Create(args)) => {
             let config = campaign_from_args(args)?;
             let created = store.create_campaign(&config, unix_now())?;
@@ -319,11 +328,73 @@ fn campaign_from_args(args: CreateCampaign) -> Result<CampaignConfig, BoxError> 
     Ok(CampaignConfig::create(spec)?)
 }
 
+fn run_token(store: &dyn Store, command: TokenCommand) -> Result<(), BoxError> {
+    match command {
+        TokenCommand::Create {
+            role,
+            expires_in_days,
+        } => {
+            let role = match role {
+                RoleArg::Admin => Role::Admin,
+                RoleArg::Analyst => Role::Analyst,
+            };
+            let now = unix_now();
+            let expires_at = expires_in_days.map(|days| now + days * 86_400);
+            let token = new_token()?;
+            store.create_token(&token_hash(&token), role, now, expires_at)?;
+            println!("{token}");
+        }
+        TokenCommand::List { json } => {
+            let tokens = store.tokens()?;
+            if json {
+                for token in &tokens {
+                    println!("{}", serde_json::to_string(token)?);
+                }
+            } else {
+                print_tokens(&tokens);
+            }
+        }
+        TokenCommand::Revoke { id } => {
+            if !store.revoke_token(&id)? {
+                return Err(format!("no token has id {id:?} (see `token list`)").into());
+            }
+            eprintln!("revoked token {id}");
+        }
+    }
+    Ok(())
+}
+
+/// The token list as a table, dates as UTC days.
+fn print_tokens(tokens: &[store::TokenInfo]) {
+    let day = |seconds: u64| crate::epoch_time::EpochTime::new(86_400).label(seconds / 86_400);
+    println!(
+        "{:<12}  {:<7}  {:<10}  {:<10}  last used",
+        "id", "role", "created", "expires"
+    );
+    for t in tokens {
+        println!(
+            "{:<12}  {:<7}  {:<10}  {:<10}  {}",
+            t.id,
+            t.role.name(),
+            day(t.created_at),
+            t.expires_at.map_or_else(|| "never".to_owned(), day),
+            t.last_used_day
+                .map_or_else(|| "never".to_owned(), |d| day(d * 86_400)),
+        );
+    }
+}
+
 fn run_serve(store: Arc<dyn Store>, args: ServeArgs) -> Result<(), BoxError> {
     if !store.has_admin_token()? {
         let token = new_token()?;
-        store.create_token(&token_hash(&token), Role::Admin, unix_now())?;
-        println!("admin token (shown once, keep it): {token}");
+        store.create_token(&token_hash(&token), Role::Admin, unix_now(), None)?;
+        match &args.admin_token_file {
+            Some(path) => {
+                write_secret(path, &token)?;
+                println!("admin token written to {} (mode 0600)", path.display());
+            }
+            None => println!("admin token (shown once, keep it): {token}"),
+        }
     }
     let settings = Settings {
         body_limit: args.body_limit,
@@ -445,4 +516,22 @@ fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()>
     let tmp = path.with_extension("tmp");
     std::fs::write(&tmp, bytes)?;
     std::fs::rename(tmp, path)
+}
+
+/// Writes `secret` and a newline to a new file at `path`, readable by its owner only.
+fn write_secret(path: &std::path::Path, secret: &str) -> Result<(), BoxError> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options
+        .open(path)
+        .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+    writeln!(file, "{secret}")?;
+    file.sync_all()?;
+    Ok(())
 }

@@ -176,13 +176,50 @@ pub fn check_store_contract(store: &dyn Store) {
 
     check_chunks(store);
 
-    // Tokens: stored by hash with a role.
+    check_tokens(store);
+}
+
+/// Tokens: stored by hash with a role and an optional expiry, listed by id, revoked.
+fn check_tokens(store: &dyn Store) {
     assert!(!store.has_admin_token().unwrap());
-    store.create_token(&[1; 32], Role::Analyst, 5).unwrap();
+    store
+        .create_token(&[1; 32], Role::Analyst, 5, None)
+        .unwrap();
     assert!(!store.has_admin_token().unwrap());
-    store.create_token(&[2; 32], Role::Admin, 6).unwrap();
+    store
+        .create_token(&[2; 32], Role::Admin, 6, Some(100))
+        .unwrap();
     assert!(store.has_admin_token().unwrap());
-    assert_eq!(store.token_role(&[1; 32]).unwrap(), Some(Role::Analyst));
-    assert_eq!(store.token_role(&[2; 32]).unwrap(), Some(Role::Admin));
-    assert_eq!(store.token_role(&[3; 32]).unwrap(), None);
+    let grant = |hash: [u8; 32]| store.token(&hash).unwrap();
+    assert_eq!(grant([1; 32]).map(|g| g.role), Some(Role::Analyst));
+    assert_eq!(grant([3; 32]), None);
+    let admin = grant([2; 32]).unwrap();
+    assert_eq!((admin.role, admin.expires_at), (Role::Admin, Some(100)));
+    assert!(admin.valid_at(99) && !admin.valid_at(100));
+    store.touch_token(&[1; 32], 20_000).unwrap();
+    assert_eq!(grant([1; 32]).unwrap().last_used_day, Some(20_000));
+    let listed = store.tokens().unwrap();
+    assert_eq!(listed.len(), 2);
+    assert_eq!(listed[0].id, "010101010101");
+    assert_eq!(
+        (
+            listed[0].created_at,
+            listed[0].last_used_day,
+            listed[0].expires_at
+        ),
+        (5, Some(20_000), None)
+    );
+    assert_eq!(
+        (listed[1].id.as_str(), listed[1].expires_at),
+        ("020202020202", Some(100))
+    );
+    assert!(
+        !store.revoke_token("0303030303").unwrap(),
+        "a wrong id revokes nothing"
+    );
+    assert!(!store.revoke_token("030303030303").unwrap());
+    assert!(store.revoke_token("010101010101").unwrap());
+    assert_eq!(grant([1; 32]), None);
+    assert!(store.has_admin_token().unwrap());
+    assert_eq!(store.tokens().unwrap().len(), 1);
 }

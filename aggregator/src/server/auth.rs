@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 
 use super::problem::{Problem, ProblemType};
 use super::{AppState, blocking};
-use crate::store::Role;
+use crate::store::{Role, TokenGrant};
 
 /// Prefix of every token (lets secret scanners recognise them).
 pub const TOKEN_PREFIX: &str = "ldp_";
@@ -52,11 +52,24 @@ pub async fn require(
     })?;
     let hash = token_hash(token);
     let store = state.store.clone();
-    let role = blocking(move || store.token_role(&hash)).await?;
+    let grant = blocking(move || store.token(&hash)).await?;
+    let now = state.now();
+    let role = match grant {
+        None => return Err(Problem::new(ProblemType::Unauthorized, "unknown token")),
+        Some(grant) if !grant.valid_at(now) => {
+            return Err(Problem::new(
+                ProblemType::Unauthorized,
+                "this token has expired; ask an admin for a new one",
+            ));
+        }
+        Some(grant) => {
+            note_use(state, hash, grant, now).await;
+            grant.role
+        }
+    };
     match role {
-        None => Err(Problem::new(ProblemType::Unauthorized, "unknown token")),
-        Some(role) if role.grants(required) => Ok(role),
-        Some(role) => Err(Problem::new(
+        role if role.grants(required) => Ok(role),
+        role => Err(Problem::new(
             ProblemType::Forbidden,
             format!(
                 "a {} token cannot do this; it needs {}",
@@ -64,6 +77,20 @@ pub async fn require(
                 required.name()
             ),
         )),
+    }
+}
+
+/// Records the day a token is used on: a write only on its first use of a day, awaited so
+/// that `token list` shows it as soon as the request is answered. A failure is logged; the
+/// request goes on.
+async fn note_use(state: &AppState, hash: [u8; 32], grant: TokenGrant, now: u64) {
+    let day = now / 86_400;
+    if grant.last_used_day == Some(day) {
+        return;
+    }
+    let store = state.store.clone();
+    if let Err(e) = blocking(move || store.touch_token(&hash, day)).await {
+        tracing::warn!(detail = %e.detail, "could not record a token's last use");
     }
 }
 

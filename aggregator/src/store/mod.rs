@@ -26,6 +26,45 @@ use ldp_protocol::{BatchId, CampaignConfig};
 use crate::error::AggregateError;
 use crate::estimate::{CellDelta, Counters};
 
+/// What a stored token grants, and until when.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TokenGrant {
+    /// The token's role.
+    pub role: Role,
+    /// When it expires (Unix seconds), if ever.
+    pub expires_at: Option<u64>,
+    /// The last Unix day (seconds / 86,400) it was used on, if recorded.
+    pub last_used_day: Option<u64>,
+}
+
+impl TokenGrant {
+    /// Whether the token is still valid at Unix time `now`.
+    pub fn valid_at(&self, now: u64) -> bool {
+        self.expires_at.is_none_or(|at| now < at)
+    }
+}
+
+/// A token as listed: its id and dates, never its secret.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct TokenInfo {
+    /// The first 12 hex digits of its SHA-256 hash ([`token_id`]): names it for `token revoke`.
+    pub id: String,
+    /// Its role.
+    pub role: Role,
+    /// When it was created (Unix seconds).
+    pub created_at: u64,
+    /// When it expires (Unix seconds), if ever.
+    pub expires_at: Option<u64>,
+    /// The last Unix day it was used on, if any.
+    pub last_used_day: Option<u64>,
+}
+
+/// The id of the token whose SHA-256 hash is `hash`: its first six bytes in lower-case hex.
+/// It names the token without revealing it (the hash of a random 256-bit secret).
+pub fn token_id(hash: &[u8]) -> String {
+    hash.iter().take(6).map(|b| format!("{b:02x}")).collect()
+}
+
 /// Who a token belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -183,10 +222,23 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     fn epoch_range(&self, campaign: &str) -> Result<Option<EpochRange>, StoreError>;
     /// Forgets the batch ids of `campaign` from epochs before `before_epoch`; returns how many.
     fn expire_batch_ids(&self, campaign: &str, before_epoch: u64) -> Result<u64, StoreError>;
-    /// Stores a token's SHA-256 hash with its role.
-    fn create_token(&self, hash: &[u8; 32], role: Role, created_at: u64) -> Result<(), StoreError>;
-    /// The role of the token whose hash is `hash`, if any.
-    fn token_role(&self, hash: &[u8; 32]) -> Result<Option<Role>, StoreError>;
+    /// Stores a token's SHA-256 hash with its role, and when it expires (Unix seconds; `None`:
+    /// never).
+    fn create_token(
+        &self,
+        hash: &[u8; 32],
+        role: Role,
+        created_at: u64,
+        expires_at: Option<u64>,
+    ) -> Result<(), StoreError>;
+    /// The token whose hash is `hash`, if any (expired or not: the caller compares the time).
+    fn token(&self, hash: &[u8; 32]) -> Result<Option<TokenGrant>, StoreError>;
+    /// Every token, by id; never a secret or a whole hash.
+    fn tokens(&self) -> Result<Vec<TokenInfo>, StoreError>;
+    /// Deletes the token whose id ([`token_id`]) is `id`; returns whether one was.
+    fn revoke_token(&self, id: &str) -> Result<bool, StoreError>;
+    /// Records that the token whose hash is `hash` was used on Unix day `day`.
+    fn touch_token(&self, hash: &[u8; 32], day: u64) -> Result<(), StoreError>;
     /// Whether any admin token exists.
     fn has_admin_token(&self) -> Result<bool, StoreError>;
     /// A cheap query proving the database answers (readiness).
@@ -280,6 +332,30 @@ fn epoch_range_of(from: Option<i64>, to: Option<i64>) -> Result<Option<EpochRang
 fn role_if_equal(stored: &[u8], hash: &[u8; 32], role: &str) -> Option<Role> {
     let equal: bool = subtle::ConstantTimeEq::ct_eq(stored, &hash[..]).into();
     if equal { Role::from_name(role) } else { None }
+}
+
+/// A listed token from its stored columns.
+fn token_info(
+    hash: &[u8],
+    role: &str,
+    created_at: i64,
+    expires_at: Option<i64>,
+    last_used_day: Option<i64>,
+) -> Result<TokenInfo, StoreError> {
+    Ok(TokenInfo {
+        id: token_id(hash),
+        role: Role::from_name(role)
+            .ok_or_else(|| StoreError::Corrupt(format!("a token with role {role:?}")))?,
+        created_at: to_u64(created_at)?,
+        expires_at: expires_at.map(to_u64).transpose()?,
+        last_used_day: last_used_day.map(to_u64).transpose()?,
+    })
+}
+
+/// A token id as given: 12 hex digits, lower case.
+fn checked_token_id(id: &str) -> Option<String> {
+    let id = id.trim().to_ascii_lowercase();
+    (id.len() == 12 && id.bytes().all(|b| b.is_ascii_hexdigit())).then_some(id)
 }
 
 /// A stored counter snapshot.

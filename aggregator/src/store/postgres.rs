@@ -30,9 +30,9 @@ use r2d2_postgres::PostgresConnectionManager;
 
 use super::chunks::{self, StoredRow};
 use super::{
-    BatchDelta, CommitOutcome, EpochRange, Role, Store, StoreError, StoredCampaign, campaign_row,
-    check_schema_version, decode_campaign, epoch_range_of, repeat_outcome, role_if_equal, to_i64,
-    to_u64,
+    BatchDelta, CommitOutcome, EpochRange, Role, Store, StoreError, StoredCampaign, TokenGrant,
+    TokenInfo, campaign_row, check_schema_version, checked_token_id, decode_campaign,
+    epoch_range_of, repeat_outcome, role_if_equal, to_i64, to_u64, token_info,
 };
 use crate::estimate::Counters;
 
@@ -42,6 +42,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0002_batch_content.sql"),
     include_str!("../../migrations/postgres/0003_write_probes.sql"),
     include_str!("../../migrations/postgres/0004_counter_chunks.sql"),
+    include_str!("../../migrations/postgres/0005_token_lifecycle.sql"),
 ];
 
 /// Attempts per group commit when PostgreSQL reports a serialization failure or deadlock.
@@ -390,26 +391,79 @@ impl Store for PostgresStore {
         )?)
     }
 
-    fn create_token(&self, hash: &[u8; 32], role: Role, created_at: u64) -> Result<(), StoreError> {
+    fn create_token(
+        &self,
+        hash: &[u8; 32],
+        role: Role,
+        created_at: u64,
+        expires_at: Option<u64>,
+    ) -> Result<(), StoreError> {
         let mut conn = self.conn()?;
+        let expires_at = expires_at.map(to_i64).transpose()?;
         conn.execute(
-            "INSERT INTO tokens (hash, role, created_at) VALUES ($1, $2, $3)",
-            &[&&hash[..], &role.name(), &to_i64(created_at)?],
+            "INSERT INTO tokens (hash, role, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+            &[&&hash[..], &role.name(), &to_i64(created_at)?, &expires_at],
         )?;
         Ok(())
     }
 
-    fn token_role(&self, hash: &[u8; 32]) -> Result<Option<Role>, StoreError> {
+    fn token(&self, hash: &[u8; 32]) -> Result<Option<TokenGrant>, StoreError> {
         let mut conn = self.conn()?;
         let row = conn.query_opt(
-            "SELECT hash, role FROM tokens WHERE hash = $1",
+            "SELECT hash, role, expires_at, last_used_day FROM tokens WHERE hash = $1",
             &[&&hash[..]],
         )?;
-        Ok(row.and_then(|row| {
-            let stored: Vec<u8> = row.get(0);
-            let role: String = row.get(1);
-            role_if_equal(&stored, hash, &role)
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let stored: Vec<u8> = row.get(0);
+        let role: String = row.get(1);
+        let Some(role) = role_if_equal(&stored, hash, &role) else {
+            return Ok(None);
+        };
+        let expires_at: Option<i64> = row.get(2);
+        let last_used_day: Option<i64> = row.get(3);
+        Ok(Some(TokenGrant {
+            role,
+            expires_at: expires_at.map(to_u64).transpose()?,
+            last_used_day: last_used_day.map(to_u64).transpose()?,
         }))
+    }
+
+    fn tokens(&self) -> Result<Vec<TokenInfo>, StoreError> {
+        let mut conn = self.conn()?;
+        let rows = conn.query(
+            "SELECT hash, role, created_at, expires_at, last_used_day FROM tokens ORDER BY hash",
+            &[],
+        )?;
+        rows.iter()
+            .map(|row| {
+                let hash: Vec<u8> = row.get(0);
+                let role: String = row.get(1);
+                token_info(&hash, &role, row.get(2), row.get(3), row.get(4))
+            })
+            .collect()
+    }
+
+    fn revoke_token(&self, id: &str) -> Result<bool, StoreError> {
+        let Some(id) = checked_token_id(id) else {
+            return Ok(false);
+        };
+        let mut conn = self.conn()?;
+        let deleted = conn.execute(
+            "DELETE FROM tokens WHERE encode(substring(hash from 1 for 6), 'hex') = $1",
+            &[&id],
+        )?;
+        Ok(deleted > 0)
+    }
+
+    fn touch_token(&self, hash: &[u8; 32], day: u64) -> Result<(), StoreError> {
+        let mut conn = self.conn()?;
+        conn.execute(
+            "UPDATE tokens SET last_used_day = $2 WHERE hash = $1",
+            &[&&hash[..], &to_i64(day)?],
+        )?;
+        Ok(())
     }
 
     fn has_admin_token(&self) -> Result<bool, StoreError> {

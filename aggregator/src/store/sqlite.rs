@@ -16,11 +16,14 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::chunks::{self, StoredRow};
 use super::{
-    BatchDelta, CommitOutcome, EpochRange, Role, Store, StoreError, StoredCampaign, campaign_row,
-    check_schema_version, decode_campaign, epoch_range_of, repeat_outcome, role_if_equal, to_i64,
-    to_u64,
+    BatchDelta, CommitOutcome, EpochRange, Role, Store, StoreError, StoredCampaign, TokenGrant,
+    TokenInfo, campaign_row, check_schema_version, checked_token_id, decode_campaign,
+    epoch_range_of, repeat_outcome, role_if_equal, to_i64, to_u64, token_info,
 };
 use crate::estimate::Counters;
+
+/// A token's stored hash, role, expiry and last day of use.
+type TokenRow = (Vec<u8>, String, Option<i64>, Option<i64>);
 
 /// The embedded migrations, applied in order.
 const MIGRATIONS: &[&str] = &[
@@ -28,6 +31,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0002_batch_content.sql"),
     include_str!("../../migrations/sqlite/0003_write_probes.sql"),
     include_str!("../../migrations/sqlite/0004_counter_chunks.sql"),
+    include_str!("../../migrations/sqlite/0005_token_lifecycle.sql"),
 ];
 
 /// How long a connection waits for a lock held by another process (an admin command).
@@ -334,22 +338,96 @@ impl Store for SqliteStore {
         Ok(deleted as u64)
     }
 
-    fn create_token(&self, hash: &[u8; 32], role: Role, created_at: u64) -> Result<(), StoreError> {
+    fn create_token(
+        &self,
+        hash: &[u8; 32],
+        role: Role,
+        created_at: u64,
+        expires_at: Option<u64>,
+    ) -> Result<(), StoreError> {
         let conn = lock(&self.writer);
         conn.execute(
-            "INSERT INTO tokens (hash, role, created_at) VALUES (?1, ?2, ?3)",
-            params![&hash[..], role.name(), to_i64(created_at)?],
+            "INSERT INTO tokens (hash, role, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+            params![
+                &hash[..],
+                role.name(),
+                to_i64(created_at)?,
+                expires_at.map(to_i64).transpose()?
+            ],
         )?;
         Ok(())
     }
 
-    fn token_role(&self, hash: &[u8; 32]) -> Result<Option<Role>, StoreError> {
+    fn token(&self, hash: &[u8; 32]) -> Result<Option<TokenGrant>, StoreError> {
         let conn = lock(&self.reader);
-        let row: Option<(Vec<u8>, String)> = conn
-            .prepare_cached("SELECT hash, role FROM tokens WHERE hash = ?1")?
-            .query_row([&hash[..]], |row| Ok((row.get(0)?, row.get(1)?)))
+        let row: Option<TokenRow> = conn
+            .prepare_cached(
+                "SELECT hash, role, expires_at, last_used_day FROM tokens WHERE hash = ?1",
+            )?
+            .query_row([&hash[..]], |row| {
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+            })
             .optional()?;
-        Ok(row.and_then(|(stored, role)| role_if_equal(&stored, hash, &role)))
+        let Some((stored, role, expires_at, last_used_day)) = row else {
+            return Ok(None);
+        };
+        let Some(role) = role_if_equal(&stored, hash, &role) else {
+            return Ok(None);
+        };
+        Ok(Some(TokenGrant {
+            role,
+            expires_at: expires_at.map(to_u64).transpose()?,
+            last_used_day: last_used_day.map(to_u64).transpose()?,
+        }))
+    }
+
+    fn tokens(&self) -> Result<Vec<TokenInfo>, StoreError> {
+        let conn = lock(&self.reader);
+        let mut statement = conn.prepare(
+            "SELECT hash, role, created_at, expires_at, last_used_day FROM tokens ORDER BY hash",
+        )?;
+        let rows = statement.query_map([], |row| {
+            Ok((
+                row.get::<_, Vec<u8>>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, i64>(2)?,
+                row.get::<_, Option<i64>>(3)?,
+                row.get::<_, Option<i64>>(4)?,
+            ))
+        })?;
+        let mut tokens = Vec::new();
+        for row in rows {
+            let (hash, role, created_at, expires_at, last_used_day) = row?;
+            tokens.push(token_info(
+                &hash,
+                &role,
+                created_at,
+                expires_at,
+                last_used_day,
+            )?);
+        }
+        Ok(tokens)
+    }
+
+    fn revoke_token(&self, id: &str) -> Result<bool, StoreError> {
+        let Some(id) = checked_token_id(id) else {
+            return Ok(false);
+        };
+        let conn = lock(&self.writer);
+        let deleted = conn.execute(
+            "DELETE FROM tokens WHERE lower(hex(substr(hash, 1, 6))) = ?1",
+            [&id],
+        )?;
+        Ok(deleted > 0)
+    }
+
+    fn touch_token(&self, hash: &[u8; 32], day: u64) -> Result<(), StoreError> {
+        let conn = lock(&self.writer);
+        conn.execute(
+            "UPDATE tokens SET last_used_day = ?2 WHERE hash = ?1",
+            params![&hash[..], to_i64(day)?],
+        )?;
+        Ok(())
     }
 
     fn has_admin_token(&self) -> Result<bool, StoreError> {

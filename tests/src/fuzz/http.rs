@@ -63,10 +63,10 @@ fn service() -> &'static Service {
         );
         let store = store::open(&url, "fuzz").expect("a store");
         store
-            .create_token(&token_hash(ADMIN), Role::Admin, 0)
+            .create_token(&token_hash(ADMIN), Role::Admin, 0, None)
             .expect("admin token");
         store
-            .create_token(&token_hash(ANALYST), Role::Analyst, 0)
+            .create_token(&token_hash(ANALYST), Role::Analyst, 0, None)
             .expect("analyst token");
         store.create_campaign(&grr(), 0).expect("campaign");
         let metrics = Arc::new(Metrics::new());

@@ -14,6 +14,7 @@ use ldp_aggregator::server::metrics::Metrics;
 use ldp_aggregator::server::{AppState, Settings, router};
 use ldp_aggregator::store::{
     self, BatchDelta, CommitOutcome, EpochRange, Role, Store, StoreError, StoredCampaign,
+    TokenGrant, TokenInfo,
 };
 use ldp_protocol::CampaignConfig;
 use tower::ServiceExt;
@@ -69,12 +70,29 @@ impl Store for Unwritable {
         self.check()?;
         self.inner.expire_batch_ids(campaign, before)
     }
-    fn create_token(&self, hash: &[u8; 32], role: Role, at: u64) -> Result<(), StoreError> {
+    fn create_token(
+        &self,
+        hash: &[u8; 32],
+        role: Role,
+        at: u64,
+        expires_at: Option<u64>,
+    ) -> Result<(), StoreError> {
         self.check()?;
-        self.inner.create_token(hash, role, at)
+        self.inner.create_token(hash, role, at, expires_at)
     }
-    fn token_role(&self, hash: &[u8; 32]) -> Result<Option<Role>, StoreError> {
-        self.inner.token_role(hash)
+    fn token(&self, hash: &[u8; 32]) -> Result<Option<TokenGrant>, StoreError> {
+        self.inner.token(hash)
+    }
+    fn tokens(&self) -> Result<Vec<TokenInfo>, StoreError> {
+        self.inner.tokens()
+    }
+    fn revoke_token(&self, id: &str) -> Result<bool, StoreError> {
+        self.check()?;
+        self.inner.revoke_token(id)
+    }
+    fn touch_token(&self, hash: &[u8; 32], day: u64) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.touch_token(hash, day)
     }
     fn has_admin_token(&self) -> Result<bool, StoreError> {
         self.inner.has_admin_token()

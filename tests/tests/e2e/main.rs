@@ -22,4 +22,5 @@ mod service;
 mod sketch;
 mod statistics;
 mod storage;
+mod tokens;
 mod uploader;

@@ -44,7 +44,7 @@ impl Node {
         let url = format!("sqlite://{}", dir.path().join("policy.db").display());
         let store = store::open(&url, "policy").unwrap();
         store
-            .create_token(&token_hash(ANALYST), Role::Analyst, START)
+            .create_token(&token_hash(ANALYST), Role::Analyst, START, None)
             .unwrap();
         store.create_campaign(config, START).unwrap();
         let metrics = Arc::new(Metrics::new());

@@ -142,8 +142,9 @@ async fn login(
     };
     let hash = token_hash(form.token.trim());
     let store = state.store.clone();
-    let role = match blocking(move || store.token_role(&hash)).await {
-        Ok(role) => role,
+    let now = state.now();
+    let role = match blocking(move || store.token(&hash)).await {
+        Ok(grant) => grant.filter(|g| g.valid_at(now)).map(|g| g.role),
         Err(problem) => return error_page(&problem),
     };
     if !role.is_some_and(|r| r.grants(Role::Analyst)) {

@@ -1,0 +1,3 @@
+-- Tokens expire and are revoked: an optional expiry (Unix seconds) and the last day (Unix
+-- seconds / 86,400) each was used on, for `token list`.
+ALTER TABLE tokens ADD COLUMN expires_at BIGINT, ADD COLUMN last_used_day BIGINT;
