@@ -42,9 +42,11 @@ use crate::population::Population;
 use crate::run::{RunError, simulate_once};
 
 mod forge;
+mod live;
 mod theory;
 
 pub use forge::SEED_TRIES;
+pub use live::{Live, attack_live};
 pub use theory::{Family, Setting, expected_gain, gain_sigma, paper_gain};
 
 use forge::{counted, fake_report};
@@ -153,20 +155,25 @@ pub fn fake_devices(n: u64, beta: f64) -> u64 {
 }
 
 /// The targets' summed estimated frequency, and the first target's rank (1 = the largest
-/// estimated count).
-fn target_share(estimates: &Estimates, targets: &[u32]) -> (f64, usize) {
-    let n = estimates.n as f64;
+/// estimated count), from `n` reports' estimated `counts`.
+fn target_share(n: u64, counts: &[f64], targets: &[u32]) -> (f64, usize) {
     let share = targets
         .iter()
-        .filter_map(|&t| estimates.values.get(t as usize))
-        .map(|v| v.count / n)
+        .filter_map(|&t| counts.get(t as usize))
+        .map(|c| c / n as f64)
         .sum();
     let first = targets
         .first()
-        .and_then(|&t| estimates.values.get(t as usize))
-        .map_or(0.0, |v| v.count);
-    let rank = 1 + estimates.values.iter().filter(|v| v.count > first).count();
+        .and_then(|&t| counts.get(t as usize))
+        .copied()
+        .unwrap_or(0.0);
+    let rank = 1 + counts.iter().filter(|&&c| c > first).count();
     (share, rank)
+}
+
+/// The estimated counts of `estimates`, in index order.
+fn counts_of(estimates: &Estimates) -> Vec<f64> {
+    estimates.values.iter().map(|v| v.count).collect()
 }
 
 /// Folds `reports` into `counters` as batches the service would take (its ingest policy).
@@ -236,6 +243,28 @@ struct Once {
     ranks: (usize, usize),
 }
 
+/// `m` fake devices' reports for `plan`, drawn from `seed`, and the targets supported by
+/// those the collector counts.
+fn fake_reports(
+    config: &CampaignConfig,
+    plan: &AttackPlan,
+    m: u64,
+    seed: u64,
+) -> Result<(Vec<Report>, u64), RunError> {
+    let mut rng = WyRand::new(seed);
+    let mut encoder = Encoder::with_simulation_rng(config, WyRand::new(!seed));
+    let mut reports = Vec::with_capacity(m as usize);
+    let mut support = 0;
+    for _ in 0..m {
+        let (report, s) = fake_report(config, plan.attack, &plan.targets, &mut rng, &mut encoder)?;
+        if counted(config.params(), &report) {
+            support += u64::from(s);
+        }
+        reports.push(report);
+    }
+    Ok((reports, support))
+}
+
 /// Repetition `rep`: the honest devices' counters, then the same with `m` fake devices'.
 fn attack_once(
     config: &CampaignConfig,
@@ -248,23 +277,13 @@ fn attack_once(
     let (honest, _, _) = simulate_once(config, values, seed, rep)?;
     let estimates = honest.estimate()?;
     let honest_counted = estimates.n;
-    let (before, rank_before) = target_share(&estimates, &plan.targets);
+    let (before, rank_before) = target_share(estimates.n, &counts_of(&estimates), &plan.targets);
     let fake_seed = seed ^ 0xa77a_c4ed_u64.rotate_left(rep);
-    let mut rng = WyRand::new(fake_seed);
-    let mut encoder = Encoder::with_simulation_rng(config, WyRand::new(!fake_seed));
-    let mut reports = Vec::with_capacity(m as usize);
-    let mut support = 0;
-    for _ in 0..m {
-        let (report, s) = fake_report(config, plan.attack, &plan.targets, &mut rng, &mut encoder)?;
-        if counted(config.params(), &report) {
-            support += u64::from(s);
-        }
-        reports.push(report);
-    }
+    let (reports, support) = fake_reports(config, plan, m, fake_seed)?;
     let mut attacked = honest;
     fold_as_batches(&mut attacked, config, reports, rep)?;
     let estimates = attacked.estimate()?;
-    let (after, rank_after) = target_share(&estimates, &plan.targets);
+    let (after, rank_after) = target_share(estimates.n, &counts_of(&estimates), &plan.targets);
     Ok(Once {
         gain: after - before,
         support,
@@ -287,11 +306,27 @@ pub fn simulate_attack(
 ) -> Result<GainRecord, RunError> {
     let config = CampaignConfig::range("attack", mechanism.clone(), eps, population.k())?;
     let family = Family::of(config.params())?;
-    let k = population.k();
     check_plan(plan, reps, population)?;
     let values: Vec<u32> = population.values().collect();
-    let n = population.n();
-    let m = fake_devices(n, plan.beta);
+    let m = fake_devices(population.n(), plan.beta);
+    let onces = (0..reps)
+        .map(|rep| attack_once(&config, &values, plan, m, seed, rep))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(record(&config, family, population, plan, m, &onces))
+}
+
+/// The record of `plan`'s repetitions `onces` against `population` under `config`, of
+/// `family`.
+fn record(
+    config: &CampaignConfig,
+    family: Family,
+    population: &Population,
+    plan: &AttackPlan,
+    m: u64,
+    onces: &[Once],
+) -> GainRecord {
+    let (k, n, eps) = (population.k(), population.n(), config.epsilon());
+    let reps = onces.len() as u32;
     let r = plan.targets.len() as f64;
     let target_freq = plan
         .targets
@@ -299,18 +334,14 @@ pub fn simulate_attack(
         .map(|&t| population.counts()[t as usize] as f64)
         .sum::<f64>()
         / n as f64;
-    let (mut gain_sum, mut support_sum, mut fakes_sum, mut honest_sum) = (0.0, 0, 0, 0);
-    let (mut rank_before, mut rank_after) = (0, 0);
-    for rep in 0..reps {
-        let once = attack_once(&config, &values, plan, m, seed, rep)?;
-        gain_sum += once.gain;
-        support_sum += once.support;
-        fakes_sum += once.fakes_counted;
-        honest_sum += once.honest_counted;
-        if rep == 0 {
-            (rank_before, rank_after) = once.ranks;
-        }
-    }
+    let sum = |f: fn(&Once) -> u64| onces.iter().map(f).sum::<u64>();
+    let (support_sum, fakes_sum, honest_sum) = (
+        sum(|o| o.support),
+        sum(|o| o.fakes_counted),
+        sum(|o| o.honest_counted),
+    );
+    let gain_sum: f64 = onces.iter().map(|o| o.gain).sum();
+    let (rank_before, rank_after) = onces.first().map_or((0, 0), |o| o.ranks);
     let per_rep = |sum: u64| sum as f64 / f64::from(reps);
     let (fakes_counted, honest_counted) = (per_rep(fakes_sum), per_rep(honest_sum));
     // Only counted reports move the estimates: β among them.
@@ -333,7 +364,7 @@ pub fn simulate_attack(
         target_freq,
     };
     let counts = (honest_counted.round() as u64, fakes_counted.round() as u64);
-    Ok(GainRecord {
+    GainRecord {
         mechanism: config.params().kind().name().to_owned(),
         attack: plan.attack,
         eps,
@@ -362,5 +393,5 @@ pub fn simulate_attack(
         fake_support,
         rank_before,
         rank_after,
-    })
+    }
 }

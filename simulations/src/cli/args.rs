@@ -67,6 +67,13 @@ pub struct AttackArgs {
     /// Write a chart of gain against β per mechanism here (PATH.svg and PATH.png).
     #[arg(long, value_name = "PATH")]
     pub plot: Option<PathBuf>,
+    /// Attack a running collector instead of the in-process one: a fresh campaign per point
+    /// and repetition, honest and fake reports uploaded over HTTP, estimates read back.
+    #[arg(long, requires = "admin_token")]
+    pub url: Option<String>,
+    /// An admin token of the collector at `--url` (creates the campaigns, reads estimates).
+    #[arg(long, env = "LDP_ADMIN_TOKEN")]
+    pub admin_token: Option<String>,
     /// Where to write the records (one per printed row).
     #[command(flatten)]
     pub output: OutputArgs,

@@ -6,7 +6,7 @@ use ldp_protocol::Mechanism;
 use super::args::AttackArgs;
 use super::table::{Table, left, right};
 use super::{BoxError, progress_bar};
-use crate::attack::{self, AttackPlan, GainRecord};
+use crate::attack::{self, AttackPlan, GainRecord, Live};
 use crate::plot;
 use crate::population::Population;
 
@@ -34,14 +34,29 @@ pub(super) fn run(args: &AttackArgs) -> Result<(), BoxError> {
                     beta,
                     targets: targets.clone(),
                 };
-                records.push(attack::simulate_attack(
-                    &population,
-                    mechanism,
-                    eps,
-                    &plan,
-                    args.reps,
-                    p.seed,
-                )?);
+                let record = match (&args.url, &args.admin_token) {
+                    (Some(url), Some(token)) => attack::attack_live(
+                        &Live {
+                            url,
+                            admin_token: token,
+                        },
+                        &population,
+                        mechanism,
+                        eps,
+                        &plan,
+                        args.reps,
+                        p.seed,
+                    )?,
+                    _ => attack::simulate_attack(
+                        &population,
+                        mechanism,
+                        eps,
+                        &plan,
+                        args.reps,
+                        p.seed,
+                    )?,
+                };
+                records.push(record);
                 bar.inc(1);
             }
         }

@@ -59,3 +59,31 @@ fn all_bits_and_single_bit_oue_forgeries_are_left_out_and_counted_as_implausible
     assert_eq!(again.json["implausible"], 0);
     assert_eq!(server.stored_n("forged"), honest_kept as u64);
 }
+
+#[test]
+fn the_attack_simulator_measures_the_same_gain_against_the_live_collector() {
+    use ldp_sim::attack::{Attack, AttackPlan, Live, attack_live, simulate_attack};
+    use ldp_sim::population::Population;
+    let server = TestServer::start(BINARY, &Backend::Sqlite, &[]);
+    let population = Population::zipf(32, 1.1, 20_000);
+    let live = Live {
+        url: &server.url,
+        admin_token: &server.admin,
+    };
+    for mechanism in [Mechanism::Grr, Mechanism::Oue] {
+        let plan = AttackPlan {
+            attack: Attack::MaximalGain,
+            beta: 0.01,
+            targets: vec![31],
+        };
+        let over_http = attack_live(&live, &population, &mechanism, 1.0, &plan, 2, 3).unwrap();
+        let in_process = simulate_attack(&population, &mechanism, 1.0, &plan, 2, 3).unwrap();
+        assert_eq!(over_http.fake_counted, in_process.fake_counted);
+        assert!(over_http.gain_sigma > 0.0);
+        assert!(
+            (over_http.gain - over_http.gain_expected).abs() <= 5.0 * over_http.gain_sigma,
+            "{over_http:?}"
+        );
+        assert!((over_http.gain_expected - in_process.gain_expected).abs() < 1e-9);
+    }
+}
