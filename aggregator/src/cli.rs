@@ -262,19 +262,26 @@ fn run(cli: Cli) -> Result<(), BoxError> {
                     "no campaigns yet: ldp-aggregator campaign create --id ID --mechanism oue --k 16 --eps 1"
                 );
             }
+            let now = unix_now();
+            let day = crate::epoch_time::EpochTime::new(86_400);
+            let mut out = String::new();
             for c in campaigns {
                 let config = &c.config;
-                println!(
-                    "{}\t{}\teps={}\tk={}\tdigest={:016x}\t{}",
+                let time = crate::epoch_time::EpochTime::new(config.epoch_seconds());
+                let current = crate::query::current_epoch(config, now);
+                out.push_str(&format!(
+                    "{}\t{}\teps={}\tk={}\tdigest={:016x}\tcreated={}\tnow={} (epoch {current})\t{}\n",
                     config.id().as_str(),
                     config.params().kind().name(),
                     config.epsilon(),
                     config.k(),
                     config.digest(),
+                    day.label(c.created_at / 86_400),
+                    time.label(current),
                     config.spec().description
-                );
+                ));
             }
-            Ok(())
+            print_out(&out)
         }
         Command::Campaign(CampaignCommand::Show { id }) => match store.campaign(&id)? {
             Some(c) => {
@@ -347,11 +354,14 @@ fn run_token(store: &dyn Store, command: TokenCommand) -> Result<(), BoxError> {
         TokenCommand::List { json } => {
             let tokens = store.tokens()?;
             if json {
+                let mut out = String::new();
                 for token in &tokens {
-                    println!("{}", serde_json::to_string(token)?);
+                    out.push_str(&serde_json::to_string(token)?);
+                    out.push('\n');
                 }
+                print_out(&out)?;
             } else {
-                print_tokens(&tokens);
+                print_tokens(&tokens)?;
             }
         }
         TokenCommand::Revoke { id } => {
@@ -365,22 +375,36 @@ fn run_token(store: &dyn Store, command: TokenCommand) -> Result<(), BoxError> {
 }
 
 /// The token list as a table, dates as UTC days.
-fn print_tokens(tokens: &[store::TokenInfo]) {
+fn print_tokens(tokens: &[store::TokenInfo]) -> Result<(), BoxError> {
     let day = |seconds: u64| crate::epoch_time::EpochTime::new(86_400).label(seconds / 86_400);
-    println!(
-        "{:<12}  {:<7}  {:<10}  {:<10}  last used",
+    let mut out = format!(
+        "{:<12}  {:<7}  {:<10}  {:<10}  last used\n",
         "id", "role", "created", "expires"
     );
     for t in tokens {
-        println!(
-            "{:<12}  {:<7}  {:<10}  {:<10}  {}",
+        out.push_str(&format!(
+            "{:<12}  {:<7}  {:<10}  {:<10}  {}\n",
             t.id,
             t.role.name(),
             day(t.created_at),
             t.expires_at.map_or_else(|| "never".to_owned(), day),
             t.last_used_day
                 .map_or_else(|| "never".to_owned(), |d| day(d * 86_400)),
-        );
+        ));
+    }
+    print_out(&out)
+}
+
+/// Writes `text` to standard output; a reader that went away (`| head`) is not an error.
+fn print_out(text: &str) -> Result<(), BoxError> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
     }
 }
 
