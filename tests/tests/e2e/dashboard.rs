@@ -175,7 +175,7 @@ fn a_session_shows_campaigns_escaped_and_ends_at_logout() {
     }
     let full = get(&server, "/dashboard/campaigns/hostile", Some(&cookie));
     assert_eq!(full.status, 200, "{}", full.body);
-    assert!(full.body.contains("3000 reports"), "{}", full.body);
+    assert!(full.body.contains("3,000 reports"), "{}", full.body);
     assert!(full.body.contains("<svg"), "no chart");
     assert!(full.body.contains("ε = 2 locally private"));
     assert!(!full.body.contains(HOSTILE), "unescaped value label");

@@ -106,7 +106,8 @@ pub fn top_values(bars: &[Bar], x_label: &str) -> Result<String, String> {
     Ok(svg)
 }
 
-/// A value's share per epoch: a line with its 95% interval band; the axis labels epochs by
+/// A value's share per epoch: a line with its 95% interval band, broken where an epoch is
+/// missing (too few reports); the axis labels epochs by
 /// date or time (`time`), at most five of them, with room for the last.
 pub fn share_series(points: &[SharePoint], label: &str, time: EpochTime) -> Result<String, String> {
     let mut svg = String::new();
@@ -138,25 +139,27 @@ pub fn share_series(points: &[SharePoint], label: &str, time: EpochTime) -> Resu
             .axis_desc_style(("sans-serif", 14))
             .draw()
             .map_err(|e| e.to_string())?;
-        let band: Vec<(f64, f64)> = points
-            .iter()
-            .map(|p| (p.epoch as f64, p.ci95[1].max(0.0)))
-            .chain(
-                points
-                    .iter()
-                    .rev()
-                    .map(|p| (p.epoch as f64, p.ci95[0].max(0.0))),
-            )
-            .collect();
-        chart
-            .draw_series([Polygon::new(band, ACCENT.mix(0.2).filled())])
-            .map_err(|e| e.to_string())?;
-        chart
-            .draw_series(LineSeries::new(
-                points.iter().map(|p| (p.epoch as f64, p.share)),
-                ACCENT.stroke_width(2),
-            ))
-            .map_err(|e| e.to_string())?;
+        // Epochs without enough reports are gaps: the band and the line stop and start again.
+        for run in points.chunk_by(|a, b| b.epoch == a.epoch + 1) {
+            let band: Vec<(f64, f64)> = run
+                .iter()
+                .map(|p| (p.epoch as f64, p.ci95[1].max(0.0)))
+                .chain(
+                    run.iter()
+                        .rev()
+                        .map(|p| (p.epoch as f64, p.ci95[0].max(0.0))),
+                )
+                .collect();
+            chart
+                .draw_series([Polygon::new(band, ACCENT.mix(0.2).filled())])
+                .map_err(|e| e.to_string())?;
+            chart
+                .draw_series(LineSeries::new(
+                    run.iter().map(|p| (p.epoch as f64, p.share)),
+                    ACCENT.stroke_width(2),
+                ))
+                .map_err(|e| e.to_string())?;
+        }
         chart
             .draw_series(
                 points
@@ -210,5 +213,20 @@ mod tests {
         .unwrap();
         assert!(!svg.contains("<script>"), "{svg}");
         assert!(svg.contains("&lt;script&gt;"));
+    }
+
+    #[test]
+    fn a_missing_epoch_breaks_the_line_and_the_band() {
+        let point = |epoch| SharePoint {
+            epoch,
+            share: 5.0,
+            ci95: [4.0, 6.0],
+        };
+        let time = EpochTime::new(86_400);
+        let whole = share_series(&[point(1), point(2), point(3)], "x", time).unwrap();
+        let broken = share_series(&[point(1), point(2), point(4), point(5)], "x", time).unwrap();
+        assert_eq!(whole.matches("<polygon").count(), 1, "{whole}");
+        assert_eq!(broken.matches("<polygon").count(), 2, "{broken}");
+        assert!(broken.contains("1970-01-02"), "{broken}");
     }
 }

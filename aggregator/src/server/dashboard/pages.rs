@@ -95,7 +95,7 @@ pub fn campaign_list(rows: &[CampaignRow]) -> Markup {
                                 td { (row.config.params().kind().name()) }
                                 td.num { (row.config.epsilon()) }
                                 td.num { (values_cell(&row.config)) }
-                                td.num { (row.reports) }
+                                td.num { (count(row.reports as f64)) }
                                 td.num { (epoch_label(&row.config, row.current_epoch)) }
                                 td.num {
                                     @match row.last_epoch {
@@ -203,8 +203,35 @@ fn plural(n: u64, unit: &str) -> String {
     }
 }
 
+/// A share in percent with two decimals; a share that rounds to zero is `0.00%`, never
+/// `-0.00%`.
 fn percent(share: f64) -> String {
-    format!("{share:.2}%")
+    let rounded = (share * 100.0).round() / 100.0;
+    if rounded == 0.0 {
+        return "0.00%".to_owned();
+    }
+    format!("{rounded:.2}%").replacen('-', "−", 1)
+}
+
+/// A count rounded to a whole number, with thousands separators (`12,345`); a minus sign
+/// (`−12`) for a negative estimate, and `0`, never `−0`, for one that rounds to zero.
+fn count(value: f64) -> String {
+    let rounded = value.round();
+    if rounded == 0.0 || !rounded.is_finite() {
+        return "0".to_owned();
+    }
+    let digits = format!("{:.0}", rounded.abs());
+    let mut grouped = String::with_capacity(digits.len() + digits.len() / 3 + 1);
+    if rounded < 0.0 {
+        grouped.push('−');
+    }
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(digit);
+    }
+    grouped
 }
 
 /// One campaign.
@@ -228,7 +255,7 @@ pub fn campaign(data: &CampaignData, view: View) -> Markup {
                 @else if let Some((lo, hi)) = config.numeric_range() { "numbers in [" (lo) ", " (hi) "]" }
                 @else { (config.k()) " values" }
                 " · "
-                (data.n) " reports"
+                (count(data.n as f64)) " reports"
                 @if let Some((from, to)) = data.epochs {
                     " from " (epoch_label(config, from)) " to " (epoch_label(config, to))
                 }
@@ -366,18 +393,7 @@ fn top_section(
                     strong { "Consistency-processed" }
                 }
             }
-            p.note {
-                @if view == View::Raw {
-                    "Unbiased estimates of how many reports came from each value, with 95% \
-                     intervals. Grey bars are below the detection threshold: their interval \
-                     includes zero, so the value may be absent."
-                } @else {
-                    "Consistency-processed estimates (Norm-Sub): negative estimates are \
-                     clipped to zero and the rest shifted so the total is n. Easier to read, \
-                     but biased, so no intervals are drawn; grey values are below the \
-                     detection threshold of the unbiased estimates."
-                }
-            }
+            (top_note(view, &top))
             @match chart {
                 Ok(svg) => div.chart { (PreEscaped(svg)) },
                 Err(e) => p.error { "The chart could not be drawn: " (e) },
@@ -391,13 +407,43 @@ fn top_section(
                     @for v in &top {
                         tr.faded[v.ci95_low <= 0.0] {
                             td { a href={ (base) "?value=" (v.index) } { (config.label(v.index)) } }
-                            td.num { (format!("{:.0}", match view { View::Raw => v.count, View::Consistent => v.norm_sub_count })) }
-                            td.num { (format!("{:.0} – {:.0}", v.ci95_low, v.ci95_high)) }
-                            td.num { (percent(100.0 * v.count / estimates.n.max(1) as f64)) }
+                            @let shown = match view { View::Raw => v.count, View::Consistent => v.norm_sub_count };
+                            td.num { (count(shown)) }
+                            @if view == View::Raw {
+                                td.num { (count(v.ci95_low)) " – " (count(v.ci95_high)) }
+                            } @else {
+                                td.num title="no interval: the processed estimates are biased" { "—" }
+                            }
+                            td.num { (percent(100.0 * shown / estimates.n.max(1) as f64)) }
                             td { @if v.ci95_low > 0.0 { "yes" } @else { "no" } }
                         }
                     }
                 }
+            }
+        }
+    }
+}
+
+/// What the top-values table shows, said once; negative estimates explained when there are.
+fn top_note(view: View, top: &[crate::estimate::ValueEstimate]) -> Markup {
+    html! {
+        p.note {
+            @if view == View::Raw {
+                "Unbiased estimates of how many reports came from each value, with 95% \
+                 intervals. Grey bars are below the detection threshold: their interval \
+                 includes zero, so the value may be absent."
+                @if top.iter().any(|v| v.count.round() < 0.0) {
+                    " A negative estimate is not an error: the noise that protects each \
+                     device is larger than a rare value's count, and an unbiased estimate \
+                     keeps that noise rather than hiding it (the consistency-processed \
+                     view clips it to zero)."
+                }
+            } @else {
+                "Consistency-processed estimates (Norm-Sub): negative estimates are \
+                 clipped to zero and the rest shifted so the total is n. Easier to read, \
+                 but biased, so no intervals are given; shares are of these processed \
+                 counts; grey values are below the detection threshold of the unbiased \
+                 estimates."
             }
         }
     }
@@ -473,5 +519,22 @@ fn epoch_label(config: &CampaignConfig, epoch: u64) -> Markup {
     let time = EpochTime::new(config.epoch_seconds());
     html! {
         time datetime=[time.start(epoch)] title={ "epoch " (epoch) } { (time.label(epoch)) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{count, percent};
+
+    #[test]
+    fn numbers_are_grouped_and_never_minus_zero() {
+        assert_eq!(count(1_234_567.4), "1,234,567");
+        assert_eq!(count(999.0), "999");
+        assert_eq!(count(-0.4), "0");
+        assert_eq!(count(-1_234.0), "−1,234");
+        assert_eq!(count(f64::NAN), "0");
+        assert_eq!(percent(-0.001), "0.00%");
+        assert_eq!(percent(-0.04), "−0.04%");
+        assert_eq!(percent(12.345), "12.35%");
     }
 }
