@@ -150,7 +150,11 @@ fn an_open_domain_is_estimated_through_candidate_queries() {
     assert_eq!(answer.json["mechanism"], "rappor");
     assert_eq!(answer.json["k"], 0);
     assert_eq!(answer.json["n"], 20_000);
-    assert_eq!(answer.json["epochs"], json!({"from": epoch, "to": epoch}));
+    assert_eq!(answer.json["epochs"]["from"], epoch);
+    assert_eq!(answer.json["epochs"]["to"], epoch);
+    let time = ldp_aggregator::epoch_time::EpochTime::new(config.epoch_seconds());
+    assert_eq!(answer.json["epochs"]["start"], json!(time.start(epoch)));
+    assert_eq!(answer.json["epochs"]["end"], json!(time.end(epoch)));
     assert_eq!(answer.json["min_reports"], 10);
     assert_eq!(answer.json["alpha"], 0.001);
     assert_eq!(answer.json["detected"], 3, "{}", answer.text);
@@ -261,7 +265,7 @@ fn an_open_domain_is_estimated_through_candidate_queries() {
         assert_eq!(page.status, 200, "{path}: {}", page.body);
         assert!(page.body.contains("open domain"), "{path}: {}", page.body);
         assert!(page.body.contains("/estimates/query"), "{path}");
-        assert!(page.body.contains("20000 reports"), "{path}");
+        assert!(page.body.contains("20,000 reports"), "{path}");
         assert!(page.body.contains("ε∞"), "{path}");
         assert!(!page.body.contains("<svg"), "{path}: a chart of nothing");
     }
