@@ -111,15 +111,19 @@ mod tests {
     #[test]
     fn the_documented_ranges_are_the_ones_the_server_applies() {
         let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
-        // Counts: the whole u64 range, which `int64` would cut at 2^63 − 1. Epochs are strings
-        // (a number, a date or a date-time).
+        // Counts and epoch numbers: the whole u64 range, which `int64` would cut at 2^63 − 1.
+        // An epoch may also be a date or a date-time.
         let top = parameter(&doc, "/v1/campaigns/{id}/estimates", "top");
         assert_eq!(
             (&top["minimum"], &top["maximum"]),
             (&0.into(), &u64::MAX.into())
         );
-        let to = parameter(&doc, "/v1/campaigns/{id}/estimates", "to");
-        assert_eq!(to["type"], "string", "{to}");
+        let to = &parameter(&doc, "/v1/campaigns/{id}/estimates", "to")["oneOf"];
+        assert_eq!(to[0]["maximum"], u64::MAX, "{to}");
+        assert_eq!(
+            (&to[1]["format"], &to[2]["format"]),
+            (&"date".into(), &"date-time".into())
+        );
         let baseline = parameter(&doc, "/v1/campaigns/{id}/trending", "baseline");
         assert_eq!(baseline["minimum"], 1);
         assert_eq!(baseline["maximum"], crate::query::MAX_BASELINE_EPOCHS);

@@ -18,7 +18,8 @@ use super::super::auth::require;
 use super::super::problem::Problem;
 use super::super::{AppState, blocking};
 use super::{
-    EpochsView, Format, ProblemView, bad_query, csv_response, epoch_selection, require_content_type,
+    EpochsView, Format, ProblemView, bad_query, csv_response, epoch_schema, epoch_selection,
+    require_content_type,
 };
 use crate::Alpha;
 use crate::epoch_time::EpochTime;
@@ -35,15 +36,15 @@ use crate::store::Role;
 pub struct EstimatesQuery {
     /// One epoch (same as `from=E&to=E`): an epoch number, an RFC 3339 date-time (the epoch
     /// holding it) or an ISO 8601 date (every epoch of that UTC day).
-    #[param(value_type = Option<String>, example = "2026-11-29")]
+    #[param(schema_with = epoch_schema)]
     pub epoch: Option<String>,
     /// First epoch, inclusive (default: the first with reports): an epoch number, an ISO 8601
     /// date (the epoch holding its first second) or an RFC 3339 date-time.
-    #[param(value_type = Option<String>, example = "2026-11-01")]
+    #[param(schema_with = epoch_schema)]
     pub from: Option<String>,
     /// Last epoch, inclusive (default: the last with reports): an epoch number, an ISO 8601
     /// date (the epoch holding its last second) or an RFC 3339 date-time.
-    #[param(value_type = Option<String>, example = "2026-11-30")]
+    #[param(schema_with = epoch_schema)]
     pub to: Option<String>,
     /// Only the `top` values by estimated count, largest first (default: every value, in
     /// index order).
@@ -237,15 +238,15 @@ fn values_csv(values: &[ValueView]) -> Response {
 pub struct EpochsQuery {
     /// One epoch (same as `from=E&to=E`): an epoch number, an RFC 3339 date-time or an ISO
     /// 8601 date (every epoch of that UTC day).
-    #[param(value_type = Option<String>, example = "2026-11-29")]
+    #[param(schema_with = epoch_schema)]
     pub epoch: Option<String>,
     /// First epoch, inclusive (default: the first with reports): an epoch number, a date or a
     /// date-time.
-    #[param(value_type = Option<String>, example = "2026-11-01")]
+    #[param(schema_with = epoch_schema)]
     pub from: Option<String>,
     /// Last epoch, inclusive (default: the last with reports): an epoch number, a date or a
     /// date-time.
-    #[param(value_type = Option<String>, example = "2026-11-30")]
+    #[param(schema_with = epoch_schema)]
     pub to: Option<String>,
 }
 

@@ -35,6 +35,9 @@ use axum::http::{HeaderMap, header};
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use utoipa::openapi::schema::{
+    KnownFormat, ObjectBuilder, OneOfBuilder, Schema, SchemaFormat, Type,
+};
 
 use axum::response::{IntoResponse, Response};
 use ldp_protocol::CampaignConfig;
@@ -127,6 +130,29 @@ impl EpochsView {
             end: time.end(range.to),
         }
     }
+}
+
+/// The schema of an epoch parameter (`epoch`, `from`, `to`): an epoch number (`uint64`), an
+/// ISO 8601 date or an RFC 3339 date-time.
+pub(super) fn epoch_schema() -> Schema {
+    let number = ObjectBuilder::new()
+        .schema_type(Type::Integer)
+        .format(Some(SchemaFormat::Custom("uint64".into())))
+        .minimum(Some(0_usize))
+        .maximum(Some(usize::MAX));
+    let date = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Date)));
+    let date_time = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime)));
+    Schema::OneOf(
+        OneOfBuilder::new()
+            .item(number)
+            .item(date)
+            .item(date_time)
+            .build(),
+    )
 }
 
 /// Reads the epoch parameters of a question for `config`: each an epoch number, a date or a

@@ -14,7 +14,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::super::auth::require;
 use super::super::problem::Problem;
 use super::super::{AppState, blocking};
-use super::{EpochsView, Format, ProblemView, bad_query, csv_response};
+use super::{EpochsView, Format, ProblemView, bad_query, csv_response, epoch_schema};
 use crate::Alpha;
 use crate::epoch_time::{Bound, Edge, EpochTime};
 use crate::query::{self, TrendingRequest};
@@ -38,7 +38,7 @@ pub struct TrendingQuery {
     /// epoch before the current one holding any; the one before the current when none does):
     /// an epoch number, an RFC 3339 date-time (the epoch holding it) or an ISO 8601 date (the
     /// epoch holding its last second).
-    #[param(value_type = Option<String>, example = "2026-11-29")]
+    #[param(schema_with = epoch_schema)]
     pub epoch: Option<String>,
     /// Family-wise false-positive level, in (0, 1) (default 0.05).
     #[param(value_type = Option<f64>, exclusive_minimum = 0, exclusive_maximum = 1)]
