@@ -164,10 +164,19 @@ impl Browser {
     /// Waits up to `timeout` for the current URL to end with `suffix` (a click that submits a
     /// form returns before the next page has loaded); returns the last URL seen.
     pub fn wait_for_url(&self, suffix: &str, timeout: std::time::Duration) -> String {
+        self.wait_until_url(|url| url.ends_with(suffix), timeout)
+    }
+
+    /// Waits up to `timeout` for the current URL to contain `part`; returns the last URL seen.
+    pub fn wait_for_url_with(&self, part: &str, timeout: std::time::Duration) -> String {
+        self.wait_until_url(|url| url.contains(part), timeout)
+    }
+
+    fn wait_until_url(&self, done: impl Fn(&str) -> bool, timeout: std::time::Duration) -> String {
         let deadline = std::time::Instant::now() + timeout;
         loop {
             let url = self.url();
-            if url.ends_with(suffix) || std::time::Instant::now() >= deadline {
+            if done(&url) || std::time::Instant::now() >= deadline {
                 return url;
             }
             std::thread::sleep(std::time::Duration::from_millis(50));
@@ -199,6 +208,63 @@ impl Browser {
             .ok()
             .and_then(|v| v.as_str().map(str::to_owned))
             .unwrap_or_default()
+    }
+
+    /// How many elements match `css`.
+    pub fn count(&self, css: &str) -> usize {
+        self.call(
+            "POST",
+            "/elements",
+            Some(json!({ "using": "css selector", "value": css })),
+        )
+        .ok()
+        .and_then(|v| v.as_array().map(Vec::len))
+        .unwrap_or(0)
+    }
+
+    /// Empties the text field matching `css`.
+    pub fn clear(&self, css: &str) {
+        let element = self.element(css);
+        self.call("POST", &format!("/element/{element}/clear"), None)
+            .unwrap_or_else(|e| panic!("clear {css}: {e}"));
+    }
+
+    /// The attribute `name` of the element matching `css`, as the DOM resolves it (an `href`
+    /// comes back absolute).
+    pub fn property(&self, css: &str, name: &str) -> String {
+        let element = self.element(css);
+        self.call("GET", &format!("/element/{element}/property/{name}"), None)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default()
+    }
+
+    /// The value of cookie `name` for the current page (HttpOnly ones included).
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        self.call("GET", &format!("/cookie/{name}"), None)
+            .ok()
+            .and_then(|v| v["value"].as_str().map(str::to_owned))
+    }
+
+    /// Runs `script` (a function body) in the page through the driver (not subject to the
+    /// page's content security policy) and returns its value.
+    pub fn script(&self, script: &str) -> Value {
+        self.call(
+            "POST",
+            "/execute/sync",
+            Some(json!({ "script": script, "args": [] })),
+        )
+        .unwrap_or_else(|e| panic!("script {script}: {e}"))
+    }
+
+    /// Resizes the window to `width`×`height`.
+    pub fn resize(&self, width: u32, height: u32) {
+        self.call(
+            "POST",
+            "/window/rect",
+            Some(json!({ "width": width, "height": height })),
+        )
+        .unwrap_or_else(|e| panic!("resize to {width}x{height}: {e}"));
     }
 
     /// The page's HTML as the browser holds it.

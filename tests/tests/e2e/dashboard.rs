@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use ldp_aggregator::epoch_time::EpochTime;
 use ldp_client::Encoder;
 use ldp_client::upload::Ack;
 use ldp_protocol::{CampaignConfig, CampaignSpec, Domain, Mechanism};
@@ -92,6 +93,188 @@ fn campaign(id: &str, description: &str) -> CampaignConfig {
     CampaignConfig::new(spec).unwrap()
 }
 
+/// 3,000 reports of values 0, 1 and 2 (3 : 1 : 1) in the current epoch.
+fn fill(server: &TestServer, config: &CampaignConfig) -> u64 {
+    let epoch = current_epoch(config);
+    let mut encoder = Encoder::with_simulation_rng(config, seeded_rng("dashboard", 0));
+    let reports = (0..3000u32)
+        .map(|i| {
+            encoder
+                .encode_index([0, 0, 0, 1, 2][i as usize % 5])
+                .unwrap()
+        })
+        .collect();
+    let uploader = server.uploader();
+    for batch in batches(config, epoch, reports, 1000) {
+        assert_eq!(uploader.send(&batch).unwrap(), Ack::Counted);
+    }
+    epoch
+}
+
+/// The rows of the table with id `id` (header row excluded).
+fn table_rows(body: &str, id: &str) -> usize {
+    let start = body
+        .find(&format!("<table id=\"{id}\">"))
+        .unwrap_or_else(|| panic!("no table {id}: {body}"));
+    let table = &body[start..];
+    let table = &table[..table.find("</table>").unwrap()];
+    table.matches("<tr").count() - 1
+}
+
+#[test]
+fn the_page_picks_ranges_top_n_and_compared_values_and_exports_what_it_shows() {
+    let server = TestServer::start(BINARY, &Backend::Sqlite, &[]);
+    let config = server.create_campaign(&campaign("pets", "Pets"));
+    let epoch = fill(&server, &config);
+    let cookie = cookie_of(&login(&server, &server.analyst));
+    top_n_and_its_csv(&server, &cookie);
+    ranges_by_date_number_and_preset(&server, &cookie, &config, epoch);
+    compared_values_and_their_csv(&server, &cookie, epoch);
+    refusals(&server, &cookie);
+}
+
+const PETS: &str = "/dashboard/campaigns/pets";
+
+/// Top-N: the table and its CSV hold N rows, the CSV byte for byte the API's.
+fn top_n_and_its_csv(server: &TestServer, cookie: &str) {
+    let base = PETS;
+    let page2 = get(server, &format!("{base}?top=2"), Some(cookie));
+    assert_eq!(page2.status, 200, "{}", page2.body);
+    assert_eq!(table_rows(&page2.body, "top"), 2);
+    // Without `top`, every value fits in the default 20: five and the `other` bucket.
+    let all = get(server, base, Some(cookie));
+    assert_eq!(table_rows(&all.body, "top"), 6);
+    let csv = get(server, &format!("{base}/estimates.csv?top=2"), Some(cookie));
+    assert_eq!(csv.status, 200, "{}", csv.body);
+    let api = server.estimates("pets", "?top=2&format=csv");
+    assert_eq!(api.status, 200, "{}", api.text);
+    assert_eq!(csv.body, api.text);
+    assert_eq!(csv.body.lines().count(), 3, "{}", csv.body);
+}
+
+/// A range by dates, by epoch numbers and by a preset: the same estimates.
+fn ranges_by_date_number_and_preset(
+    server: &TestServer,
+    cookie: &str,
+    config: &CampaignConfig,
+    epoch: u64,
+) {
+    let base = PETS;
+    let date = &EpochTime::new(config.epoch_seconds()).start(epoch).unwrap()[..10];
+    let by_date = get(
+        server,
+        &format!("{base}/estimates.csv?from={date}&to={date}"),
+        Some(cookie),
+    );
+    let by_number = get(
+        server,
+        &format!("{base}/estimates.csv?from={epoch}&to={epoch}"),
+        Some(cookie),
+    );
+    let by_preset = get(
+        server,
+        &format!("{base}/estimates.csv?last=7"),
+        Some(cookie),
+    );
+    assert_eq!(by_date.body, by_number.body);
+    assert_eq!(by_preset.body, by_number.body);
+    let ranged = get(server, &format!("{base}?last=7"), Some(cookie));
+    assert!(ranged.body.contains("(7 epochs)"), "{}", ranged.body);
+    assert!(
+        ranged.body.contains("<strong>last 7 epochs</strong>"),
+        "{}",
+        ranged.body
+    );
+    // An empty range says how many reports are missing instead of estimating.
+    let before = get(
+        server,
+        &format!("{base}?from={}&to={}", epoch - 3, epoch - 1),
+        Some(cookie),
+    );
+    assert!(
+        before.body.contains("0 reports in this range"),
+        "{}",
+        before.body
+    );
+}
+
+/// Two values compared: a line each, one row per epoch and value in the CSV, matching the
+/// API's estimates; a label outside the domain is named.
+fn compared_values_and_their_csv(server: &TestServer, cookie: &str, epoch: u64) {
+    let base = PETS;
+    let compared = get(
+        server,
+        &format!("{base}?compare=beta,%20alpha,emu"),
+        Some(cookie),
+    );
+    assert_eq!(compared.status, 200, "{}", compared.body);
+    assert!(
+        compared
+            .body
+            .contains("Not in this campaign&#39;s domain: emu")
+            || compared.body.contains("Not in this campaign's domain: emu"),
+        "{}",
+        compared.body
+    );
+    assert!(
+        compared.body.contains("value=\"beta, alpha\""),
+        "{}",
+        compared.body
+    );
+    let series = get(
+        server,
+        &format!("{base}/series.csv?compare=beta,alpha"),
+        Some(cookie),
+    );
+    let json = server.estimates("pets", &format!("?epoch={epoch}"));
+    let rows: Vec<Vec<&str>> = series
+        .body
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    assert_eq!(rows.len(), 2, "{}", series.body);
+    for (row, (index, label)) in rows.iter().zip([(1, "beta"), (0, "alpha")]) {
+        assert_eq!(row[0], epoch.to_string());
+        assert_eq!(row[3], index.to_string());
+        assert_eq!(row[4], label);
+        let value = &json.json["values"][index];
+        assert_eq!(
+            row[6].parse::<f64>().unwrap(),
+            value["count"].as_f64().unwrap()
+        );
+    }
+    let trending = get(server, &format!("{base}/trending.csv"), Some(cookie));
+    assert_eq!(trending.status, 200);
+    assert!(
+        trending.body.starts_with("index,value,share_now,"),
+        "{}",
+        trending.body
+    );
+}
+
+/// Wrong options are refused; exports need a session like the page.
+fn refusals(server: &TestServer, cookie: &str) {
+    let base = PETS;
+    for bad in [
+        "?top=0",
+        "?top=many",
+        "?last=0",
+        "?from=2026-13-01",
+        "?value=9",
+    ] {
+        let answer = get(server, &format!("{base}{bad}"), Some(cookie));
+        assert_eq!(answer.status, 400, "{bad}: {}", answer.body);
+    }
+    assert_eq!(
+        get(server, &format!("{base}/nothing.csv"), Some(cookie)).status,
+        404
+    );
+    let anonymous = get(server, &format!("{base}/estimates.csv"), None);
+    assert_eq!(anonymous.status, 303);
+    assert!(!anonymous.body.contains("alpha"));
+}
+
 #[test]
 fn without_a_session_every_page_redirects_to_the_login() {
     let server = TestServer::start(BINARY, &Backend::Sqlite, &[]);
@@ -160,19 +343,7 @@ fn a_session_shows_campaigns_escaped_and_ends_at_logout() {
     assert_eq!(empty.status, 200);
     assert!(empty.body.contains("No reports yet"), "{}", empty.body);
 
-    let epoch = current_epoch(&config);
-    let mut encoder = Encoder::with_simulation_rng(&config, seeded_rng("dashboard", 0));
-    let reports = (0..3000u32)
-        .map(|i| {
-            encoder
-                .encode_index([0, 0, 0, 1, 2][i as usize % 5])
-                .unwrap()
-        })
-        .collect();
-    let uploader = server.uploader();
-    for batch in batches(&config, epoch, reports, 1000) {
-        assert_eq!(uploader.send(&batch).unwrap(), Ack::Counted);
-    }
+    fill(&server, &config);
     let full = get(&server, "/dashboard/campaigns/hostile", Some(&cookie));
     assert_eq!(full.status, 200, "{}", full.body);
     assert!(full.body.contains("3,000 reports"), "{}", full.body);

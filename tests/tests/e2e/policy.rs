@@ -11,6 +11,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use ldp_aggregator::server::auth::token_hash;
 use ldp_aggregator::server::dashboard::campaign_data;
+use ldp_aggregator::server::dashboard::options::PageQuery;
 use ldp_aggregator::server::ingest::Committer;
 use ldp_aggregator::server::metrics::Metrics;
 use ldp_aggregator::server::{AppState, BATCH_CONTENT_TYPE, Clock, Settings, router};
@@ -142,7 +143,11 @@ fn assert_same_trending(node: &Node, config: &CampaignConfig) -> u64 {
     assert_eq!(status, StatusCode::OK, "{api}");
     let data = node
         .rt
-        .block_on(campaign_data(node.state(), Arc::new(config.clone()), None))
+        .block_on(campaign_data(
+            node.state(),
+            Arc::new(config.clone()),
+            PageQuery::default(),
+        ))
         .unwrap();
     let (epoch, report) = data.trending.expect("the dashboard shows trending");
     assert_eq!(api["epoch"], epoch);

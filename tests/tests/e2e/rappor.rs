@@ -269,6 +269,46 @@ fn an_open_domain_is_estimated_through_candidate_queries() {
         assert!(page.body.contains("ε∞"), "{path}");
         assert!(!page.body.contains("<svg"), "{path}: a chart of nothing");
     }
+
+    // The page's candidate form answers as the API does, on the page and as CSV.
+    let asked = json!({"candidates": ["a", "b", "c", "x", "y"]});
+    let api = query(&server, id, "", &asked);
+    assert_eq!(api.status, 200, "{}", api.text);
+    let form = "?candidates=a%0D%0Ab%0D%0Ac%0D%0Ax%0D%0Ay%0D%0Aa";
+    let page = dashboard::get(
+        &server,
+        &format!("/dashboard/campaigns/{id}{form}"),
+        Some(&cookie),
+    );
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.body.contains("3 of 5 candidates detected"),
+        "{}",
+        page.body
+    );
+    let csv = dashboard::get(
+        &server,
+        &format!("/dashboard/campaigns/{id}/candidates.csv{form}"),
+        Some(&cookie),
+    );
+    assert_eq!(csv.status, 200, "{}", csv.body);
+    let rows: Vec<Vec<&str>> = csv
+        .body
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    let listed = api.json["candidates"].as_array().unwrap();
+    assert_eq!(rows.len(), listed.len(), "{}", csv.body);
+    for (row, c) in rows.iter().zip(listed) {
+        assert_eq!(row[0], c["value"].as_str().unwrap());
+        assert_eq!(row[1].parse::<f64>().unwrap(), c["count"].as_f64().unwrap());
+        assert_eq!(
+            row[2].parse::<f64>().unwrap(),
+            c["std_error"].as_f64().unwrap()
+        );
+        assert_eq!(row[7], c["detected"].to_string());
+    }
 }
 
 /// Every way a candidate query can be wrong gets its documented problem, never a panic.

@@ -1,6 +1,7 @@
 //! The dashboard's charts: inline SVG drawn on the server with `plotters` (no JavaScript).
 //! Text in the SVG is escaped by plotters' SVG backend.
 
+use plotters::coord::Shift;
 use plotters::coord::ranged1d::SegmentValue;
 use plotters::prelude::*;
 
@@ -106,22 +107,46 @@ pub fn top_values(bars: &[Bar], x_label: &str) -> Result<String, String> {
     Ok(svg)
 }
 
-/// A value's share per epoch: a line with its 95% interval band, broken where an epoch is
-/// missing (too few reports); the axis labels epochs by
+/// One value's line in the time series.
+#[derive(Debug, Clone)]
+pub struct Line {
+    /// Domain index.
+    pub index: u32,
+    /// The value's label.
+    pub label: String,
+    /// Its share in each epoch with enough reports, in epoch order.
+    pub points: Vec<SharePoint>,
+}
+
+/// The lines' colours, in order (distinguishable in print and for the common colour-vision
+/// deficiencies: Okabe and Ito's palette).
+pub const PALETTE: [RGBColor; 8] = [
+    ACCENT,
+    RGBColor(0xe6, 0x9f, 0x00),
+    RGBColor(0x00, 0x9e, 0x73),
+    RGBColor(0xcc, 0x79, 0xa7),
+    RGBColor(0xd5, 0x5e, 0x00),
+    RGBColor(0x56, 0xb4, 0xe9),
+    RGBColor(0x00, 0x00, 0x00),
+    RGBColor(0xf0, 0xe4, 0x42),
+];
+
+/// Values' shares per epoch: a line each with its 95% interval band, broken where an epoch is
+/// missing (too few reports), a legend when there are several; the axis labels epochs by
 /// date or time (`time`), at most five of them, with room for the last.
-pub fn share_series(points: &[SharePoint], label: &str, time: EpochTime) -> Result<String, String> {
+pub fn share_series(lines: &[Line], time: EpochTime) -> Result<String, String> {
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (760, 300)).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg, (760, 320)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| e.to_string())?;
-        let first = points.first().map_or(0, |p| p.epoch);
-        let last = points.last().map_or(1, |p| p.epoch).max(first + 1);
-        let high = points
-            .iter()
-            .map(|p| p.ci95[1])
-            .fold(0.0f64, f64::max)
-            .max(0.1)
-            * 1.1;
+        let all = || lines.iter().flat_map(|l| l.points.iter());
+        let first = all().map(|p| p.epoch).min().unwrap_or(0);
+        let last = all().map(|p| p.epoch).max().unwrap_or(1).max(first + 1);
+        let high = all().map(|p| p.ci95[1]).fold(0.0f64, f64::max).max(0.1) * 1.1;
+        let y_desc = match lines {
+            [one] => format!("share of {} (%)", truncate(&one.label, 24)),
+            _ => "share (%)".to_owned(),
+        };
         let mut chart = ChartBuilder::on(&root)
             .margin(12)
             .margin_right(64)
@@ -132,44 +157,84 @@ pub fn share_series(points: &[SharePoint], label: &str, time: EpochTime) -> Resu
         chart
             .configure_mesh()
             .x_desc("epoch (UTC)")
-            .y_desc(format!("share of {} (%)", truncate(label, 24)))
+            .y_desc(y_desc)
             .x_labels(5)
             .x_label_formatter(&|x| time.label(x.round() as u64))
             .label_style(("sans-serif", 14))
             .axis_desc_style(("sans-serif", 14))
             .draw()
             .map_err(|e| e.to_string())?;
-        // Epochs without enough reports are gaps: the band and the line stop and start again.
-        for run in points.chunk_by(|a, b| b.epoch == a.epoch + 1) {
-            let band: Vec<(f64, f64)> = run
-                .iter()
-                .map(|p| (p.epoch as f64, p.ci95[1].max(0.0)))
-                .chain(
-                    run.iter()
-                        .rev()
-                        .map(|p| (p.epoch as f64, p.ci95[0].max(0.0))),
+        let band_alpha = if lines.len() > 1 { 0.12 } else { 0.2 };
+        for (line, color) in lines.iter().zip(PALETTE.iter().cycle()) {
+            let color = *color;
+            // Epochs without enough reports are gaps: the band and the line stop and start again.
+            for run in line.points.chunk_by(|a, b| b.epoch == a.epoch + 1) {
+                let band: Vec<(f64, f64)> = run
+                    .iter()
+                    .map(|p| (p.epoch as f64, p.ci95[1].max(0.0)))
+                    .chain(
+                        run.iter()
+                            .rev()
+                            .map(|p| (p.epoch as f64, p.ci95[0].max(0.0))),
+                    )
+                    .collect();
+                chart
+                    .draw_series([Polygon::new(band, color.mix(band_alpha).filled())])
+                    .map_err(|e| e.to_string())?;
+                chart
+                    .draw_series(LineSeries::new(
+                        run.iter().map(|p| (p.epoch as f64, p.share)),
+                        color.stroke_width(2),
+                    ))
+                    .map_err(|e| e.to_string())?;
+            }
+            chart
+                .draw_series(
+                    line.points
+                        .iter()
+                        .map(|p| Circle::new((p.epoch as f64, p.share), 3, color.filled())),
                 )
-                .collect();
-            chart
-                .draw_series([Polygon::new(band, ACCENT.mix(0.2).filled())])
-                .map_err(|e| e.to_string())?;
-            chart
-                .draw_series(LineSeries::new(
-                    run.iter().map(|p| (p.epoch as f64, p.share)),
-                    ACCENT.stroke_width(2),
-                ))
                 .map_err(|e| e.to_string())?;
         }
-        chart
-            .draw_series(
-                points
-                    .iter()
-                    .map(|p| Circle::new((p.epoch as f64, p.share), 3, ACCENT.filled())),
-            )
-            .map_err(|e| e.to_string())?;
+        if lines.len() > 1 {
+            legend(&root, lines)?;
+        }
         root.present().map_err(|e| e.to_string())?;
     }
     Ok(svg)
+}
+
+/// The lines' legend, top left inside the plot, drawn in pixels (plotters' own legend measures
+/// text with a font file the collector does not ship).
+fn legend<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, lines: &[Line]) -> Result<(), String>
+where
+    DB::ErrorType: 'static,
+{
+    let widest = lines
+        .iter()
+        .map(|l| truncate(&l.label, 24).chars().count())
+        .max();
+    let width = 36 + 8 * widest.unwrap_or(0) as i32;
+    root.draw(&Rectangle::new(
+        [(78, 12), (78 + width, 16 + 20 * lines.len() as i32)],
+        WHITE.mix(0.85).filled(),
+    ))
+    .map_err(|e| e.to_string())?;
+    for (i, (line, color)) in lines.iter().zip(PALETTE.iter()).enumerate() {
+        let y = 24 + 20 * i as i32;
+        root.draw(&PathElement::new(
+            [(86, y), (104, y)],
+            color.stroke_width(3),
+        ))
+        .map_err(|e| e.to_string())?;
+        root.draw(&Text::new(
+            truncate(&line.label, 24),
+            (110, y - 8),
+            ("sans-serif", 14).into_font().color(&WHISKER),
+        ))
+        .map_err(|e| e.to_string())?;
+    }
+    Ok(())
 }
 
 /// At most `max` characters, with an ellipsis when cut.
@@ -223,10 +288,39 @@ mod tests {
             ci95: [4.0, 6.0],
         };
         let time = EpochTime::new(86_400);
-        let whole = share_series(&[point(1), point(2), point(3)], "x", time).unwrap();
-        let broken = share_series(&[point(1), point(2), point(4), point(5)], "x", time).unwrap();
+        let line = |points: Vec<SharePoint>| Line {
+            index: 0,
+            label: "x".into(),
+            points,
+        };
+        let whole = share_series(&[line(vec![point(1), point(2), point(3)])], time).unwrap();
+        let broken =
+            share_series(&[line(vec![point(1), point(2), point(4), point(5)])], time).unwrap();
         assert_eq!(whole.matches("<polygon").count(), 1, "{whole}");
         assert_eq!(broken.matches("<polygon").count(), 2, "{broken}");
         assert!(broken.contains("1970-01-02"), "{broken}");
+    }
+
+    #[test]
+    fn compared_values_get_a_line_and_a_legend_entry_each() {
+        let line = |label: &str, share| Line {
+            index: 0,
+            label: label.into(),
+            points: (1..=3)
+                .map(|epoch| SharePoint {
+                    epoch,
+                    share,
+                    ci95: [share - 1.0, share + 1.0],
+                })
+                .collect(),
+        };
+        let time = EpochTime::new(86_400);
+        let one = share_series(&[line("cat", 5.0)], time).unwrap();
+        let two = share_series(&[line("cat", 5.0), line("dog", 9.0)], time).unwrap();
+        assert_eq!(one.matches("<polygon").count(), 1);
+        assert_eq!(two.matches("<polygon").count(), 2, "{two}");
+        let legend = |svg: &str, label: &str| svg.contains(&format!(">\n{label}\n</text>"));
+        assert!(!legend(&one, "cat"), "one line needs no legend: {one}");
+        assert!(legend(&two, "cat") && legend(&two, "dog"), "{two}");
     }
 }

@@ -2,10 +2,12 @@
 //! (plotters), no JavaScript, nothing from another origin.
 //!
 //! - `GET /dashboard`: every campaign with its reports, current epoch and latest epoch with data.
-//! - `GET /dashboard/campaigns/{id}`: the top values with 95% intervals (raw unbiased estimates,
-//!   or `?view=consistent` for the consistency-processed ones), what is trending, and a chosen
-//!   value's share per epoch (`?value=INDEX`). A RAPPOR campaign with an open domain has no
-//!   values to list: its page says how to ask for candidates' estimates instead.
+//! - `GET /dashboard/campaigns/{id}`: over a chosen range of epochs (dates or presets), the top
+//!   N values with 95% intervals (raw unbiased estimates, or `?view=consistent` for the
+//!   consistency-processed ones), what is trending, and chosen values' shares per epoch in one
+//!   chart ([`options`] lists the parameters). An open domain has no values to list: its page
+//!   has a form for candidate strings instead.
+//! - `GET /dashboard/campaigns/{id}/{name}.csv`: each table and series as CSV ([`export`]).
 //! - `GET|POST /dashboard/login`, `POST /dashboard/logout`: an analyst (or admin) token opens a
 //!   session ([`session`]); every other dashboard route without one redirects to the login.
 //!
@@ -14,7 +16,12 @@
 //! from a campaign is escaped by maud (HTML) or plotters (SVG).
 
 pub mod charts;
+pub mod data;
+pub mod export;
+mod format;
+pub mod options;
 mod pages;
+mod sections;
 pub mod session;
 
 use std::sync::Arc;
@@ -28,21 +35,14 @@ use axum::routing::{get, post};
 use ldp_protocol::CampaignConfig;
 use serde::Deserialize;
 
+use self::data::CampaignData;
+use self::export::Export;
+use self::options::{Options, PageQuery};
 use super::auth::token_hash;
 use super::problem::{Problem, ProblemType};
 use super::{AppState, blocking};
-use crate::ValueEstimate;
-use crate::estimate::Estimates;
-use crate::query::{self, EpochSelection, QueryError, TrendingRequest};
-use crate::store::{EpochRange, Role, Store, StoreError};
-use crate::trending::TrendingReport;
-
-/// Values in the top chart.
-pub const TOP: usize = 20;
-/// Epochs in the baseline of the trending table (the API's default baseline).
-pub const BASELINE_EPOCHS: u64 = query::DEFAULT_BASELINE_EPOCHS;
-/// Most epochs drawn in the time series.
-pub const SERIES_EPOCHS: u64 = 30;
+use crate::query;
+use crate::store::{Role, StoreError};
 
 const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; \
                    form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
@@ -55,6 +55,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/dashboard/login", get(login_form).post(login))
         .route("/dashboard/logout", post(logout))
         .route("/dashboard/campaigns/{id}", get(campaign_page))
+        .route("/dashboard/campaigns/{id}/{export}", get(campaign_export))
         .route("/dashboard/style.css", get(stylesheet))
         .layer(axum::middleware::from_fn(security_headers))
 }
@@ -245,180 +246,71 @@ async fn campaign_list(State(state): State<Arc<AppState>>, headers: HeaderMap) -
     }
 }
 
-/// The campaign page's options. Unlike the API's inputs, other parameters are ignored: the
-/// page is a link people share and bookmark, and tracking parameters added on the way must
-/// not turn it into an error page.
-#[derive(Debug, Deserialize)]
-pub struct CampaignQuery {
-    /// `raw` (default) or `consistent`.
-    view: Option<String>,
-    /// Domain index of the value whose time series is drawn (default: the top value).
-    value: Option<u32>,
-}
-
-/// Which estimates the top chart shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum View {
-    /// Unbiased estimates with 95% intervals.
-    Raw,
-    /// Norm-Sub: non-negative, summing to n (biased; no intervals).
-    Consistent,
-}
-
-/// Everything the campaign page shows.
-#[derive(Debug)]
-pub struct CampaignData {
-    /// The campaign.
-    pub config: Arc<CampaignConfig>,
-    /// The epoch now.
-    pub current_epoch: u64,
-    /// Epochs with reports, if any.
-    pub epochs: Option<(u64, u64)>,
-    /// Reports over those epochs.
-    pub n: u64,
-    /// The estimates over all epochs, when n reaches the campaign's minimum.
-    pub estimates: Option<Estimates>,
-    /// The trending comparison, or why there is none.
-    pub trending: Result<(u64, TrendingReport), String>,
-    /// The value of the time series and its points.
-    pub series: Option<(u32, Vec<charts::SharePoint>)>,
-    /// A numeric campaign's mean over all epochs, when n reaches the campaign's minimum.
-    pub mean: Option<crate::estimate::MeanEstimate>,
-    /// The central privacy of one epoch's shuffled reports, with the estimates.
-    pub central: Option<crate::shuffle::CentralBound>,
-}
-
 async fn campaign_page(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
     Path(id): Path<String>,
-    query: Result<Query<CampaignQuery>, axum::extract::rejection::QueryRejection>,
+    query: Result<Query<PageQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
     // Before anything else: an anonymous visitor learns nothing, not even whether `id` exists.
     if !logged_in(&state, &headers) {
         return to_login();
     }
-    let Ok(Query(query)) = query else {
-        return error_page(&Problem::new(
-            ProblemType::InvalidRequest,
-            "use ?view=raw|consistent and ?value=INDEX",
-        ));
-    };
-    let view = match query.view.as_deref() {
-        None | Some("raw") => View::Raw,
-        Some("consistent") => View::Consistent,
-        Some(other) => {
-            return error_page(&Problem::new(
-                ProblemType::InvalidRequest,
-                format!("unknown view {other:?}: use raw or consistent"),
-            ));
-        }
-    };
-    let config = match state.campaign(&id).await {
-        Ok(config) => config,
-        Err(problem) => return error_page(&problem),
-    };
-    match campaign_data(&state, config, query.value).await {
-        Ok(data) => html(StatusCode::OK, pages::campaign(&data, view)),
+    match page_data(&state, &id, query).await {
+        Ok(data) => html(StatusCode::OK, pages::campaign(&data)),
         Err(problem) => error_page(&problem),
     }
 }
 
-/// The page's numbers, each from the query function the API answers with: the same merging,
-/// minimum-reports rule and trending definition.
+/// `GET /dashboard/campaigns/{id}/{name}.csv`: a table or series of the page as CSV.
+async fn campaign_export(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path((id, name)): Path<(String, String)>,
+    query: Result<Query<PageQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    if !logged_in(&state, &headers) {
+        return to_login();
+    }
+    let Some(export) = Export::named(&name) else {
+        return error_page(&Problem::new(
+            ProblemType::NotFound,
+            format!(
+                "no export {name:?}: estimates.csv, trending.csv, series.csv or candidates.csv"
+            ),
+        ));
+    };
+    match page_data(&state, &id, query).await {
+        Ok(data) => export.csv(&data),
+        Err(problem) => error_page(&problem),
+    }
+}
+
+/// The numbers of campaign `id`'s page for `query`.
+async fn page_data(
+    state: &AppState,
+    id: &str,
+    query: Result<Query<PageQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<CampaignData, Problem> {
+    let Ok(Query(query)) = query else {
+        return Err(Problem::new(
+            ProblemType::InvalidRequest,
+            "the page's parameters could not be read",
+        ));
+    };
+    let config = state.campaign(id).await?;
+    campaign_data(state, config, query).await
+}
+
+/// The numbers a campaign page shows for `query`, each from the query function the API
+/// answers with.
 pub async fn campaign_data(
     state: &AppState,
     config: Arc<CampaignConfig>,
-    value: Option<u32>,
+    query: PageQuery,
 ) -> Result<CampaignData, Problem> {
-    let store = state.store.clone();
     let now = state.now();
-    blocking(move || collect(&*store, config, now, value)).await
-}
-
-/// [`campaign_data`] on the blocking pool.
-fn collect(
-    store: &dyn Store,
-    config: Arc<CampaignConfig>,
-    now: u64,
-    value: Option<u32>,
-) -> Result<CampaignData, QueryError> {
-    let current_epoch = query::current_epoch(&config, now);
-    let summary = query::summary(store, &config)?;
-    let mut data = CampaignData {
-        config: config.clone(),
-        current_epoch,
-        epochs: summary.epochs.map(|r| (r.from, r.to)),
-        n: summary.n,
-        estimates: None,
-        trending: Err(String::new()),
-        series: None,
-        mean: None,
-        central: None,
-    };
-    let all = EpochSelection::default();
-    if config.is_open() {
-        // No values to rank, test or chart: the page points at the candidate query instead.
-        data.trending = Err("An open domain has no values to test for trends.".to_owned());
-        return Ok(data);
-    }
-    if config.numeric_range().is_some() {
-        // One number to show: the mean and its interval.
-        data.mean = released(query::mean(store, &config, now, all))?.map(|m| m.mean);
-        data.trending = Err(
-            "A numeric campaign estimates a mean: there are no values to test for trends."
-                .to_owned(),
-        );
-        return Ok(data);
-    }
-    if let Some(answer) = released(query::estimates(store, &config, now, all))? {
-        data.central = Some(answer.central);
-        data.estimates = Some(answer.estimates);
-    }
-    data.trending = match query::trending(store, &config, now, TrendingRequest::default()) {
-        Ok(answer) => Ok((answer.epoch, answer.report)),
-        Err(e @ (QueryError::Store(_) | QueryError::Inconsistent(_))) => return Err(e),
-        Err(e) => Err(format!(
-            "Trending compares the latest complete epoch with reports with the \
-             {BASELINE_EPOCHS} epochs before it: {e}."
-        )),
-    };
-
-    // The time series of one value: its share per epoch with enough reports.
-    let chosen = value.filter(|v| *v < config.k()).or_else(|| {
-        data.estimates
-            .as_ref()
-            .and_then(|e| e.top(1).first().map(|v| v.index))
-    });
-    if let (Some(index), Some(epochs)) = (chosen, summary.epochs) {
-        let range = EpochRange {
-            from: epochs.from.max(epochs.to.saturating_sub(SERIES_EPOCHS - 1)),
-            to: epochs.to,
-        };
-        let points = query::series(store, &config, range)?
-            .into_iter()
-            .filter_map(|(epoch, estimate)| {
-                let v: &ValueEstimate = estimate.values.get(index as usize)?;
-                let scale = 100.0 / estimate.n as f64;
-                Some(charts::SharePoint {
-                    epoch,
-                    share: v.count * scale,
-                    ci95: [v.ci95_low * scale, v.ci95_high * scale],
-                })
-            })
-            .collect();
-        data.series = Some((index, points));
-    } else if let Some(index) = chosen {
-        data.series = Some((index, Vec::new()));
-    }
-    Ok(data)
-}
-
-/// An answer, or `None` when too few reports were counted to release it.
-fn released<T>(answer: Result<T, QueryError>) -> Result<Option<T>, QueryError> {
-    match answer {
-        Ok(answer) => Ok(Some(answer)),
-        Err(QueryError::NotEnoughReports { .. }) => Ok(None),
-        Err(e) => Err(e),
-    }
+    let options = Options::parse(&config, query, query::current_epoch(&config, now))?;
+    let store = state.store.clone();
+    blocking(move || data::collect(&*store, config, options, now)).await
 }

@@ -10,6 +10,7 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
+use ldp_protocol::CampaignConfig;
 use serde::{Deserialize, Serialize};
 use utoipa::openapi::schema::{Array, ArrayBuilder, ObjectBuilder, Type};
 use utoipa::{IntoParams, ToSchema};
@@ -23,8 +24,8 @@ use super::{
 };
 use crate::Alpha;
 use crate::epoch_time::EpochTime;
-use crate::estimate::MeanEstimate;
 use crate::estimate::candidates::{CandidateEstimate, MAX_CANDIDATE_BYTES, MAX_CANDIDATES};
+use crate::estimate::{MeanEstimate, ValueEstimate};
 use crate::query;
 use crate::shuffle::{self, CentralBound};
 use crate::store::Role;
@@ -178,14 +179,7 @@ pub(crate) async fn estimates(
     };
     let values: Vec<ValueView> = chosen
         .into_iter()
-        .map(|v| ValueView {
-            index: v.index,
-            value: config.label(v.index),
-            count: v.count,
-            std_error: v.std_error,
-            ci95: [v.ci95_low, v.ci95_high],
-            consistent_count: v.norm_sub_count,
-        })
+        .map(|v| ValueView::new(&config, &v))
         .collect();
     if Format::negotiate(query.format, &headers) == Format::Csv {
         return Ok(values_csv(&values));
@@ -205,8 +199,22 @@ pub(crate) async fn estimates(
     .into_response())
 }
 
+impl ValueView {
+    /// One value's estimate of `config`, labelled.
+    pub(crate) fn new(config: &CampaignConfig, v: &ValueEstimate) -> Self {
+        Self {
+            index: v.index,
+            value: config.label(v.index),
+            count: v.count,
+            std_error: v.std_error,
+            ci95: [v.ci95_low, v.ci95_high],
+            consistent_count: v.norm_sub_count,
+        }
+    }
+}
+
 /// The per-value estimates as CSV: the columns of [`ValueView`], the interval as two.
-fn values_csv(values: &[ValueView]) -> Response {
+pub(crate) fn values_csv(values: &[ValueView]) -> Response {
     csv_response(
         &[
             "index",

@@ -157,7 +157,7 @@ pub(super) fn epoch_schema() -> Schema {
 
 /// Reads the epoch parameters of a question for `config`: each an epoch number, a date or a
 /// date-time ([`crate::epoch_time`]). A date as `epoch` names every epoch of that day.
-pub(super) fn epoch_selection(
+pub(crate) fn epoch_selection(
     config: &CampaignConfig,
     epoch: Option<&str>,
     from: Option<&str>,
@@ -233,7 +233,7 @@ impl Format {
 
 /// A `text/csv` answer: `header`, then one line per row, each field quoted when it holds a
 /// comma, a quote or a line break (RFC 4180).
-pub(super) fn csv_response(
+pub(crate) fn csv_response(
     header_row: &[&str],
     rows: impl Iterator<Item = Vec<String>>,
 ) -> Response {

@@ -8,6 +8,7 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
+use ldp_protocol::CampaignConfig;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -19,6 +20,7 @@ use crate::Alpha;
 use crate::epoch_time::{Bound, Edge, EpochTime};
 use crate::query::{self, TrendingRequest};
 use crate::store::Role;
+use crate::trending::Trend;
 
 /// Rising values listed unless asked otherwise.
 pub const DEFAULT_TOP: usize = 10;
@@ -148,15 +150,7 @@ pub(crate) async fn trending_values(
         .rising
         .into_iter()
         .take(query.top.unwrap_or(DEFAULT_TOP))
-        .map(|t| TrendView {
-            index: t.index,
-            value: config.label(t.index),
-            share_now: t.share_now,
-            share_now_ci95: t.share_now_ci95,
-            share_baseline: t.share_baseline,
-            share_baseline_ci95: t.share_baseline_ci95,
-            z: t.z,
-        })
+        .map(|t| TrendView::new(&config, &t))
         .collect();
     if Format::negotiate(query.format, &headers) == Format::Csv {
         return Ok(rising_csv(&rising));
@@ -177,8 +171,23 @@ pub(crate) async fn trending_values(
     .into_response())
 }
 
+impl TrendView {
+    /// One rising value of `config`, labelled.
+    pub(crate) fn new(config: &CampaignConfig, t: &Trend) -> Self {
+        Self {
+            index: t.index,
+            value: config.label(t.index),
+            share_now: t.share_now,
+            share_now_ci95: t.share_now_ci95,
+            share_baseline: t.share_baseline,
+            share_baseline_ci95: t.share_baseline_ci95,
+            z: t.z,
+        }
+    }
+}
+
 /// The rising values as CSV: the columns of [`TrendView`], each interval as two.
-fn rising_csv(rising: &[TrendView]) -> Response {
+pub(crate) fn rising_csv(rising: &[TrendView]) -> Response {
     csv_response(
         &[
             "index",
