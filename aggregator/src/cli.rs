@@ -517,21 +517,31 @@ async fn serve_metrics(
     })))
 }
 
-/// Forgets batch ids that can no longer be accepted, every ten minutes.
+/// Every ten minutes: forgets batch ids that can no longer be accepted, and deletes counters
+/// older than their campaign's retention.
 async fn expire_batch_ids(state: Arc<AppState>) {
     let mut tick = tokio::time::interval(Duration::from_secs(600));
     loop {
         tick.tick().await;
         let state = state.clone();
         let result = tokio::task::spawn_blocking(move || {
-            crate::server::expire_batch_ids(&*state.store, &state.settings, state.now())
+            let now = state.now();
+            let expired = crate::server::expire_batch_ids(&*state.store, &state.settings, now)?;
+            let dropped = crate::server::apply_retention(&*state.store, now)?;
+            Ok::<_, crate::store::StoreError>((expired, dropped))
         })
         .await;
         match result {
-            Ok(Ok(0)) => {}
-            Ok(Ok(n)) => tracing::info!(expired = n, "forgot old batch ids"),
-            Ok(Err(e)) => tracing::warn!(error = %e, "batch id expiry failed"),
-            Err(e) => tracing::warn!(error = %e, "batch id expiry task failed"),
+            Ok(Ok((expired, dropped))) => {
+                if expired > 0 {
+                    tracing::info!(expired, "forgot old batch ids");
+                }
+                if dropped > 0 {
+                    tracing::info!(epochs = dropped, "deleted counters past their retention");
+                }
+            }
+            Ok(Err(e)) => tracing::warn!(error = %e, "housekeeping failed"),
+            Err(e) => tracing::warn!(error = %e, "housekeeping task failed"),
         }
     }
 }

@@ -284,6 +284,26 @@ impl TestServer {
         Self::answer(request.send(body))
     }
 
+    /// `PUT path` with a JSON body and an optional bearer token.
+    pub fn put_json(&self, path: &str, body: &str, token: Option<&str>) -> Answer {
+        let mut request = Self::agent()
+            .put(format!("{}{path}", self.url))
+            .header("content-type", "application/json");
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        Self::answer(request.send(body))
+    }
+
+    /// `DELETE path` with an optional bearer token.
+    pub fn delete(&self, path: &str, token: Option<&str>) -> Answer {
+        let mut request = Self::agent().delete(format!("{}{path}", self.url));
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        Self::answer(request.call())
+    }
+
     /// Sends only the head of a `POST` that declares a `Content-Length` of `length` bytes and
     /// reads the answer (a server refusing the size answers before any body arrives; sending
     /// the body would race with it closing the connection).

@@ -31,6 +31,7 @@ fn delta(config: &CampaignConfig, epoch: u64, id: u8, values: &[u32]) -> BatchDe
     }
     BatchDelta {
         campaign: config.id().as_str().to_owned(),
+        digest: config.digest(),
         epoch,
         batch_id: BatchId([id; 16]),
         content,
@@ -177,6 +178,100 @@ pub fn check_store_contract(store: &dyn Store) {
     check_chunks(store);
 
     check_tokens(store);
+
+    check_lifecycle(store);
+
+    check_sessions(store);
+}
+
+/// Dashboard sessions: found by hash until they expire, gone after logout; opening one deletes
+/// the expired ones.
+fn check_sessions(store: &dyn Store) {
+    let (a, b) = ([0xa1; 32], [0xb2; 32]);
+    store.open_session(&a, 1_000, 2_000).unwrap();
+    store.open_session(&b, 1_000, 5_000).unwrap();
+    assert_eq!(store.session_expiry(&a).unwrap(), Some(2_000));
+    assert_eq!(store.session_expiry(&[0; 32]).unwrap(), None);
+    // Opening a session at 3,000 deletes the one that expired at 2,000.
+    store.open_session(&[0xc3; 32], 3_000, 9_000).unwrap();
+    assert_eq!(store.session_expiry(&a).unwrap(), None);
+    assert_eq!(store.session_expiry(&b).unwrap(), Some(5_000));
+    store.close_session(&b).unwrap();
+    store.close_session(&b).unwrap();
+    assert_eq!(store.session_expiry(&b).unwrap(), None);
+}
+
+/// The id of the campaign the lifecycle checks delete: no table may hold a row of it after.
+pub const DELETED: &str = "ended";
+
+/// Closing (commits refuse the campaign's batches, its counters stay), retention (older
+/// epochs' counters go), deletion (everything goes; the id can be used again, and a batch
+/// checked against the old configuration is refused).
+fn check_lifecycle(store: &dyn Store) {
+    let c = config(DELETED, 1.0);
+    assert!(store.create_campaign(&c, 5).unwrap());
+    let deltas: Vec<BatchDelta> = (1..=3)
+        .map(|e| delta(&c, e, 100 + e as u8, &[1, 2, 3]))
+        .collect();
+    let all: Vec<&BatchDelta> = deltas.iter().collect();
+    assert_eq!(store.commit(&all).unwrap(), [CommitOutcome::Counted; 3]);
+
+    // Retention: epochs before 2 go, the rest stay.
+    assert!(store.set_retention(DELETED, Some(2)).unwrap());
+    assert_eq!(
+        store.campaign(DELETED).unwrap().unwrap().retention_epochs,
+        Some(2)
+    );
+    assert_eq!(store.drop_epochs_before(DELETED, 2).unwrap(), 1);
+    assert_eq!(store.drop_epochs_before(DELETED, 2).unwrap(), 0);
+    assert_eq!(
+        store.epoch_range(DELETED).unwrap(),
+        Some(EpochRange { from: 2, to: 3 })
+    );
+    assert_eq!(
+        stored(store, &c, 0, 9).snapshot(),
+        sum(&c, &all[1..]).snapshot()
+    );
+
+    // Closing: kept readable, the first closing time kept, new batches refused.
+    assert!(store.close_campaign(DELETED, 50).unwrap());
+    assert!(store.close_campaign(DELETED, 60).unwrap());
+    assert_eq!(
+        store.campaign(DELETED).unwrap().unwrap().closed_at,
+        Some(50)
+    );
+    let late = delta(&c, 3, 110, &[4]);
+    let alpha = delta(&config("alpha", 1.0), 12, 111, &[4]);
+    assert_eq!(
+        store.commit(&[&late, &alpha]).unwrap(),
+        [CommitOutcome::Closed, CommitOutcome::Counted],
+        "a closed campaign's batch is refused, another campaign's in the same group counted"
+    );
+    assert_eq!(
+        stored(store, &c, 0, 9).snapshot(),
+        sum(&c, &all[1..]).snapshot()
+    );
+
+    // Deleting: gone with its counters; unknown ids answer false.
+    assert!(store.delete_campaign(DELETED).unwrap());
+    assert!(!store.delete_campaign(DELETED).unwrap());
+    assert!(store.campaign(DELETED).unwrap().is_none());
+    assert_eq!(store.epoch_range(DELETED).unwrap(), None);
+    assert!(!store.close_campaign(DELETED, 1).unwrap());
+    assert!(!store.set_retention(DELETED, None).unwrap());
+
+    // The id again, with another configuration: a batch checked against the old one is
+    // refused, one checked against the new one counted.
+    let again = config(DELETED, 2.0);
+    assert!(store.create_campaign(&again, 70).unwrap());
+    let stale = delta(&c, 3, 112, &[1]);
+    let fresh = delta(&again, 3, 113, &[1]);
+    assert_eq!(
+        store.commit(&[&stale, &fresh]).unwrap(),
+        [CommitOutcome::Closed, CommitOutcome::Counted]
+    );
+    assert_eq!(stored(store, &again, 0, 9).n(), 1);
+    assert!(store.delete_campaign(DELETED).unwrap());
 }
 
 /// Tokens: stored by hash with a role and an optional expiry, listed by id, revoked.

@@ -5,6 +5,7 @@
 
 use ldp_protocol::ConfigError;
 
+use super::dashboard::session::SessionError;
 use super::health::{DATABASE_UNAVAILABLE, STORAGE_ERROR};
 use super::ingest::SubmitError;
 use super::problem::{Problem, ProblemType};
@@ -57,6 +58,18 @@ impl From<&StoreError> for Problem {
 impl From<StoreError> for Problem {
     fn from(e: StoreError) -> Self {
         Self::from(&e)
+    }
+}
+
+impl From<SessionError> for Problem {
+    fn from(e: SessionError) -> Self {
+        match e {
+            SessionError::Store(e) => Self::from(&e),
+            SessionError::Random(e) => {
+                tracing::error!(error = %e, "the operating system's random generator failed");
+                Problem::new(ProblemType::Internal, "a session could not be opened")
+            }
+        }
     }
 }
 

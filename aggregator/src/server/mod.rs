@@ -12,11 +12,14 @@ pub mod budget;
 pub mod dashboard;
 pub mod errors;
 pub mod health;
+pub mod housekeeping;
 pub mod ingest;
 pub mod metrics;
 pub mod openapi;
 pub mod problem;
 pub mod routes;
+
+pub use housekeeping::{apply_retention, expire_batch_ids};
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -37,7 +40,7 @@ use ldp_protocol::CampaignConfig;
 use self::ingest::Committer;
 use self::metrics::{Metrics, RequestLabels};
 use self::problem::{PROBLEM_JSON, Problem, ProblemType};
-use crate::store::{Store, StoreError};
+use crate::store::Store;
 
 /// Media type of a batch upload.
 pub const BATCH_CONTENT_TYPE: &str = "application/x-ldp-batch";
@@ -178,21 +181,6 @@ impl Clock {
     }
 }
 
-/// Forgets, for every campaign, the batch ids that can no longer be accepted at time `now`
-/// (see [`Settings::batch_id_horizon`]); returns how many.
-pub fn expire_batch_ids(
-    store: &dyn Store,
-    settings: &Settings,
-    now: u64,
-) -> Result<u64, StoreError> {
-    let mut total = 0;
-    for c in store.campaigns()? {
-        let horizon = settings.batch_id_horizon(now, c.config.epoch_seconds());
-        total += store.expire_batch_ids(c.config.id().as_str(), horizon)?;
-    }
-    Ok(total)
-}
-
 /// Everything a request handler needs.
 #[derive(Debug)]
 pub struct AppState {
@@ -206,8 +194,6 @@ pub struct AppState {
     pub settings: Settings,
     /// The clock.
     pub clock: Clock,
-    /// Dashboard sessions.
-    pub sessions: dashboard::session::Sessions,
     /// The memory budget of request bodies.
     pub bodies: budget::BodyBudget,
     campaigns: RwLock<HashMap<String, Arc<CampaignConfig>>>,
@@ -228,7 +214,6 @@ impl AppState {
             metrics,
             settings,
             clock: Clock::System,
-            sessions: dashboard::session::Sessions::default(),
             bodies,
             campaigns: RwLock::new(HashMap::new()),
         }
@@ -245,8 +230,17 @@ impl AppState {
         self.clock.now()
     }
 
-    /// The campaign `id`, from the cache or the store (campaigns never change once created,
-    /// and other processes may create them).
+    /// Drops campaign `id` from this node's cache (it was closed, deleted or changed).
+    pub fn forget_campaign(&self, id: &str) {
+        self.campaigns
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(id);
+    }
+
+    /// The campaign `id`, from the cache or the store (a configuration never changes once
+    /// created, and other processes may create campaigns; closing or deleting one is checked
+    /// by every commit, not through this cache).
     pub async fn campaign(&self, id: &str) -> Result<Arc<CampaignConfig>, Problem> {
         if let Some(config) = self
             .campaigns

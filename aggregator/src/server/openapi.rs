@@ -8,6 +8,7 @@ use super::routes::estimates::{
     self, CandidateEstimatesView, CandidateQuery, EstimatesView, ShuffledView, ValueView,
 };
 use super::routes::ingest::{self, IngestAnswer};
+use super::routes::lifecycle::{self, Retention};
 use super::routes::ops::{self, AdviceView, AdvisedMechanism};
 use super::routes::trending::{self, TrendView, TrendingView};
 use super::routes::{EpochsView, Format, ProblemView};
@@ -25,6 +26,9 @@ use crate::estimate::candidates::CandidateEstimate;
         campaigns::create_campaign,
         campaigns::list_campaigns,
         campaigns::show_campaign,
+        lifecycle::close_campaign,
+        lifecycle::delete_campaign,
+        lifecycle::set_retention,
         ingest::post_reports,
         estimates::estimates,
         estimates::query_estimates,
@@ -37,6 +41,7 @@ use crate::estimate::candidates::CandidateEstimate;
     ),
     components(schemas(
         CampaignView,
+        Retention,
         IngestAnswer,
         EstimatesView,
         ValueView,

@@ -47,6 +47,10 @@ pub enum ProblemType {
     CampaignExists,
     /// No such campaign.
     UnknownCampaign,
+    /// The campaign was closed (or deleted while the batch was checked): it takes no reports.
+    CampaignClosed,
+    /// A destructive request without its confirmation.
+    ConfirmationRequired,
     /// Fewer reports than the campaign's minimum have been counted.
     NotEnoughReports,
     /// The campaign has an open domain: estimates are asked for with a list of candidates.
@@ -75,7 +79,7 @@ pub enum ProblemType {
 
 impl ProblemType {
     /// Every problem type (for documentation and tests).
-    pub const ALL: [ProblemType; 27] = [
+    pub const ALL: [ProblemType; 29] = [
         Self::MalformedBatch,
         Self::UnsupportedVersion,
         Self::CampaignMismatch,
@@ -91,6 +95,8 @@ impl ProblemType {
         Self::InvalidConfig,
         Self::CampaignExists,
         Self::UnknownCampaign,
+        Self::CampaignClosed,
+        Self::ConfirmationRequired,
         Self::NotEnoughReports,
         Self::CandidatesRequired,
         Self::CandidatesUnsupported,
@@ -123,6 +129,8 @@ impl ProblemType {
             Self::InvalidConfig => "invalid-config",
             Self::CampaignExists => "campaign-exists",
             Self::UnknownCampaign => "unknown-campaign",
+            Self::CampaignClosed => "campaign-closed",
+            Self::ConfirmationRequired => "confirmation-required",
             Self::NotEnoughReports => "not-enough-reports",
             Self::CandidatesRequired => "candidates-required",
             Self::CandidatesUnsupported => "candidates-unsupported",
@@ -152,7 +160,8 @@ impl ProblemType {
             | Self::NotEnoughReports
             | Self::CandidatesRequired
             | Self::CandidatesUnsupported
-            | Self::NumericCampaign => StatusCode::CONFLICT,
+            | Self::NumericCampaign
+            | Self::ConfirmationRequired => StatusCode::CONFLICT,
             Self::EpochOutOfWindow | Self::InvalidReport | Self::BatchSize => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
@@ -161,6 +170,7 @@ impl ProblemType {
             Self::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             Self::UriTooLong => StatusCode::URI_TOO_LONG,
             Self::UnknownCampaign | Self::NotFound => StatusCode::NOT_FOUND,
+            Self::CampaignClosed => StatusCode::GONE,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -188,6 +198,8 @@ impl ProblemType {
             Self::InvalidConfig => "Invalid campaign configuration",
             Self::CampaignExists => "A campaign with this id already exists",
             Self::UnknownCampaign => "No such campaign",
+            Self::CampaignClosed => "The campaign is closed: it accepts no reports",
+            Self::ConfirmationRequired => "This request deletes data: confirm it",
             Self::NotEnoughReports => "Not enough reports to release estimates",
             Self::CandidatesRequired => "This campaign's estimates need a list of candidates",
             Self::CandidatesUnsupported => "Candidate lists are for RAPPOR and sketch campaigns",

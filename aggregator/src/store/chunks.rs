@@ -211,6 +211,7 @@ mod tests {
                     .collect();
                 BatchDelta {
                     campaign: "sum".into(),
+                    digest: config.digest(),
                     epoch: 1,
                     batch_id: BatchId([b; 16]),
                     content: [b; 16],

@@ -106,6 +106,10 @@ pub struct StoredCampaign {
     pub config: CampaignConfig,
     /// Creation time, Unix seconds (an operator action, not a report).
     pub created_at: u64,
+    /// When it was closed (Unix seconds): it accepts no reports since, and stays readable.
+    pub closed_at: Option<u64>,
+    /// Epochs of counters kept: the current one and the `n - 1` before it (`None`: all).
+    pub retention_epochs: Option<u64>,
 }
 
 /// The validated counter delta of one batch, ready to commit.
@@ -113,6 +117,9 @@ pub struct StoredCampaign {
 pub struct BatchDelta {
     /// Campaign id.
     pub campaign: String,
+    /// The digest of the configuration the batch was checked against: a commit refuses the
+    /// batch when the stored campaign has another (it was deleted and made again).
+    pub digest: u64,
     /// Coarse epoch of the batch.
     pub epoch: u64,
     /// The batch's random id (the unit of idempotency).
@@ -134,6 +141,9 @@ pub enum CommitOutcome {
     Duplicate,
     /// The batch id was already known with other content: nothing was added.
     Conflict,
+    /// The campaign is closed, deleted, or made again with another configuration since the
+    /// batch was checked: nothing was added.
+    Closed,
 }
 
 /// What a batch whose id is known already is: a duplicate when the content recorded with the
@@ -220,6 +230,20 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     ) -> Result<Vec<(u64, Counters)>, StoreError>;
     /// The epochs holding counters for `campaign`, if any.
     fn epoch_range(&self, campaign: &str) -> Result<Option<EpochRange>, StoreError>;
+    /// Closes a campaign at `at` (Unix seconds): commits refuse its batches from now on
+    /// ([`CommitOutcome::Closed`]). Closing a closed campaign keeps the first time. Returns
+    /// whether the campaign exists.
+    fn close_campaign(&self, id: &str, at: u64) -> Result<bool, StoreError>;
+    /// Deletes a campaign with every counter and batch id it has, in one transaction; a commit
+    /// that checked the campaign before waits for it, or is refused after. Returns whether the
+    /// campaign existed.
+    fn delete_campaign(&self, id: &str) -> Result<bool, StoreError>;
+    /// Sets how many epochs of counters a campaign keeps (`None`: all). Returns whether the
+    /// campaign exists.
+    fn set_retention(&self, id: &str, epochs: Option<u64>) -> Result<bool, StoreError>;
+    /// Deletes the counters of `campaign` from epochs before `before_epoch`; returns how many
+    /// epochs' rows were deleted.
+    fn drop_epochs_before(&self, campaign: &str, before_epoch: u64) -> Result<u64, StoreError>;
     /// Forgets the batch ids of `campaign` from epochs before `before_epoch`; returns how many.
     fn expire_batch_ids(&self, campaign: &str, before_epoch: u64) -> Result<u64, StoreError>;
     /// Stores a token's SHA-256 hash with its role, and when it expires (Unix seconds; `None`:
@@ -239,6 +263,13 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     fn revoke_token(&self, id: &str) -> Result<bool, StoreError>;
     /// Records that the token whose hash is `hash` was used on Unix day `day`.
     fn touch_token(&self, hash: &[u8; 32], day: u64) -> Result<(), StoreError>;
+    /// Stores a dashboard session by the SHA-256 `hash` of its id, until `expires_at` (Unix
+    /// seconds); deletes sessions that expired by `now` on the way.
+    fn open_session(&self, hash: &[u8; 32], now: u64, expires_at: u64) -> Result<(), StoreError>;
+    /// When the session whose id hashes to `hash` expires, if it exists.
+    fn session_expiry(&self, hash: &[u8; 32]) -> Result<Option<u64>, StoreError>;
+    /// Deletes the session whose id hashes to `hash` (logout).
+    fn close_session(&self, hash: &[u8; 32]) -> Result<(), StoreError>;
     /// Whether any admin token exists.
     fn has_admin_token(&self) -> Result<bool, StoreError>;
     /// A cheap query proving the database answers (readiness).
@@ -275,12 +306,26 @@ fn campaign_row(config: &CampaignConfig) -> Result<(String, String), StoreError>
     Ok((json, format!("{:016x}", config.digest())))
 }
 
+/// The columns of a campaign row, in the order [`decode_campaign`] reads them.
+const CAMPAIGN_COLUMNS: &str = "id, config, digest, created_at, closed_at, retention_epochs";
+
+/// A campaign row's `digest` and `closed_at` as a commit reads them (`None`: no row).
+type CampaignState = Option<(String, Option<i64>)>;
+
+/// Whether a commit may add `delta` to a campaign in `state`: it exists, is open, and has the
+/// configuration the batch was checked against.
+fn open_for(state: &CampaignState, delta: &BatchDelta) -> bool {
+    state.as_ref().is_some_and(|(digest, closed_at)| {
+        closed_at.is_none() && *digest == format!("{:016x}", delta.digest)
+    })
+}
+
 /// A stored campaign row, checked against its digest.
 fn decode_campaign(
     id: &str,
     json: &str,
     digest: &str,
-    created_at: i64,
+    [created_at, closed_at, retention]: [Option<i64>; 3],
 ) -> Result<StoredCampaign, StoreError> {
     let config: CampaignConfig = serde_json::from_str(json)
         .map_err(|e| StoreError::Corrupt(format!("campaign {id:?}: {e}")))?;
@@ -289,10 +334,17 @@ fn decode_campaign(
             "campaign {id:?}: stored digest {digest} does not match its configuration"
         )));
     }
+    let time = |value: Option<i64>, what: &str| {
+        value
+            .map(u64::try_from)
+            .transpose()
+            .map_err(|_| StoreError::Corrupt(format!("campaign {id:?}: negative {what}")))
+    };
     Ok(StoredCampaign {
         config,
-        created_at: u64::try_from(created_at)
-            .map_err(|_| StoreError::Corrupt(format!("campaign {id:?}: negative creation time")))?,
+        created_at: time(created_at, "creation time")?.unwrap_or(0),
+        closed_at: time(closed_at, "closing time")?,
+        retention_epochs: time(retention, "retention")?,
     })
 }
 
@@ -382,6 +434,7 @@ mod tests {
         let report = Report::Grr(GrrReport { value: 1 });
         let delta = BatchDelta {
             campaign: "c".into(),
+            digest: config.digest(),
             epoch: 1,
             batch_id: BatchId([1; 16]),
             content: [7; 16],

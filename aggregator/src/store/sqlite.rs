@@ -16,9 +16,10 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::chunks::{self, StoredRow};
 use super::{
-    BatchDelta, CommitOutcome, EpochRange, Role, Store, StoreError, StoredCampaign, TokenGrant,
-    TokenInfo, campaign_row, check_schema_version, checked_token_id, decode_campaign,
-    epoch_range_of, repeat_outcome, role_if_equal, to_i64, to_u64, token_info,
+    BatchDelta, CAMPAIGN_COLUMNS, CommitOutcome, EpochRange, Role, Store, StoreError,
+    StoredCampaign, TokenGrant, TokenInfo, campaign_row, check_schema_version, checked_token_id,
+    decode_campaign, epoch_range_of, open_for, repeat_outcome, role_if_equal, to_i64, to_u64,
+    token_info,
 };
 use crate::estimate::Counters;
 
@@ -32,6 +33,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0003_write_probes.sql"),
     include_str!("../../migrations/sqlite/0004_counter_chunks.sql"),
     include_str!("../../migrations/sqlite/0005_token_lifecycle.sql"),
+    include_str!("../../migrations/sqlite/0006_campaign_lifecycle.sql"),
+    include_str!("../../migrations/sqlite/0007_sessions.sql"),
 ];
 
 /// How long a connection waits for a lock held by another process (an admin command).
@@ -181,20 +184,14 @@ impl Store for SqliteStore {
 
     fn campaigns(&self) -> Result<Vec<StoredCampaign>, StoreError> {
         let conn = lock(&self.reader);
-        let mut stmt = conn
-            .prepare_cached("SELECT id, config, digest, created_at FROM campaigns ORDER BY id")?;
-        let rows = stmt.query_map([], |row| {
-            Ok((
-                row.get::<_, String>(0)?,
-                row.get::<_, String>(1)?,
-                row.get::<_, String>(2)?,
-                row.get::<_, i64>(3)?,
-            ))
-        })?;
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {CAMPAIGN_COLUMNS} FROM campaigns ORDER BY id"
+        ))?;
+        let rows = stmt.query_map([], campaign_columns)?;
         let mut campaigns = Vec::new();
         for row in rows {
-            let (id, json, digest, created_at) = row?;
-            campaigns.push(decode_campaign(&id, &json, &digest, created_at)?);
+            let (id, json, digest, times) = row?;
+            campaigns.push(decode_campaign(&id, &json, &digest, times)?);
         }
         Ok(campaigns)
     }
@@ -202,16 +199,12 @@ impl Store for SqliteStore {
     fn campaign(&self, id: &str) -> Result<Option<StoredCampaign>, StoreError> {
         let conn = lock(&self.reader);
         let row = conn
-            .prepare_cached("SELECT config, digest, created_at FROM campaigns WHERE id = ?1")?
-            .query_row([id], |row| {
-                Ok((
-                    row.get::<_, String>(0)?,
-                    row.get::<_, String>(1)?,
-                    row.get::<_, i64>(2)?,
-                ))
-            })
+            .prepare_cached(&format!(
+                "SELECT {CAMPAIGN_COLUMNS} FROM campaigns WHERE id = ?1"
+            ))?
+            .query_row([id], campaign_columns)
             .optional()?;
-        row.map(|(json, digest, created_at)| decode_campaign(id, &json, &digest, created_at))
+        row.map(|(id, json, digest, times)| decode_campaign(&id, &json, &digest, times))
             .transpose()
     }
 
@@ -227,7 +220,17 @@ impl Store for SqliteStore {
             let mut known = tx.prepare_cached(
                 "SELECT content FROM batch_ids WHERE campaign = ?1 AND batch_id = ?2",
             )?;
+            let mut campaign =
+                tx.prepare_cached("SELECT digest, closed_at FROM campaigns WHERE id = ?1")?;
             for delta in group {
+                // The writer lock serializes this with closing and deleting.
+                let row = campaign
+                    .query_row([&delta.campaign], |row| Ok((row.get(0)?, row.get(1)?)))
+                    .optional()?;
+                if !open_for(&row, delta) {
+                    outcomes.push(CommitOutcome::Closed);
+                    continue;
+                }
                 let inserted = insert.execute(params![
                     delta.campaign,
                     &delta.batch_id.0[..],
@@ -326,6 +329,51 @@ impl Store for SqliteStore {
             .prepare_cached("SELECT min(epoch), max(epoch) FROM counters WHERE campaign = ?1")?
             .query_row([campaign], |row| Ok((row.get(0)?, row.get(1)?)))?;
         epoch_range_of(from, to)
+    }
+
+    fn close_campaign(&self, id: &str, at: u64) -> Result<bool, StoreError> {
+        let conn = lock(&self.writer);
+        let changed = conn.execute(
+            "UPDATE campaigns SET closed_at = coalesce(closed_at, ?2) WHERE id = ?1",
+            params![id, to_i64(at)?],
+        )?;
+        Ok(changed == 1)
+    }
+
+    fn delete_campaign(&self, id: &str) -> Result<bool, StoreError> {
+        let mut conn = lock(&self.writer);
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        for table in ["counter_chunks", "counters", "batch_ids"] {
+            tx.execute(&format!("DELETE FROM {table} WHERE campaign = ?1"), [id])?;
+        }
+        let deleted = tx.execute("DELETE FROM campaigns WHERE id = ?1", [id])?;
+        tx.commit()?;
+        Ok(deleted == 1)
+    }
+
+    fn set_retention(&self, id: &str, epochs: Option<u64>) -> Result<bool, StoreError> {
+        let conn = lock(&self.writer);
+        let changed = conn.execute(
+            "UPDATE campaigns SET retention_epochs = ?2 WHERE id = ?1",
+            params![id, epochs.map(to_i64).transpose()?],
+        )?;
+        Ok(changed == 1)
+    }
+
+    fn drop_epochs_before(&self, campaign: &str, before_epoch: u64) -> Result<u64, StoreError> {
+        let mut conn = lock(&self.writer);
+        let before = i64::try_from(before_epoch).unwrap_or(i64::MAX);
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute(
+            "DELETE FROM counter_chunks WHERE campaign = ?1 AND epoch < ?2",
+            params![campaign, before],
+        )?;
+        let dropped = tx.execute(
+            "DELETE FROM counters WHERE campaign = ?1 AND epoch < ?2",
+            params![campaign, before],
+        )?;
+        tx.commit()?;
+        Ok(dropped as u64)
     }
 
     fn expire_batch_ids(&self, campaign: &str, before_epoch: u64) -> Result<u64, StoreError> {
@@ -430,6 +478,36 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    fn open_session(&self, hash: &[u8; 32], now: u64, expires_at: u64) -> Result<(), StoreError> {
+        let mut conn = lock(&self.writer);
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute(
+            "DELETE FROM sessions WHERE expires_at <= ?1",
+            [to_i64(now)?],
+        )?;
+        tx.execute(
+            "INSERT INTO sessions (hash, expires_at) VALUES (?1, ?2)",
+            params![&hash[..], to_i64(expires_at)?],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn session_expiry(&self, hash: &[u8; 32]) -> Result<Option<u64>, StoreError> {
+        let conn = lock(&self.reader);
+        let expires: Option<i64> = conn
+            .prepare_cached("SELECT expires_at FROM sessions WHERE hash = ?1")?
+            .query_row([&hash[..]], |row| row.get(0))
+            .optional()?;
+        expires.map(to_u64).transpose()
+    }
+
+    fn close_session(&self, hash: &[u8; 32]) -> Result<(), StoreError> {
+        let conn = lock(&self.writer);
+        conn.execute("DELETE FROM sessions WHERE hash = ?1", [&hash[..]])?;
+        Ok(())
+    }
+
     fn has_admin_token(&self) -> Result<bool, StoreError> {
         let conn = lock(&self.reader);
         let count: i64 = conn.query_row(
@@ -456,4 +534,16 @@ impl Store for SqliteStore {
         })?;
         Ok(())
     }
+}
+
+/// A campaign row's columns ([`CAMPAIGN_COLUMNS`]).
+type CampaignColumns = (String, String, String, [Option<i64>; 3]);
+
+fn campaign_columns(row: &rusqlite::Row<'_>) -> rusqlite::Result<CampaignColumns> {
+    Ok((
+        row.get(0)?,
+        row.get(1)?,
+        row.get(2)?,
+        [row.get(3)?, row.get(4)?, row.get(5)?],
+    ))
 }

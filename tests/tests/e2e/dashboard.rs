@@ -71,6 +71,16 @@ pub(crate) fn login(server: &TestServer, token: &str) -> Page {
     )
 }
 
+/// Signs the session `cookie` out.
+pub(crate) fn logout(server: &TestServer, cookie: &str) -> Page {
+    page(
+        agent()
+            .post(format!("{}/dashboard/logout", server.url))
+            .header("cookie", cookie)
+            .send(""),
+    )
+}
+
 /// The `name=value` part of a `Set-Cookie` header.
 pub(crate) fn cookie_of(page: &Page) -> String {
     let header = page.set_cookie.as_deref().expect("a session cookie");
@@ -363,14 +373,34 @@ fn a_session_shows_campaigns_escaped_and_ends_at_logout() {
     );
     assert_eq!(bad.status, 400);
 
-    let logout = page(
-        agent()
-            .post(format!("{}/dashboard/logout", server.url))
-            .header("cookie", &cookie)
-            .send(""),
-    );
+    let logout = logout(&server, &cookie);
     assert_eq!(logout.status, 303);
     assert_eq!(get(&server, "/dashboard", Some(&cookie)).status, 303);
+}
+
+#[test]
+fn sessions_survive_a_restart_and_malformed_ones_are_refused() {
+    let mut server = TestServer::start(BINARY, &Backend::Sqlite, &[]);
+    let cookie = cookie_of(&login(&server, &server.analyst));
+    assert_eq!(get(&server, "/dashboard", Some(&cookie)).status, 200);
+    server.restart();
+    assert_eq!(
+        get(&server, "/dashboard", Some(&cookie)).status,
+        200,
+        "lost at restart"
+    );
+    for forged in [
+        "ldp_session=".to_owned(),
+        "ldp_session=xyz".to_owned(),
+        format!("ldp_session={}", "0".repeat(64)),
+        format!("{}0", cookie),
+    ] {
+        assert_eq!(
+            get(&server, "/dashboard", Some(&forged)).status,
+            303,
+            "{forged}"
+        );
+    }
 }
 
 #[test]

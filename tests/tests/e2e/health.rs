@@ -66,6 +66,22 @@ impl Store for Unwritable {
     fn epoch_range(&self, campaign: &str) -> Result<Option<EpochRange>, StoreError> {
         self.inner.epoch_range(campaign)
     }
+    fn close_campaign(&self, id: &str, at: u64) -> Result<bool, StoreError> {
+        self.check()?;
+        self.inner.close_campaign(id, at)
+    }
+    fn delete_campaign(&self, id: &str) -> Result<bool, StoreError> {
+        self.check()?;
+        self.inner.delete_campaign(id)
+    }
+    fn set_retention(&self, id: &str, epochs: Option<u64>) -> Result<bool, StoreError> {
+        self.check()?;
+        self.inner.set_retention(id, epochs)
+    }
+    fn drop_epochs_before(&self, campaign: &str, before: u64) -> Result<u64, StoreError> {
+        self.check()?;
+        self.inner.drop_epochs_before(campaign, before)
+    }
     fn expire_batch_ids(&self, campaign: &str, before: u64) -> Result<u64, StoreError> {
         self.check()?;
         self.inner.expire_batch_ids(campaign, before)
@@ -93,6 +109,17 @@ impl Store for Unwritable {
     fn touch_token(&self, hash: &[u8; 32], day: u64) -> Result<(), StoreError> {
         self.check()?;
         self.inner.touch_token(hash, day)
+    }
+    fn open_session(&self, hash: &[u8; 32], now: u64, expires: u64) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.open_session(hash, now, expires)
+    }
+    fn session_expiry(&self, hash: &[u8; 32]) -> Result<Option<u64>, StoreError> {
+        self.inner.session_expiry(hash)
+    }
+    fn close_session(&self, hash: &[u8; 32]) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.close_session(hash)
     }
     fn has_admin_token(&self) -> Result<bool, StoreError> {
         self.inner.has_admin_token()

@@ -10,6 +10,7 @@ mod faults;
 mod fuzz_corpus;
 mod health;
 mod hostile;
+mod lifecycle;
 mod longitudinal;
 mod multinode;
 mod numeric;

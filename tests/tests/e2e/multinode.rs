@@ -204,3 +204,27 @@ fn while_postgres_is_down_readiness_fails_and_ingest_answers_503_then_recovers()
     // Nothing half-written: exactly the three batches.
     assert_eq!(server.stored_n("outage"), 60);
 }
+
+/// A dashboard session opened on one node works on the other (no sticky load balancing), and
+/// logging out on either ends it on both.
+#[test]
+fn a_dashboard_session_works_on_every_node() {
+    let Some(pg) = TestPostgres::get("a_dashboard_session_works_on_every_node") else {
+        return;
+    };
+    let (a, b) = two_nodes(pg);
+    let cookie = crate::dashboard::cookie_of(&crate::dashboard::login(&a, &a.analyst));
+    for node in [&a, &b] {
+        assert_eq!(
+            crate::dashboard::get(node, "/dashboard", Some(&cookie)).status,
+            200
+        );
+    }
+    assert_eq!(crate::dashboard::logout(&b, &cookie).status, 303);
+    for node in [&a, &b] {
+        assert_eq!(
+            crate::dashboard::get(node, "/dashboard", Some(&cookie)).status,
+            303
+        );
+    }
+}

@@ -3,7 +3,7 @@
 
 use ldp_aggregator::store::{self, StoreError};
 use ldp_tests::postgres::TestPostgres;
-use ldp_tests::store_contract::check_store_contract;
+use ldp_tests::store_contract::{DELETED, check_store_contract};
 
 #[test]
 fn sqlite_meets_the_store_contract() {
@@ -12,6 +12,18 @@ fn sqlite_meets_the_store_contract() {
     let store = store::open(&url, "test").unwrap();
     check_store_contract(&*store);
     drop(store);
+    // Deletion left no row of the deleted campaign in any table.
+    let db = rusqlite::Connection::open(dir.path().join("contract.db")).unwrap();
+    for table in ["counters", "counter_chunks", "batch_ids"] {
+        let rows: i64 = db
+            .query_row(
+                &format!("SELECT count(*) FROM {table} WHERE campaign = ?1"),
+                [DELETED],
+                |row| row.get(0),
+            )
+            .unwrap();
+        assert_eq!(rows, 0, "{table} keeps rows of a deleted campaign");
+    }
     // Reopening runs no migration twice and finds everything.
     let store = store::open(&url, "test").unwrap();
     assert_eq!(store.campaigns().unwrap().len(), 4);
@@ -26,6 +38,23 @@ fn postgres_meets_the_store_contract() {
     let store = store::open(&pg.url, "node-a").unwrap();
     check_store_contract(&*store);
     drop(store);
+    // Deletion left no row of the deleted campaign in any table.
+    let mut db = postgres::Client::connect(&pg.url, postgres::NoTls).unwrap();
+    for table in ["counters", "counter_chunks", "batch_ids", "campaigns"] {
+        let column = if table == "campaigns" {
+            "id"
+        } else {
+            "campaign"
+        };
+        let rows: i64 = db
+            .query_one(
+                &format!("SELECT count(*) FROM {table} WHERE {column} = $1"),
+                &[&DELETED],
+            )
+            .unwrap()
+            .get(0);
+        assert_eq!(rows, 0, "{table} keeps rows of a deleted campaign");
+    }
     // Reopening (a second node, say) applies no migration twice and sees everything.
     let store = store::open(&pg.url, "node-b").unwrap();
     assert_eq!(store.campaigns().unwrap().len(), 4);
@@ -49,6 +78,7 @@ fn postgres_nodes_keep_partial_counters_that_reads_merge() {
         let report = ldp_protocol::Report::Grr(ldp_protocol::GrrReport { value });
         BatchDelta {
             campaign: "merge".into(),
+            digest: config.digest(),
             epoch: 3,
             batch_id: BatchId([id; 16]),
             content: [id; 16],
@@ -155,6 +185,7 @@ fn a_row_written_before_chunks_is_read_and_added_to() {
     assert_eq!(read[0].1.snapshot(), legacy.snapshot());
     let delta = BatchDelta {
         campaign: "legacy".into(),
+        digest: config.digest(),
         epoch: 4,
         batch_id: BatchId([9; 16]),
         content: [9; 16],
@@ -193,6 +224,7 @@ fn postgres_processes_sharing_a_node_id_lose_nothing() {
         batch_id[..4].copy_from_slice(&id.to_le_bytes());
         BatchDelta {
             campaign: "shared".into(),
+            digest: config.digest(),
             epoch,
             batch_id: BatchId(batch_id),
             content: [0; 16],

@@ -14,7 +14,7 @@ use ldp_tests::server::{Backend, TestServer};
 const BINARY: &str = env!("CARGO_BIN_EXE_ldp-aggregator-under-test");
 
 /// Every route that needs a token, as (method, path, body).
-const PROTECTED: [(&str, &str, &str); 6] = [
+const PROTECTED: [(&str, &str, &str); 7] = [
     ("GET", "/v1/campaigns/tokens/estimates", ""),
     (
         "POST",
@@ -25,6 +25,7 @@ const PROTECTED: [(&str, &str, &str); 6] = [
     ("GET", "/v1/advice?k=16&epsilon=1&n=1000", ""),
     ("POST", "/v1/campaigns", "{}"),
     ("GET", "/v1/campaigns/tokens/estimates?format=csv", ""),
+    ("POST", "/v1/campaigns/tokens/close", ""),
 ];
 
 fn assert_refused_everywhere(server: &TestServer, token: &str, why: &str) {

@@ -33,6 +33,10 @@ pub struct CampaignData {
     pub epochs: Option<(u64, u64)>,
     /// Reports over those epochs.
     pub n: u64,
+    /// When the campaign was closed (Unix seconds), and its retention in epochs.
+    pub closed_at: Option<u64>,
+    /// Epochs of counters kept, when limited.
+    pub retention_epochs: Option<u64>,
     /// The epochs the estimates cover.
     pub range: Option<EpochRange>,
     /// Reports in `range` when they are too few to release estimates.
@@ -74,12 +78,15 @@ pub fn collect(
 ) -> Result<CampaignData, QueryError> {
     let current_epoch = query::current_epoch(&config, now);
     let summary = query::summary(store, &config)?;
+    let stored = store.campaign(config.id().as_str())?;
     let selection = options.selection;
     let mut data = CampaignData {
         config: config.clone(),
         current_epoch,
         epochs: summary.epochs.map(|r| (r.from, r.to)),
         n: summary.n,
+        closed_at: stored.as_ref().and_then(|s| s.closed_at),
+        retention_epochs: stored.as_ref().and_then(|s| s.retention_epochs),
         range: None,
         held: None,
         estimates: None,

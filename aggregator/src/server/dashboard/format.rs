@@ -67,6 +67,13 @@ pub fn count(value: f64) -> String {
     grouped
 }
 
+/// A Unix time as an RFC 3339 UTC date-time (an instant, not an epoch).
+pub fn unix_time(seconds: u64) -> String {
+    EpochTime::new(1)
+        .start(seconds)
+        .unwrap_or_else(|| seconds.to_string())
+}
+
 /// An epoch as its date or time at the epoch length's precision, its number in the tooltip.
 pub fn epoch_label(config: &CampaignConfig, epoch: u64) -> Markup {
     let time = EpochTime::new(config.epoch_seconds());

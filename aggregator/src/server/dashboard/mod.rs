@@ -95,9 +95,28 @@ fn session_cookie(headers: &HeaderMap) -> Option<&str> {
         .map(|(_, value)| value)
 }
 
-/// Whether the request carries a live session.
-fn logged_in(state: &AppState, headers: &HeaderMap) -> bool {
-    session_cookie(headers).is_some_and(|id| state.sessions.check(id, state.now()))
+/// Whether the request carries a live session (a store failure is an error page).
+async fn logged_in(state: &AppState, headers: &HeaderMap) -> Result<bool, Response> {
+    // A session id is 64 hex digits: anything else is not looked up.
+    let Some(id) = session_cookie(headers)
+        .filter(|id| id.len() == 64 && id.bytes().all(|b| b.is_ascii_hexdigit()))
+    else {
+        return Ok(false);
+    };
+    let (store, id, now) = (state.store.clone(), id.to_owned(), state.now());
+    blocking(move || session::check(&*store, &id, now))
+        .await
+        .map_err(|problem| error_page(&problem))
+}
+
+/// `None` when the request may see the dashboard, else the answer: the login page (no session)
+/// or an error page (the store failed).
+async fn gate(state: &AppState, headers: &HeaderMap) -> Option<Response> {
+    match logged_in(state, headers).await {
+        Ok(true) => None,
+        Ok(false) => Some(to_login()),
+        Err(response) => Some(response),
+    }
 }
 
 /// Whether the client reached us over TLS (directly or through a proxy that says so).
@@ -117,7 +136,7 @@ fn html(status: StatusCode, markup: maud::Markup) -> Response {
 }
 
 async fn login_form(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    if logged_in(&state, &headers) {
+    if let Ok(true) = logged_in(&state, &headers).await {
         return Redirect::to("/dashboard").into_response();
     }
     html(StatusCode::OK, pages::login(None))
@@ -158,14 +177,10 @@ async fn login(
             )),
         );
     }
-    let id = match state.sessions.open(state.now()) {
+    let store = state.store.clone();
+    let id = match blocking(move || session::open(&*store, now)).await {
         Ok(id) => id,
-        Err(_) => {
-            return error_page(&Problem::new(
-                ProblemType::Internal,
-                "the operating system's random generator failed",
-            ));
-        }
+        Err(problem) => return error_page(&problem),
     };
     let secure = if over_tls(&state, &headers) {
         "; Secure"
@@ -186,7 +201,10 @@ async fn login(
 
 async fn logout(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
     if let Some(id) = session_cookie(&headers) {
-        state.sessions.close(id);
+        let (store, id) = (state.store.clone(), id.to_owned());
+        if let Err(problem) = blocking(move || session::close(&*store, &id)).await {
+            return error_page(&problem);
+        }
     }
     let mut response = to_login();
     let clear = format!(
@@ -217,11 +235,13 @@ pub struct CampaignRow {
     pub current_epoch: u64,
     /// The latest epoch with reports.
     pub last_epoch: Option<u64>,
+    /// When the campaign was closed, if it was.
+    pub closed_at: Option<u64>,
 }
 
 async fn campaign_list(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    if !logged_in(&state, &headers) {
-        return to_login();
+    if let Some(answer) = gate(&state, &headers).await {
+        return answer;
     }
     let store = state.store.clone();
     let now = state.now();
@@ -231,6 +251,7 @@ async fn campaign_list(State(state): State<Arc<AppState>>, headers: HeaderMap) -
             let config = Arc::new(stored.config);
             let summary = query::summary(&*store, &config)?;
             rows.push(CampaignRow {
+                closed_at: stored.closed_at,
                 current_epoch: query::current_epoch(&config, now),
                 last_epoch: summary.epochs.map(|r| r.to),
                 reports: summary.n,
@@ -253,8 +274,8 @@ async fn campaign_page(
     query: Result<Query<PageQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
     // Before anything else: an anonymous visitor learns nothing, not even whether `id` exists.
-    if !logged_in(&state, &headers) {
-        return to_login();
+    if let Some(answer) = gate(&state, &headers).await {
+        return answer;
     }
     match page_data(&state, &id, query).await {
         Ok(data) => html(StatusCode::OK, pages::campaign(&data)),
@@ -269,8 +290,8 @@ async fn campaign_export(
     Path((id, name)): Path<(String, String)>,
     query: Result<Query<PageQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
-    if !logged_in(&state, &headers) {
-        return to_login();
+    if let Some(answer) = gate(&state, &headers).await {
+        return answer;
     }
     let Some(export) = Export::named(&name) else {
         return error_page(&Problem::new(

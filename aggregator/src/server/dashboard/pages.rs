@@ -6,7 +6,7 @@ use maud::{DOCTYPE, Markup, html};
 
 use super::CampaignRow;
 use super::data::CampaignData;
-use super::format::{count, duration, epoch_label, thousands};
+use super::format::{count, duration, epoch_label, thousands, unix_time};
 use super::sections;
 
 fn layout(title: &str, signed_in: bool, body: Markup) -> Markup {
@@ -91,7 +91,10 @@ pub fn campaign_list(rows: &[CampaignRow]) -> Markup {
                         @for row in rows {
                             @let id = row.config.id().as_str();
                             tr {
-                                td { a href={ "/dashboard/campaigns/" (id) } { (id) } }
+                                td {
+                                    a href={ "/dashboard/campaigns/" (id) } { (id) }
+                                    @if row.closed_at.is_some() { " " span.closed { "closed" } }
+                                }
                                 td { (row.config.spec().description) }
                                 td { (row.config.params().kind().name()) }
                                 td.num { (row.config.epsilon()) }
@@ -200,6 +203,12 @@ pub fn campaign(data: &CampaignData) -> Markup {
                     " from " (epoch_label(config, from)) " to " (epoch_label(config, to))
                 }
                 " · now in " (epoch_label(config, data.current_epoch))
+                @if let Some(keep) = data.retention_epochs {
+                    " · keeps the last " (thousands(keep)) " epochs"
+                }
+            }
+            @if let Some(at) = data.closed_at {
+                p.closed { "Closed " (unix_time(at)) ": the campaign accepts no more reports;                              its estimates stay readable." }
             }
             (sections::controls(data))
             @if config.is_open() {

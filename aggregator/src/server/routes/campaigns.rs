@@ -16,7 +16,7 @@ use super::super::problem::{Problem, ProblemType};
 use super::super::{AppState, blocking};
 use super::{ProblemView, require_content_type};
 use crate::query::current_epoch;
-use crate::store::Role;
+use crate::store::{Role, StoredCampaign};
 
 /// A campaign as clients and operators see it.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -38,10 +38,23 @@ pub struct CampaignView {
     pub accepted_epochs: [u64; 2],
     /// Creation time, Unix seconds.
     pub created_at: u64,
+    /// When the campaign was closed (Unix seconds): it accepts no reports since, and its
+    /// estimates stay readable.
+    pub closed_at: Option<u64>,
+    /// Epochs of counters kept: the current one and the ones before it, up to this many
+    /// (absent: every epoch).
+    pub retention_epochs: Option<u64>,
 }
 
 impl CampaignView {
-    fn new(state: &AppState, config: CampaignConfig, created_at: u64) -> Self {
+    /// The view of a stored campaign at the server's time now.
+    pub(crate) fn new(state: &AppState, stored: StoredCampaign) -> Self {
+        let StoredCampaign {
+            config,
+            created_at,
+            closed_at,
+            retention_epochs,
+        } = stored;
         let now = state.now();
         let accepted = state.settings.accepted_epochs(now, config.epoch_seconds());
         Self {
@@ -52,6 +65,8 @@ impl CampaignView {
             current_epoch: current_epoch(&config, now),
             accepted_epochs: [*accepted.start(), *accepted.end()],
             created_at,
+            closed_at,
+            retention_epochs,
             config,
         }
     }
@@ -99,20 +114,25 @@ pub(crate) async fn create_campaign(
     let store = state.store.clone();
     let created_at = state.now();
     let stored = config.clone();
-    let (created, created_at) = blocking(move || {
+    let (created, existing) = blocking(move || {
         let created = store.create_campaign(&stored, created_at)?;
         let existing = store.campaign(stored.id().as_str())?;
-        Ok::<_, crate::store::StoreError>((created, existing.map_or(created_at, |s| s.created_at)))
+        Ok::<_, crate::store::StoreError>((created, existing))
     })
     .await?;
+    let stored = existing.unwrap_or(StoredCampaign {
+        config,
+        created_at,
+        closed_at: None,
+        retention_epochs: None,
+    });
     tracing::info!(campaign = %id, created, "campaign created");
     let status = if created {
         StatusCode::CREATED
     } else {
         StatusCode::OK
     };
-    let mut response =
-        (status, Json(CampaignView::new(&state, config, created_at))).into_response();
+    let mut response = (status, Json(CampaignView::new(&state, stored))).into_response();
     if let Ok(location) = HeaderValue::from_str(&format!("/v1/campaigns/{id}")) {
         response.headers_mut().insert(header::LOCATION, location);
     }
@@ -133,7 +153,7 @@ pub(crate) async fn list_campaigns(
     Ok(Json(
         campaigns
             .into_iter()
-            .map(|c| CampaignView::new(&state, c.config, c.created_at))
+            .map(|c| CampaignView::new(&state, c))
             .collect(),
     ))
 }
@@ -157,9 +177,5 @@ pub(crate) async fn show_campaign(
     let stored = blocking(move || store.campaign(&key))
         .await?
         .ok_or_else(|| Problem::new(ProblemType::UnknownCampaign, format!("no campaign {id:?}")))?;
-    Ok(Json(CampaignView::new(
-        &state,
-        stored.config,
-        stored.created_at,
-    )))
+    Ok(Json(CampaignView::new(&state, stored)))
 }

@@ -49,6 +49,7 @@ pub struct BatchBytes(pub Vec<u8>);
         (status = 202, description = "Committed (or a duplicate of a committed batch)", body = IngestAnswer),
         (status = 400, description = "Malformed batch, unsupported version, or campaign mismatch", body = ProblemView, content_type = "application/problem+json"),
         (status = 404, description = "No such campaign", body = ProblemView, content_type = "application/problem+json"),
+        (status = 410, description = "The campaign is closed: it counts no more reports", body = ProblemView, content_type = "application/problem+json"),
         (status = 409, description = "Config digest mismatch (refetch the campaign), or the batch id was counted before with other content", body = ProblemView, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = ProblemView, content_type = "application/problem+json"),
         (status = 415, description = "Wrong content type", body = ProblemView, content_type = "application/problem+json"),
@@ -69,6 +70,7 @@ pub(crate) async fn post_reports(
         Ok((CommitOutcome::Counted, _)) => "counted",
         Ok((CommitOutcome::Duplicate, _)) => "duplicate",
         Ok((CommitOutcome::Conflict, _)) => ProblemType::BatchIdConflict.slug(),
+        Ok((CommitOutcome::Closed, _)) => ProblemType::CampaignClosed.slug(),
         Err(problem) => problem.kind.slug(),
     };
     let implausible = match &result {
@@ -121,6 +123,7 @@ async fn ingest_batch(
     let implausible = delta.cells.implausible();
     let delta = BatchDelta {
         campaign: id.to_owned(),
+        digest: config.digest(),
         epoch: delta.epoch,
         batch_id: delta.batch_id,
         content,
@@ -132,5 +135,15 @@ async fn ingest_batch(
     let outcome = tokio::time::timeout(wait, state.committer.submit(delta))
         .await
         .map_err(|_| SubmitError::Overloaded)??;
+    if outcome == CommitOutcome::Closed {
+        // Another node may still hold the campaign in its cache; this one forgets it.
+        state.forget_campaign(id);
+        return Err(Problem::new(
+            ProblemType::CampaignClosed,
+            format!(
+                "campaign {id:?} is closed: it accepts no more reports (its estimates stay readable)"
+            ),
+        ));
+    }
     Ok((outcome, implausible))
 }

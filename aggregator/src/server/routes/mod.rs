@@ -25,6 +25,7 @@
 pub mod campaigns;
 pub mod estimates;
 pub mod ingest;
+pub mod lifecycle;
 pub mod ops;
 pub mod trending;
 
@@ -65,6 +66,11 @@ pub fn routes() -> Router<Arc<AppState>> {
             "/v1/campaigns/{id}/trending",
             get(trending::trending_values),
         )
+        .route("/v1/campaigns/{id}/close", post(lifecycle::close_campaign))
+        .route(
+            "/v1/campaigns/{id}/retention",
+            axum::routing::put(lifecycle::set_retention),
+        )
         .route("/v1/advice", get(ops::advice))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
@@ -81,7 +87,11 @@ fn device_routes() -> Router<Arc<AppState>> {
         .allow_headers([header::CONTENT_TYPE])
         .max_age(std::time::Duration::from_secs(86_400));
     Router::new()
-        .route("/v1/campaigns/{id}", get(campaigns::show_campaign))
+        // DELETE needs an admin token, and no preflight allows it from another origin.
+        .route(
+            "/v1/campaigns/{id}",
+            get(campaigns::show_campaign).delete(lifecycle::delete_campaign),
+        )
         .route("/v1/campaigns/{id}/reports", post(ingest::post_reports))
         .layer(cors)
 }

@@ -17,32 +17,36 @@
 //!   `migrations/postgres/*.sql` are applied on open under an advisory lock, so nodes starting
 //!   together apply them once.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use ldp_protocol::CampaignConfig;
-use postgres::error::SqlState;
-use postgres::{NoTls, Transaction};
+use postgres::NoTls;
 use r2d2::{Pool, PooledConnection};
 use r2d2_postgres::PostgresConnectionManager;
 
+mod commit;
+
+use self::commit::{AttemptError, is_retryable};
 use super::chunks::{self, StoredRow};
 use super::{
-    BatchDelta, CommitOutcome, EpochRange, Role, Store, StoreError, StoredCampaign, TokenGrant,
-    TokenInfo, campaign_row, check_schema_version, checked_token_id, decode_campaign,
-    epoch_range_of, repeat_outcome, role_if_equal, to_i64, to_u64, token_info,
+    BatchDelta, CAMPAIGN_COLUMNS, CommitOutcome, EpochRange, Role, Store, StoreError,
+    StoredCampaign, TokenGrant, TokenInfo, campaign_row, check_schema_version, checked_token_id,
+    decode_campaign, epoch_range_of, role_if_equal, to_i64, to_u64, token_info,
 };
 use crate::estimate::Counters;
 
 /// The embedded migrations, applied in order.
 const MIGRATIONS: &[&str] = &[
-    include_str!("../../migrations/postgres/0001_init.sql"),
-    include_str!("../../migrations/postgres/0002_batch_content.sql"),
-    include_str!("../../migrations/postgres/0003_write_probes.sql"),
-    include_str!("../../migrations/postgres/0004_counter_chunks.sql"),
-    include_str!("../../migrations/postgres/0005_token_lifecycle.sql"),
+    include_str!("../../../migrations/postgres/0001_init.sql"),
+    include_str!("../../../migrations/postgres/0002_batch_content.sql"),
+    include_str!("../../../migrations/postgres/0003_write_probes.sql"),
+    include_str!("../../../migrations/postgres/0004_counter_chunks.sql"),
+    include_str!("../../../migrations/postgres/0005_token_lifecycle.sql"),
+    include_str!("../../../migrations/postgres/0006_campaign_lifecycle.sql"),
+    include_str!("../../../migrations/postgres/0007_sessions.sql"),
 ];
 
 /// Attempts per group commit when PostgreSQL reports a serialization failure or deadlock.
@@ -80,37 +84,6 @@ impl From<postgres::Error> for StoreError {
 impl From<r2d2::Error> for StoreError {
     fn from(e: r2d2::Error) -> Self {
         Self::Database(e.to_string())
-    }
-}
-
-fn is_retryable(e: &postgres::Error) -> bool {
-    matches!(
-        e.code(),
-        Some(code) if *code == SqlState::T_R_SERIALIZATION_FAILURE || *code == SqlState::T_R_DEADLOCK_DETECTED
-    )
-}
-
-/// A failure inside a commit attempt: retryable or not.
-enum AttemptError {
-    Postgres(postgres::Error),
-    Store(StoreError),
-}
-
-impl From<postgres::Error> for AttemptError {
-    fn from(e: postgres::Error) -> Self {
-        Self::Postgres(e)
-    }
-}
-
-impl From<StoreError> for AttemptError {
-    fn from(e: StoreError) -> Self {
-        Self::Store(e)
-    }
-}
-
-impl From<crate::AggregateError> for AttemptError {
-    fn from(e: crate::AggregateError) -> Self {
-        Self::Store(e.into())
     }
 }
 
@@ -160,91 +133,6 @@ impl PostgresStore {
         tx.commit()?;
         Ok(())
     }
-
-    fn commit_attempt(
-        &self,
-        tx: &mut Transaction<'_>,
-        group: &[&BatchDelta],
-    ) -> Result<Vec<CommitOutcome>, AttemptError> {
-        // Lock ids in one global order, so two nodes' groups cannot deadlock.
-        let mut order: Vec<usize> = (0..group.len()).collect();
-        order.sort_by(|&a, &b| {
-            let (a, b) = (group.get(a), group.get(b));
-            a.map(|d| (&d.campaign, d.batch_id))
-                .cmp(&b.map(|d| (&d.campaign, d.batch_id)))
-        });
-        let insert = tx.prepare(
-            "INSERT INTO batch_ids (campaign, batch_id, epoch, content) VALUES ($1, $2, $3, $4)
-             ON CONFLICT DO NOTHING",
-        )?;
-        let known =
-            tx.prepare("SELECT content FROM batch_ids WHERE campaign = $1 AND batch_id = $2")?;
-        let mut outcomes = vec![CommitOutcome::Duplicate; group.len()];
-        for &i in &order {
-            let Some(delta) = group.get(i) else { continue };
-            let id = &delta.batch_id.0[..];
-            let inserted = tx.execute(
-                &insert,
-                &[
-                    &delta.campaign,
-                    &id,
-                    &to_i64(delta.epoch)?,
-                    &&delta.content[..],
-                ],
-            )?;
-            let outcome = if inserted == 1 {
-                CommitOutcome::Counted
-            } else {
-                // The row is there (the insert met it), unless a concurrent transaction made
-                // it after this one's snapshot: then it is nobody's count here, a duplicate.
-                let content: Option<Vec<u8>> = tx
-                    .query_opt(&known, &[&delta.campaign, &id])?
-                    .and_then(|row| row.get(0));
-                repeat_outcome(content.as_deref(), delta)
-            };
-            if let Some(slot) = outcomes.get_mut(i) {
-                *slot = outcome;
-            }
-        }
-        // Sums per (campaign, epoch) and chunk, in sorted order: the lock order of the rows.
-        let count = tx.prepare(
-            "INSERT INTO counters (campaign, epoch, node, n, cells) VALUES ($1, $2, $3, $4, '')
-             ON CONFLICT (campaign, epoch, node) DO UPDATE SET n = counters.n + excluded.n",
-        )?;
-        // A new chunk is inserted whole; an existing one is locked, added to and rewritten. The
-        // insert waits for any concurrent inserter of the same chunk, so two processes sharing
-        // a node id serialize here instead of overwriting each other.
-        let insert_new = tx.prepare(
-            "INSERT INTO counter_chunks (campaign, epoch, node, chunk, cells)
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (campaign, epoch, node, chunk) DO NOTHING",
-        )?;
-        let select = tx.prepare(
-            "SELECT cells FROM counter_chunks
-             WHERE campaign = $1 AND epoch = $2 AND node = $3 AND chunk = $4 FOR UPDATE",
-        )?;
-        let update = tx.prepare(
-            "UPDATE counter_chunks SET cells = $5
-             WHERE campaign = $1 AND epoch = $2 AND node = $3 AND chunk = $4",
-        )?;
-        for ((campaign, epoch), row) in chunks::sum_group(group, &outcomes)? {
-            let epoch = to_i64(epoch)?;
-            tx.execute(&count, &[&campaign, &epoch, &self.node, &to_i64(row.n)?])?;
-            for (index, mut sum) in row.chunks {
-                let index = to_i64(index)?;
-                let key: [&(dyn postgres::types::ToSql + Sync); 4] =
-                    [&campaign, &epoch, &self.node, &index];
-                let fresh = chunks::encode(&sum);
-                if tx.execute(&insert_new, &[key[0], key[1], key[2], key[3], &fresh])? == 1 {
-                    continue;
-                }
-                let stored: Vec<u8> = tx.query_one(&select, &key)?.get(0);
-                chunks::add_stored(&mut sum, &stored)?;
-                let cells = chunks::encode(&sum);
-                tx.execute(&update, &[key[0], key[1], key[2], key[3], &cells])?;
-            }
-        }
-        Ok(outcomes)
-    }
 }
 
 impl Store for PostgresStore {
@@ -279,21 +167,22 @@ impl Store for PostgresStore {
     fn campaigns(&self) -> Result<Vec<StoredCampaign>, StoreError> {
         let mut conn = self.conn()?;
         conn.query(
-            "SELECT id, config, digest, created_at FROM campaigns ORDER BY id",
+            &format!("SELECT {CAMPAIGN_COLUMNS} FROM campaigns ORDER BY id"),
             &[],
         )?
         .iter()
-        .map(|row| decode_campaign(row.get(0), row.get(1), row.get(2), row.get(3)))
+        .map(campaign_of)
         .collect()
     }
 
     fn campaign(&self, id: &str) -> Result<Option<StoredCampaign>, StoreError> {
         let mut conn = self.conn()?;
         conn.query_opt(
-            "SELECT config, digest, created_at FROM campaigns WHERE id = $1",
+            &format!("SELECT {CAMPAIGN_COLUMNS} FROM campaigns WHERE id = $1"),
             &[&id],
         )?
-        .map(|row| decode_campaign(id, row.get(0), row.get(1), row.get(2)))
+        .as_ref()
+        .map(campaign_of)
         .transpose()
     }
 
@@ -382,6 +271,69 @@ impl Store for PostgresStore {
         epoch_range_of(row.get(0), row.get(1))
     }
 
+    fn close_campaign(&self, id: &str, at: u64) -> Result<bool, StoreError> {
+        let mut conn = self.conn()?;
+        let changed = conn.execute(
+            "UPDATE campaigns SET closed_at = coalesce(closed_at, $2) WHERE id = $1",
+            &[&id, &to_i64(at)?],
+        )?;
+        Ok(changed == 1)
+    }
+
+    fn delete_campaign(&self, id: &str) -> Result<bool, StoreError> {
+        let mut conn = self.conn()?;
+        let mut tx = conn.transaction()?;
+        // The row lock first: commits that share-locked it finish before, later ones find no
+        // campaign and add nothing.
+        if tx
+            .query_opt("SELECT 1 FROM campaigns WHERE id = $1 FOR UPDATE", &[&id])?
+            .is_none()
+        {
+            return Ok(false);
+        }
+        for table in ["counter_chunks", "counters", "batch_ids", "campaigns"] {
+            let column = if table == "campaigns" {
+                "id"
+            } else {
+                "campaign"
+            };
+            tx.execute(&format!("DELETE FROM {table} WHERE {column} = $1"), &[&id])?;
+        }
+        tx.commit()?;
+        Ok(true)
+    }
+
+    fn set_retention(&self, id: &str, epochs: Option<u64>) -> Result<bool, StoreError> {
+        let mut conn = self.conn()?;
+        let changed = conn.execute(
+            "UPDATE campaigns SET retention_epochs = $2 WHERE id = $1",
+            &[&id, &epochs.map(to_i64).transpose()?],
+        )?;
+        Ok(changed == 1)
+    }
+
+    fn drop_epochs_before(&self, campaign: &str, before_epoch: u64) -> Result<u64, StoreError> {
+        let mut conn = self.conn()?;
+        let before = i64::try_from(before_epoch).unwrap_or(i64::MAX);
+        let mut tx = conn.transaction()?;
+        tx.execute(
+            "DELETE FROM counter_chunks WHERE campaign = $1 AND epoch < $2",
+            &[&campaign, &before],
+        )?;
+        // One row per node and epoch: count the epochs.
+        let dropped = tx
+            .query(
+                "DELETE FROM counters WHERE campaign = $1 AND epoch < $2 RETURNING epoch",
+                &[&campaign, &before],
+            )?
+            .iter()
+            .map(|row| row.get::<_, i64>(0))
+            .collect::<BTreeSet<i64>>()
+            .len();
+        tx.commit()?;
+        Ok(dropped as u64)
+    }
+
     fn expire_batch_ids(&self, campaign: &str, before_epoch: u64) -> Result<u64, StoreError> {
         let mut conn = self.conn()?;
         let before = i64::try_from(before_epoch).unwrap_or(i64::MAX);
@@ -466,6 +418,37 @@ impl Store for PostgresStore {
         Ok(())
     }
 
+    fn open_session(&self, hash: &[u8; 32], now: u64, expires_at: u64) -> Result<(), StoreError> {
+        let mut conn = self.conn()?;
+        let mut tx = conn.transaction()?;
+        tx.execute(
+            "DELETE FROM sessions WHERE expires_at <= $1",
+            &[&to_i64(now)?],
+        )?;
+        tx.execute(
+            "INSERT INTO sessions (hash, expires_at) VALUES ($1, $2)",
+            &[&&hash[..], &to_i64(expires_at)?],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn session_expiry(&self, hash: &[u8; 32]) -> Result<Option<u64>, StoreError> {
+        let mut conn = self.conn()?;
+        conn.query_opt(
+            "SELECT expires_at FROM sessions WHERE hash = $1",
+            &[&&hash[..]],
+        )?
+        .map(|row| to_u64(row.get(0)))
+        .transpose()
+    }
+
+    fn close_session(&self, hash: &[u8; 32]) -> Result<(), StoreError> {
+        let mut conn = self.conn()?;
+        conn.execute("DELETE FROM sessions WHERE hash = $1", &[&&hash[..]])?;
+        Ok(())
+    }
+
     fn has_admin_token(&self) -> Result<bool, StoreError> {
         let mut conn = self.conn()?;
         let count: i64 = conn
@@ -492,4 +475,14 @@ impl Store for PostgresStore {
     fn retries(&self) -> u64 {
         self.retries.load(Ordering::Relaxed)
     }
+}
+
+/// A campaign from a row of [`CAMPAIGN_COLUMNS`].
+fn campaign_of(row: &postgres::Row) -> Result<StoredCampaign, StoreError> {
+    decode_campaign(
+        row.get(0),
+        row.get(1),
+        row.get(2),
+        [row.get(3), row.get(4), row.get(5)],
+    )
 }
