@@ -71,6 +71,11 @@ pub struct LoadReport {
     pub first_error: Option<String>,
 }
 
+/// Distinct strings the devices of an open-domain campaign hold (`item-0` … `item-999`).
+pub const OPEN_STRINGS: u32 = 1_000;
+/// Levels of a numeric campaign's range the devices hold.
+pub const NUMERIC_LEVELS: u32 = 100;
+
 /// Batches with a patchable id.
 struct Pool {
     bodies: Vec<EncodedBatch>,
@@ -78,13 +83,25 @@ struct Pool {
 }
 
 fn build_pool(plan: &LoadPlan) -> Result<Pool, UploadError> {
-    let k = plan.config.k();
+    let config = &plan.config;
     let n = plan.devices.unwrap_or((plan.batch_reports * 16) as u64);
-    let pop = Population::zipf(k, 1.1, n);
-    let mut encoder = Encoder::with_simulation_rng(&plan.config, seeded(plan.seed));
-    let mut reports: Vec<Report> = Vec::with_capacity(pop.n() as usize);
-    for v in pop.values() {
-        reports.push(encoder.encode_index(v)?);
+    let mut encoder = Encoder::with_simulation_rng(config, seeded(plan.seed));
+    let mut reports: Vec<Report> = Vec::with_capacity(n as usize);
+    if config.is_open() {
+        // An open domain: Zipf over the strings `item-0`, `item-1`, …
+        for v in Population::zipf(OPEN_STRINGS, 1.1, n).values() {
+            reports.push(encoder.encode(&format!("item-{v}"))?);
+        }
+    } else if let Some((lo, hi)) = config.numeric_range() {
+        // A number: Zipf over evenly spaced levels of [lo, hi], the lowest most common.
+        let step = (hi - lo) / f64::from(NUMERIC_LEVELS - 1);
+        for v in Population::zipf(NUMERIC_LEVELS, 1.1, n).values() {
+            reports.push(encoder.encode_number(lo + step * f64::from(v))?);
+        }
+    } else {
+        for v in Population::zipf(config.k(), 1.1, n).values() {
+            reports.push(encoder.encode_index(v)?);
+        }
     }
     // Shuffle so every batch holds a mix of values.
     let mut rng = seeded(plan.seed ^ 0x5eed);

@@ -697,6 +697,44 @@ fn the_load_generator_counts_what_the_server_counts(backend: &Backend) {
     assert!(report.p50_ms <= report.p99_ms && report.p99_ms <= report.max_ms);
 }
 
+/// `ldp-sim load` encodes strings for an open domain and numbers for a numeric campaign; the
+/// server counts every report it sends.
+#[test]
+fn the_load_generator_encodes_open_domains_and_numbers() {
+    let server = start_with(&Backend::Sqlite, &[]);
+    let open = CampaignSpec::new(
+        "open-load",
+        Mechanism::with_defaults(MechanismKind::Cms),
+        2.0,
+        Domain::Open,
+    );
+    let numeric = CampaignSpec::new(
+        "numeric-load",
+        Mechanism::with_defaults(MechanismKind::Duchi),
+        1.0,
+        Domain::Numeric { lo: 0.0, hi: 100.0 },
+    );
+    for spec in [open, numeric] {
+        let config = server.create_campaign(&CampaignConfig::new(spec).unwrap());
+        let id = config.id().as_str().to_owned();
+        let plan = ldp_sim::load::LoadPlan {
+            urls: vec![server.url.clone()],
+            epoch: current_epoch(&config),
+            config,
+            batch_reports: 100,
+            concurrency: 2,
+            duration: Duration::from_secs(60),
+            rate: None,
+            seed: 5,
+            devices: Some(2_000),
+        };
+        let report = ldp_sim::load::run(&plan, &|_, _| {}).unwrap();
+        assert_eq!(report.failed_reports, 0, "{id}: {:?}", report.first_error);
+        assert_eq!(report.acked_reports, 2_000, "{id}");
+        assert_eq!(stored_n(&server, &id), 2_000, "{id}");
+    }
+}
+
 #[test]
 fn slow_clients_cannot_hold_a_connection() {
     use std::io::{Read, Write};
