@@ -61,8 +61,8 @@ def start_collector(work):
         time.sleep(0.05)
     else:
         sys.exit("the collector did not start")
-    with open(address) as f, open(token) as t:
-        return server, "http://" + f.read().strip(), t.read().strip()
+    with open(address) as f:
+        return server, "http://" + f.read().strip()
 
 
 def main():
@@ -74,12 +74,15 @@ def main():
     plan = list(steps(blocks(readme, "## Quick start: the dashboard")[0]))
     plan += list(steps(blocks(readme, "## A walk-through")[0]))
     with tempfile.TemporaryDirectory() as work:
-        server, url, admin = start_collector(work)
+        # As the README's first command starts it: admin token in ./admin.token.
+        server, url = start_collector(work)
         try:
             script = "set -euo pipefail\n" + "".join(
                 f"echo {MARK}\n{as_run_here(command, url)}\necho\n" for command, _ in plan)
-            # `ldp-sim load` without --url reads LDP_URL (its default is the README's address).
-            env = dict(os.environ, ADMIN=admin, LDP_URL=url)
+            # `ldp-sim load` without --url reads LDP_URL (its default is the README's address);
+            # $ADMIN comes from the README's own `cat admin.token`.
+            env = dict(os.environ, LDP_URL=url)
+            env.pop("ADMIN", None)
             # What a terminal shows: standard output and error together.
             run = subprocess.run(["bash", "-c", script], cwd=work, env=env, text=True,
                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=900)
