@@ -58,6 +58,24 @@ pub struct Answer {
     pub headers: Vec<(String, String)>,
 }
 
+/// Asserts an `application/problem+json` answer with `status` and the type `slug`.
+#[track_caller]
+pub fn assert_problem(answer: &Answer, status: u16, slug: &str) {
+    assert_eq!(answer.status, status, "{}", answer.text);
+    assert_eq!(
+        answer.content_type, "application/problem+json",
+        "{}",
+        answer.text
+    );
+    let kind = answer.json["type"].as_str().unwrap_or_default();
+    assert!(
+        kind.ends_with(&format!("#{slug}")),
+        "{kind}: {}",
+        answer.text
+    );
+    assert_eq!(answer.json["status"], status, "{}", answer.text);
+}
+
 impl Answer {
     /// The first value of header `name` (lower case).
     pub fn header(&self, name: &str) -> Option<&str> {

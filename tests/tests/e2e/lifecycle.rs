@@ -4,7 +4,7 @@
 use ldp_client::Encoder;
 use ldp_protocol::{Batch, BatchId, CampaignConfig, CampaignSpec, Domain, Mechanism, wire};
 use ldp_tests::seeded_rng;
-use ldp_tests::server::{Answer, Backend, TestServer, current_epoch};
+use ldp_tests::server::{Answer, Backend, TestServer, assert_problem, current_epoch};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_ldp-aggregator-under-test");
 
@@ -27,23 +27,6 @@ fn post_batch(server: &TestServer, config: &CampaignConfig, id: u8) -> Answer {
         &wire::encode(&batch).unwrap(),
         None,
     )
-}
-
-fn assert_problem(answer: &Answer, status: u16, slug: &str) {
-    assert_eq!(answer.status, status, "{}", answer.text);
-    assert_eq!(
-        answer.content_type, "application/problem+json",
-        "{}",
-        answer.text
-    );
-    assert!(
-        answer.json["type"]
-            .as_str()
-            .unwrap()
-            .ends_with(&format!("#{slug}")),
-        "{}",
-        answer.text
-    );
 }
 
 #[test]

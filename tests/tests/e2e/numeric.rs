@@ -7,7 +7,7 @@ use ldp_client::Encoder;
 use ldp_client::upload::Ack;
 use ldp_protocol::CampaignConfig;
 use ldp_tests::seeded_rng;
-use ldp_tests::server::{Answer, Backend, TestServer, batches, current_epoch};
+use ldp_tests::server::{Answer, Backend, TestServer, assert_problem, batches, current_epoch};
 use serde_json::{Value, json};
 
 use super::dashboard;
@@ -17,18 +17,6 @@ const JSON: &str = "application/json";
 
 fn post_json(server: &TestServer, path: &str, body: &Value, token: Option<&str>) -> Answer {
     server.post(path, JSON, &serde_json::to_vec(body).unwrap(), token)
-}
-
-#[track_caller]
-fn assert_problem(answer: &Answer, status: u16, slug: &str) {
-    assert_eq!(answer.status, status, "{}", answer.text);
-    assert_eq!(answer.content_type, "application/problem+json");
-    let kind = answer.json["type"].as_str().unwrap_or_default();
-    assert!(
-        kind.ends_with(&format!("#{slug}")),
-        "{kind}: {}",
-        answer.text
-    );
 }
 
 /// 20,000 devices with values 0, 1, …, 99 repeated (mean of the clamped values 49.5 over

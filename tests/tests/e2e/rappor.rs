@@ -6,7 +6,7 @@ use ldp_client::upload::Ack;
 use ldp_client::{InMemorySecretStore, RapporEncoder};
 use ldp_protocol::{CampaignConfig, MechanismParams, Report};
 use ldp_tests::seeded_rng;
-use ldp_tests::server::{Answer, Backend, TestServer, batches, current_epoch};
+use ldp_tests::server::{Answer, Backend, TestServer, assert_problem, batches, current_epoch};
 use serde_json::{Value, json};
 
 use super::dashboard;
@@ -48,24 +48,6 @@ fn query(server: &TestServer, id: &str, params: &str, body: &Value) -> Answer {
         body,
         Some(&server.analyst),
     )
-}
-
-/// Asserts an `application/problem+json` answer with `status` and the type `slug`.
-#[track_caller]
-fn assert_problem(answer: &Answer, status: u16, slug: &str) {
-    assert_eq!(answer.status, status, "{}", answer.text);
-    assert_eq!(
-        answer.content_type, "application/problem+json",
-        "{}",
-        answer.text
-    );
-    let kind = answer.json["type"].as_str().unwrap_or_default();
-    assert!(
-        kind.ends_with(&format!("#{slug}")),
-        "{kind}: {}",
-        answer.text
-    );
-    assert_eq!(answer.json["status"], status);
 }
 
 fn candidate<'a>(answer: &'a Answer, value: &str) -> &'a Value {
