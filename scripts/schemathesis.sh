@@ -183,6 +183,17 @@ checks.positive_data_acceptance.expected-statuses = [
   "2xx", "3xx", "400", "401", "403", "404", "409", "429", "5xx",
 ]
 
+# The values must be labels of the campaign's domain (a list the campaign holds, not the
+# schema): fixed to two of demo's, so the epoch parameters are what varies. 400: a range may
+# cover at most 366 epochs and needs from <= to, rules between two parameters.
+[[operations]]
+include-name = "GET /v1/campaigns/{id}/series"
+headers = { Authorization = "Bearer ${LDP_ANALYST_TOKEN}" }
+parameters = { "path.id" = "demo", "query.values" = "1,3" }
+checks.positive_data_acceptance.expected-statuses = [
+  "2xx", "3xx", "400", "401", "403", "404", "409", "429", "5xx",
+]
+
 # 400: whether a configuration is valid depends on its mechanism (which epsilon, which
 # domains, which parameters), rules the document states in words, not in the schema (the
 # body is an object). Its example is a valid configuration: created (201) in the examples

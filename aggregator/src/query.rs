@@ -46,6 +46,8 @@ pub enum Question {
     Trending,
     /// The mean of a numeric campaign.
     Mean,
+    /// Chosen values' estimates per epoch.
+    Series,
 }
 
 impl fmt::Display for Question {
@@ -55,6 +57,7 @@ impl fmt::Display for Question {
             Self::Candidates => "a candidate query",
             Self::Trending => "trending",
             Self::Mean => "a mean",
+            Self::Series => "a series",
         })
     }
 }
@@ -501,4 +504,56 @@ pub fn series(
         .filter(|(_, c)| releasable(config, c.n()))
         .map(|(epoch, c)| Ok((epoch, c.estimate().map_err(QueryError::Estimate)?)))
         .collect()
+}
+
+/// Epochs of a series when no range is chosen: the last ones with reports.
+pub const DEFAULT_SERIES_EPOCHS: u64 = 30;
+/// Most epochs one series may cover.
+pub const MAX_SERIES_EPOCHS: u64 = 366;
+
+/// The index of the value labelled `label` in `config`'s domain, if there is one (a dictionary
+/// entry, the `other` bucket's label, or a range's decimal index).
+pub fn index_of_label(config: &CampaignConfig, label: &str) -> Option<u32> {
+    config
+        .index_of(label)
+        .filter(|i| *i < config.k() && config.label(*i) == label)
+}
+
+/// The estimates per epoch of a campaign with a list of values, over the selected epochs (by
+/// default the last [`DEFAULT_SERIES_EPOCHS`] with reports; at most [`MAX_SERIES_EPOCHS`]):
+/// the range, and each epoch holding the campaign's minimum reports with its estimates.
+pub fn value_series(
+    store: &dyn Store,
+    config: &CampaignConfig,
+    now: u64,
+    selection: EpochSelection,
+) -> Result<(EpochRange, Vec<(u64, Estimates)>), QueryError> {
+    let campaign = || config.id().as_str().to_owned();
+    if config.is_open() {
+        return Err(QueryError::OpenDomain {
+            campaign: campaign(),
+            question: Question::Series,
+        });
+    }
+    if config.numeric_range().is_some() {
+        return Err(QueryError::Numeric {
+            campaign: campaign(),
+            question: Question::Series,
+        });
+    }
+    let mut range = resolve_epochs(store, config, now, selection)?;
+    if selection == EpochSelection::default() {
+        range.from = range
+            .from
+            .max(range.to.saturating_sub(DEFAULT_SERIES_EPOCHS - 1));
+    }
+    if range.to - range.from >= MAX_SERIES_EPOCHS {
+        return Err(QueryError::InvalidArgument(format!(
+            "a series covers at most {MAX_SERIES_EPOCHS} epochs; epochs {}..={} are {}",
+            range.from,
+            range.to,
+            (range.to - range.from).saturating_add(1)
+        )));
+    }
+    Ok((range, series(store, config, range)?))
 }

@@ -25,6 +25,7 @@ fn asked(question: Question) -> &'static str {
         Question::Estimates | Question::Mean => "GET …/estimates",
         Question::Trending => "GET …/trending",
         Question::Candidates => "a candidate query",
+        Question::Series => "GET …/series",
     }
 }
 

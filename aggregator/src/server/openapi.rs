@@ -10,6 +10,7 @@ use super::routes::estimates::{
 use super::routes::ingest::{self, IngestAnswer};
 use super::routes::lifecycle::{self, Retention};
 use super::routes::ops::{self, AdviceView, AdvisedMechanism};
+use super::routes::series::{self, SeriesPoint, SeriesView};
 use super::routes::trending::{self, TrendView, TrendingView};
 use super::routes::{EpochsView, Format, ProblemView};
 use crate::estimate::MeanEstimate;
@@ -33,6 +34,7 @@ use crate::estimate::candidates::CandidateEstimate;
         estimates::estimates,
         estimates::query_estimates,
         trending::trending_values,
+        series::series,
         ops::advice,
         ops::healthz,
         ops::readyz,
@@ -52,6 +54,8 @@ use crate::estimate::candidates::CandidateEstimate;
         MeanEstimate,
         TrendingView,
         TrendView,
+        SeriesView,
+        SeriesPoint,
         AdviceView,
         AdvisedMechanism,
         EpochsView,

@@ -136,6 +136,90 @@ fn csv_answers_hold_the_json_rows() {
     assert_eq!(bad.status, 400, "{}", bad.text);
 }
 
+/// The series route: chosen values per epoch, the same by date and by number, its CSV the
+/// JSON's points row for row, each point the epoch's own estimate of the value.
+#[test]
+fn the_series_answers_in_json_and_csv_alike() {
+    let server = TestServer::start(BINARY, &Backend::Sqlite, &[]);
+    let (_, epoch) = daily_campaign(&server);
+    let get = |query: &str| {
+        server.get(
+            &format!("/v1/campaigns/fruit/series{query}"),
+            Some(&server.analyst),
+        )
+    };
+    let values = "values=pear,apple,pear";
+    let json = get(&format!("?{values}&from={epoch}&to={epoch}"));
+    assert_eq!(json.status, 200, "{}", json.text);
+    let date = &EpochTime::new(86_400).start(epoch).unwrap()[..10];
+    assert_eq!(
+        get(&format!("?{values}&from={date}&to={date}")).json,
+        json.json
+    );
+    assert_eq!(
+        get(&format!("?{values}")).json,
+        json.json,
+        "default: the last epochs"
+    );
+    let points = json.json["points"].as_array().unwrap();
+    let labels: Vec<&str> = points
+        .iter()
+        .map(|p| p["value"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        labels,
+        ["pear", "apple"],
+        "in the order asked, without repeats"
+    );
+    let estimates = server.estimates("fruit", &format!("?epoch={epoch}"));
+    for point in points {
+        let index = point["index"].as_u64().unwrap() as usize;
+        let value = &estimates.json["values"][index];
+        assert_eq!(point["count"], value["count"]);
+        assert_eq!(point["n"], 400);
+        let share = point["share"].as_f64().unwrap();
+        assert!((share - value["count"].as_f64().unwrap() / 400.0).abs() < 1e-12);
+    }
+    let csv = get(&format!("?{values}&format=csv"));
+    assert!(
+        csv.content_type.starts_with("text/csv"),
+        "{}",
+        csv.content_type
+    );
+    let mut lines = csv.text.split("\r\n").filter(|l| !l.is_empty());
+    assert_eq!(
+        lines.next(),
+        Some(
+            "epoch,start,end,index,value,n,count,std_error,ci95_low,ci95_high,share,\
+             share_ci95_low,share_ci95_high"
+        )
+    );
+    let rows: Vec<Vec<String>> = lines.map(split_csv).collect();
+    assert_eq!(rows.len(), points.len());
+    for (row, point) in rows.iter().zip(points) {
+        assert_eq!(row[0], point["epoch"].to_string());
+        assert_eq!(row[1], point["start"].as_str().unwrap());
+        assert_eq!(row[4], point["value"].as_str().unwrap());
+        assert_eq!(
+            row[6].parse::<f64>().unwrap(),
+            point["count"].as_f64().unwrap()
+        );
+        assert_eq!(
+            row[12].parse::<f64>().unwrap(),
+            point["share_ci95"][1].as_f64().unwrap()
+        );
+    }
+    for bad in [
+        "",
+        "?values=",
+        "?values=mango",
+        "?values=apple&from=0&to=400",
+    ] {
+        let answer = get(bad);
+        assert_eq!(answer.status, 400, "{bad}: {}", answer.text);
+    }
+}
+
 /// One RFC 4180 line into its fields.
 fn split_csv(line: &str) -> Vec<String> {
     let (mut fields, mut field, mut quoted, mut chars) =

@@ -206,6 +206,13 @@ fn ranges_by_date_number_and_preset(
         "{}",
         before.body
     );
+    // The widest range there is: answered, not an overflow.
+    let widest = get(
+        server,
+        &format!("{base}?from=0&to={}", u64::MAX),
+        Some(cookie),
+    );
+    assert_eq!(widest.status, 200, "{}", widest.body);
 }
 
 /// Two values compared: a line each, one row per epoch and value in the CSV, matching the

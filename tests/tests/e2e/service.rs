@@ -665,6 +665,9 @@ fn admin_commands_and_public_documents(backend: &Backend) {
         "/v1/campaigns/{id}/estimates",
         "/v1/campaigns/{id}/estimates/query",
         "/v1/campaigns/{id}/trending",
+        "/v1/campaigns/{id}/series",
+        "/v1/campaigns/{id}/close",
+        "/v1/campaigns/{id}/retention",
     ] {
         assert!(
             api.json["paths"].get(path).is_some(),

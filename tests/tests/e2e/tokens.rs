@@ -14,7 +14,7 @@ use ldp_tests::server::{Backend, TestServer};
 const BINARY: &str = env!("CARGO_BIN_EXE_ldp-aggregator-under-test");
 
 /// Every route that needs a token, as (method, path, body).
-const PROTECTED: [(&str, &str, &str); 7] = [
+const PROTECTED: [(&str, &str, &str); 8] = [
     ("GET", "/v1/campaigns/tokens/estimates", ""),
     (
         "POST",
@@ -26,6 +26,7 @@ const PROTECTED: [(&str, &str, &str); 7] = [
     ("POST", "/v1/campaigns", "{}"),
     ("GET", "/v1/campaigns/tokens/estimates?format=csv", ""),
     ("POST", "/v1/campaigns/tokens/close", ""),
+    ("GET", "/v1/campaigns/tokens/series?values=1", ""),
 ];
 
 fn assert_refused_everywhere(server: &TestServer, token: &str, why: &str) {

@@ -15,10 +15,11 @@ use crate::trending::TrendingReport;
 
 /// Epochs in the baseline of the trending table (the API's default baseline).
 pub const BASELINE_EPOCHS: u64 = query::DEFAULT_BASELINE_EPOCHS;
-/// Epochs charted when no range is chosen: the last ones with reports.
-pub const SERIES_EPOCHS: u64 = 30;
-/// Most epochs charted (and exported) for a chosen range: its last ones.
-pub const MAX_SERIES_EPOCHS: u64 = 366;
+/// Epochs charted when no range is chosen: the last ones with reports (as the API's series).
+pub const SERIES_EPOCHS: u64 = query::DEFAULT_SERIES_EPOCHS;
+/// Most epochs charted (and exported) for a chosen range: its last ones (the API refuses a
+/// longer range; a page shows what it can).
+pub const MAX_SERIES_EPOCHS: u64 = query::MAX_SERIES_EPOCHS;
 
 /// Everything the campaign page shows.
 #[derive(Debug)]

@@ -3,7 +3,7 @@
 //! - `estimates.csv`: the top-values table (its rows in the view's order), with the columns of
 //!   `GET /v1/campaigns/{id}/estimates?format=csv`;
 //! - `trending.csv`: every rising value, with the columns of `GET …/trending?format=csv`;
-//! - `series.csv`: the charted values per epoch (one row per epoch and value);
+//! - `series.csv`: the charted values per epoch, with the columns of `GET …/series?format=csv`;
 //! - `candidates.csv`: an open domain's candidate estimates.
 //!
 //! Each answers `text/csv` as an attachment named after the campaign.
@@ -13,10 +13,10 @@ use axum::response::Response;
 
 use super::super::routes::csv_response;
 use super::super::routes::estimates::{ValueView, values_csv};
+use super::super::routes::series::{self, SeriesPoint};
 use super::super::routes::trending::{TrendView, rising_csv};
-use super::data::{CampaignData, share_point};
+use super::data::CampaignData;
 use super::sections::top_rows;
-use crate::epoch_time::EpochTime;
 
 /// The downloads a campaign page links to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,49 +98,20 @@ impl Export {
     }
 }
 
-/// One row per epoch with enough reports and charted value.
+/// One row per epoch with enough reports and charted value: the columns of
+/// `GET …/series?format=csv`.
 fn series_csv(data: &CampaignData) -> Response {
-    let config = &data.config;
-    let time = EpochTime::new(config.epoch_seconds());
-    let rows = data.series.epochs.iter().flat_map(|(epoch, estimates)| {
-        data.series.lines.iter().filter_map(move |line| {
-            let v = estimates.values.get(line.index as usize)?;
-            let share = share_point(*epoch, estimates, line.index)?;
-            Some(vec![
-                epoch.to_string(),
-                time.start(*epoch).unwrap_or_default(),
-                time.end(*epoch).unwrap_or_default(),
-                line.index.to_string(),
-                line.label.clone(),
-                estimates.n.to_string(),
-                v.count.to_string(),
-                v.std_error.to_string(),
-                v.ci95_low.to_string(),
-                v.ci95_high.to_string(),
-                share.share.to_string(),
-                share.ci95[0].to_string(),
-                share.ci95[1].to_string(),
-            ])
-        })
-    });
-    csv_response(
-        &[
-            "epoch",
-            "start",
-            "end",
-            "index",
-            "value",
-            "n",
-            "count",
-            "std_error",
-            "ci95_low",
-            "ci95_high",
-            "share_percent",
-            "share_percent_ci95_low",
-            "share_percent_ci95_high",
-        ],
-        rows,
-    )
+    let points: Vec<SeriesPoint> =
+        data.series
+            .epochs
+            .iter()
+            .flat_map(|(epoch, estimates)| {
+                data.series.lines.iter().filter_map(|line| {
+                    SeriesPoint::new(&data.config, *epoch, estimates, line.index)
+                })
+            })
+            .collect();
+    series::series_csv(&points)
 }
 
 /// The candidate estimates, in the order given.

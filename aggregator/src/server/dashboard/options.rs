@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use super::super::problem::{Problem, ProblemType};
 use super::super::routes::epoch_selection;
-use crate::query::EpochSelection;
+use crate::query::{EpochSelection, index_of_label};
 
 /// Rows in the top-values table unless `top` says otherwise.
 pub const TOP: usize = 20;
@@ -230,14 +230,6 @@ fn candidates(query: &PageQuery) -> Result<Vec<String>, Problem> {
         )));
     }
     Ok(list)
-}
-
-/// The index of the value labelled `label`, if the domain has one (a dictionary entry, the
-/// `other` bucket's label, or a range's decimal index).
-pub fn index_of_label(config: &CampaignConfig, label: &str) -> Option<u32> {
-    config
-        .index_of(label)
-        .filter(|i| *i < config.k() && config.label(*i) == label)
 }
 
 #[cfg(test)]

@@ -102,7 +102,7 @@ pub fn controls(data: &CampaignData) -> Markup {
             p.range {
                 "Estimates over " (epoch_label(config, range.from))
                 @if range.to != range.from { " – " (epoch_label(config, range.to)) }
-                " (" (thousands(range.to - range.from + 1)) " epoch"
+                " (" (thousands((range.to - range.from).saturating_add(1))) " epoch"
                 @if range.to != range.from { "s" } ")."
             }
         }

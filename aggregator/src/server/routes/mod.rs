@@ -27,6 +27,7 @@ pub mod estimates;
 pub mod ingest;
 pub mod lifecycle;
 pub mod ops;
+pub mod series;
 pub mod trending;
 
 use std::sync::Arc;
@@ -66,6 +67,7 @@ pub fn routes() -> Router<Arc<AppState>> {
             "/v1/campaigns/{id}/trending",
             get(trending::trending_values),
         )
+        .route("/v1/campaigns/{id}/series", get(series::series))
         .route("/v1/campaigns/{id}/close", post(lifecycle::close_campaign))
         .route(
             "/v1/campaigns/{id}/retention",
