@@ -29,7 +29,9 @@ pub use tikv_jemallocator::Jemalloc as Allocator;
 #[derive(Debug, Parser)]
 #[command(name = "ldp-aggregator", version, about)]
 pub struct Cli {
-    /// Database URL: `sqlite://PATH` (created on first use).
+    /// Database URL: `sqlite://PATH` (created on first use), or
+    /// `postgres://USER@HOST:PORT/DB` for several nodes; TLS as `psql` takes it, e.g.
+    /// `?sslmode=verify-full&sslrootcert=ca.pem`.
     #[arg(
         long,
         global = true,

@@ -15,6 +15,10 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 
+mod tls;
+
+pub use tls::TlsPostgres;
+
 /// An empty database for one test.
 #[derive(Debug)]
 pub struct TestPostgres {
@@ -132,7 +136,9 @@ fn free_port() -> u16 {
         .unwrap_or(54_329)
 }
 
-fn start_cluster() -> Result<TestPostgres, String> {
+/// A fresh cluster (initdb, not yet started) on a free port, listening on 127.0.0.1, plus
+/// `extra` server options.
+fn init_cluster(extra: &str) -> Result<(Cluster, u16), String> {
     let bin = find_bin_dir().ok_or(
         "no PostgreSQL server binaries (initdb, pg_ctl) on PATH or in /usr/lib/postgresql; \
          install the Debian package `postgresql` or set LDP_TEST_POSTGRES_URL",
@@ -142,9 +148,7 @@ fn start_cluster() -> Result<TestPostgres, String> {
         .tempdir()
         .map_err(|e| e.to_string())?;
     let run_as = if running_as_root() {
-        let (uid, gid) = id_of("postgres", "-u")
-            .zip(id_of("postgres", "-g"))
-            .ok_or("running as root and there is no `postgres` user to run PostgreSQL as")?;
+        let (uid, gid) = postgres_ids()?;
         std::os::unix::fs::chown(dir.path(), Some(uid), Some(gid)).map_err(|e| e.to_string())?;
         Some("postgres".to_owned())
     } else {
@@ -154,7 +158,7 @@ fn start_cluster() -> Result<TestPostgres, String> {
     // fsync off: these clusters hold test data only; the aggregator's durability does not
     // depend on it (the tests kill aggregator nodes, not PostgreSQL).
     let options = format!(
-        "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200",
+        "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200{extra}",
         dir.path().display()
     );
     let cluster = Cluster {
@@ -184,6 +188,19 @@ fn start_cluster() -> Result<TestPostgres, String> {
             String::from_utf8_lossy(&out.stderr)
         ));
     }
+    Ok((cluster, port))
+}
+
+fn postgres_ids() -> Result<(u32, u32), String> {
+    id_of("postgres", "-u")
+        .zip(id_of("postgres", "-g"))
+        .ok_or_else(|| {
+            "running as root and there is no `postgres` user to run PostgreSQL as".into()
+        })
+}
+
+fn start_cluster() -> Result<TestPostgres, String> {
+    let (cluster, port) = init_cluster("")?;
     cluster.start()?;
     let admin = format!("postgres://ldp@127.0.0.1:{port}/postgres");
     let mut client =
@@ -232,6 +249,12 @@ impl TestPostgres {
             Ok(url) if !url.is_empty() => on_given_server(&url),
             _ => start_cluster(),
         };
+        Self::or_skip(test, result)
+    }
+
+    /// `result`'s database, or `None` after printing why PostgreSQL tests are skipped (a
+    /// failure when `LDP_REQUIRE_POSTGRES=1`).
+    fn or_skip<T>(test: &str, result: Result<T, String>) -> Option<T> {
         match result {
             Ok(pg) => Some(pg),
             Err(reason) => {

@@ -46,7 +46,10 @@ impl From<&StoreError> for Problem {
                 ProblemType::CampaignExists,
                 format!("campaign {id:?} already exists with a different configuration"),
             ),
-            StoreError::UnsupportedUrl(_) | StoreError::Corrupt(_) | StoreError::Counters(_) => {
+            StoreError::UnsupportedUrl(_)
+            | StoreError::Tls(_)
+            | StoreError::Corrupt(_)
+            | StoreError::Counters(_) => {
                 if let Some(held_back) = STORAGE_ERROR.admit() {
                     tracing::error!(error = %e, held_back, "storage error");
                 }

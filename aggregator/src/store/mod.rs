@@ -191,6 +191,10 @@ pub enum StoreError {
     /// The database failed or is unreachable.
     #[error("database error: {0}")]
     Database(String),
+    /// The database URL's TLS settings cannot be used (an unknown `sslmode`, an unreadable
+    /// `sslrootcert`, client certificates).
+    #[error("PostgreSQL TLS settings: {0}")]
+    Tls(String),
 }
 
 impl From<rusqlite::Error> for StoreError {

@@ -17,6 +17,7 @@ mod numeric;
 mod pipeline;
 mod poisoning;
 mod policy;
+mod postgres_tls;
 mod rappor;
 mod sdk;
 mod service;

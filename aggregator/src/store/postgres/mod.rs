@@ -18,16 +18,16 @@
 //!   together apply them once.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use ldp_protocol::CampaignConfig;
-use postgres::NoTls;
 use r2d2::{Pool, PooledConnection};
 use r2d2_postgres::PostgresConnectionManager;
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 mod commit;
+mod tls;
 
 use self::commit::{AttemptError, is_retryable};
 use super::chunks::{self, StoredRow};
@@ -58,7 +58,7 @@ const STATEMENT_TIMEOUT_MS: u64 = 30_000;
 /// Key of the advisory lock that serializes migrations between nodes.
 const MIGRATION_LOCK: i64 = 0x006c_6470_5f6d_6967;
 
-type Manager = PostgresConnectionManager<NoTls>;
+type Manager = PostgresConnectionManager<MakeRustlsConnect>;
 
 /// The PostgreSQL store.
 pub struct PostgresStore {
@@ -77,8 +77,39 @@ impl std::fmt::Debug for PostgresStore {
 
 impl From<postgres::Error> for StoreError {
     fn from(e: postgres::Error) -> Self {
-        Self::Database(e.to_string())
+        Self::Database(with_causes(&e))
     }
+}
+
+/// The error and its causes: the driver's own text is often only "db error" or "error
+/// performing TLS handshake", with the server's or TLS's reason in its source.
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// Where `config` points, for error messages (`host:port`, comma-separated).
+fn address(config: &postgres::Config) -> String {
+    let ports = config.get_ports();
+    config
+        .get_hosts()
+        .iter()
+        .enumerate()
+        .map(|(i, host)| {
+            let port = ports.get(i).or(ports.first()).copied().unwrap_or(5432);
+            match host {
+                postgres::config::Host::Tcp(name) => format!("{name}:{port}"),
+                postgres::config::Host::Unix(dir) => format!("{}:{port}", dir.display()),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 impl From<r2d2::Error> for StoreError {
@@ -88,26 +119,45 @@ impl From<r2d2::Error> for StoreError {
 }
 
 impl PostgresStore {
-    /// Connects to `url` (`postgres://user:pass@host:port/db`), applies pending migrations, and
-    /// writes partial counters under `node`.
+    /// Connects to `url` (`postgres://user:pass@host:port/db`, with `?sslmode=verify-full&
+    /// sslrootcert=ca.pem` and the other TLS settings `psql` knows), applies pending
+    /// migrations, and writes partial counters under `node`.
     pub fn open(url: &str, node: &str) -> Result<Self, StoreError> {
-        let mut config = postgres::Config::from_str(url)
-            .map_err(|e| StoreError::UnsupportedUrl(format!("{url}: {e}")))?;
+        let tls::Connection {
+            mut config,
+            tls,
+            mode,
+        } = tls::connection(url)?;
         config
             .connect_timeout(Duration::from_secs(5))
             .options(&format!("-c statement_timeout={STATEMENT_TIMEOUT_MS}"))
             .application_name("ldp-aggregator");
+        // One connection first, so a refusal (TLS, authentication) is reported with its reason
+        // at once rather than as the pool's timeout.
+        config.connect(tls.clone()).map_err(|e| {
+            let reason = with_causes(&e);
+            let hint = if reason.contains("UnknownIssuer") {
+                " (the server's certificate is not signed by a root in sslrootcert)"
+            } else {
+                ""
+            };
+            StoreError::Database(format!(
+                "cannot connect to PostgreSQL at {}: {reason}{hint}",
+                address(&config)
+            ))
+        })?;
         let pool = Pool::builder()
             .max_size(8)
             .min_idle(Some(1))
             .connection_timeout(Duration::from_secs(3))
-            .build(PostgresConnectionManager::new(config, NoTls))?;
+            .build(PostgresConnectionManager::new(config, tls))?;
         let store = Self {
             pool,
             node: node.to_owned(),
             retries: AtomicU64::new(0),
         };
         store.migrate()?;
+        tracing::info!(sslmode = ?mode, node, "PostgreSQL store open");
         Ok(store)
     }
 
