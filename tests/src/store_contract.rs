@@ -1,7 +1,9 @@
 //! The contract every `Store` backend must meet, as one test body that each backend's test
 //! calls with a fresh, empty store.
 
-use ldp_aggregator::store::{BatchDelta, CommitOutcome, EpochRange, Role, Store, StoreError};
+use ldp_aggregator::store::{
+    BatchDelta, CommitOutcome, EpochRange, Role, Store, StoreError, token_id,
+};
 use ldp_aggregator::{Accumulator, CellDelta, Counters};
 use ldp_client::Encoder;
 use ldp_protocol::{BatchId, CampaignConfig, CampaignSpec, Domain, Mechanism};
@@ -184,21 +186,37 @@ pub fn check_store_contract(store: &dyn Store) {
     check_sessions(store);
 }
 
-/// Dashboard sessions: found by hash until they expire, gone after logout; opening one deletes
-/// the expired ones.
+/// Dashboard sessions: found by hash until they or their token expire, gone after logout or
+/// when their token is revoked; opening one deletes the expired ones.
 fn check_sessions(store: &dyn Store) {
-    let (a, b) = ([0xa1; 32], [0xb2; 32]);
-    store.open_session(&a, 1_000, 2_000).unwrap();
-    store.open_session(&b, 1_000, 5_000).unwrap();
+    let (lasting, expiring) = ([0x51; 32], [0x52; 32]);
+    store
+        .create_token(&lasting, Role::Analyst, 900, None)
+        .unwrap();
+    store
+        .create_token(&expiring, Role::Analyst, 900, Some(4_000))
+        .unwrap();
+    let (a, b, c) = ([0xa1; 32], [0xb2; 32], [0xc3; 32]);
+    store.open_session(&a, &lasting, 1_000, 2_000).unwrap();
+    store.open_session(&b, &lasting, 1_000, 5_000).unwrap();
+    store.open_session(&c, &expiring, 1_000, 5_000).unwrap();
     assert_eq!(store.session_expiry(&a).unwrap(), Some(2_000));
     assert_eq!(store.session_expiry(&[0; 32]).unwrap(), None);
+    // A session ends when its token does.
+    assert_eq!(store.session_expiry(&c).unwrap(), Some(4_000));
     // Opening a session at 3,000 deletes the one that expired at 2,000.
-    store.open_session(&[0xc3; 32], 3_000, 9_000).unwrap();
+    store
+        .open_session(&[0xd4; 32], &expiring, 3_000, 9_000)
+        .unwrap();
     assert_eq!(store.session_expiry(&a).unwrap(), None);
     assert_eq!(store.session_expiry(&b).unwrap(), Some(5_000));
-    store.close_session(&b).unwrap();
-    store.close_session(&b).unwrap();
+    // Revoking the token ends its sessions, and only those.
+    assert!(store.revoke_token(&token_id(&lasting)).unwrap());
     assert_eq!(store.session_expiry(&b).unwrap(), None);
+    assert_eq!(store.session_expiry(&c).unwrap(), Some(4_000));
+    store.close_session(&c).unwrap();
+    store.close_session(&c).unwrap();
+    assert_eq!(store.session_expiry(&c).unwrap(), None);
 }
 
 /// The id of the campaign the lifecycle checks delete: no table may hold a row of it after.

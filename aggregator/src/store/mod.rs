@@ -263,14 +263,23 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     fn token(&self, hash: &[u8; 32]) -> Result<Option<TokenGrant>, StoreError>;
     /// Every token, by id; never a secret or a whole hash.
     fn tokens(&self) -> Result<Vec<TokenInfo>, StoreError>;
-    /// Deletes the token whose id ([`token_id`]) is `id`; returns whether one was.
+    /// Deletes the token whose id ([`token_id`]) is `id`, and the dashboard sessions it
+    /// opened; returns whether one was.
     fn revoke_token(&self, id: &str) -> Result<bool, StoreError>;
     /// Records that the token whose hash is `hash` was used on Unix day `day`.
     fn touch_token(&self, hash: &[u8; 32], day: u64) -> Result<(), StoreError>;
-    /// Stores a dashboard session by the SHA-256 `hash` of its id, until `expires_at` (Unix
-    /// seconds); deletes sessions that expired by `now` on the way.
-    fn open_session(&self, hash: &[u8; 32], now: u64, expires_at: u64) -> Result<(), StoreError>;
-    /// When the session whose id hashes to `hash` expires, if it exists.
+    /// Stores a dashboard session by the SHA-256 `hash` of its id, opened with the token whose
+    /// hash is `token`, until `expires_at` (Unix seconds); deletes sessions that expired by
+    /// `now` on the way. Revoking the token ([`Store::revoke_token`]) ends the session.
+    fn open_session(
+        &self,
+        hash: &[u8; 32],
+        token: &[u8; 32],
+        now: u64,
+        expires_at: u64,
+    ) -> Result<(), StoreError>;
+    /// When the session whose id hashes to `hash` ends — its own expiry or its token's,
+    /// whichever is first — if it and its token exist.
     fn session_expiry(&self, hash: &[u8; 32]) -> Result<Option<u64>, StoreError>;
     /// Deletes the session whose id hashes to `hash` (logout).
     fn close_session(&self, hash: &[u8; 32]) -> Result<(), StoreError>;
@@ -409,6 +418,19 @@ fn token_info(
 }
 
 /// A token id as given: 12 hex digits, lower case.
+/// A session's expiry and its token's, joined (`?1`: the session's hash).
+const SESSION_EXPIRY: &str = "SELECT s.expires_at, t.expires_at FROM sessions s \
+     JOIN tokens t ON t.hash = s.token_hash WHERE s.hash = ?1";
+
+/// When a session ends: its own expiry or its token's, whichever is first.
+fn session_end(session: i64, token: Option<i64>) -> Result<u64, StoreError> {
+    let session = to_u64(session)?;
+    Ok(match token {
+        Some(token) => session.min(to_u64(token)?),
+        None => session,
+    })
+}
+
 fn checked_token_id(id: &str) -> Option<String> {
     let id = id.trim().to_ascii_lowercase();
     (id.len() == 12 && id.bytes().all(|b| b.is_ascii_hexdigit())).then_some(id)

@@ -16,10 +16,10 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::chunks::{self, StoredRow};
 use super::{
-    BatchDelta, CAMPAIGN_COLUMNS, CommitOutcome, EpochRange, Role, Store, StoreError,
-    StoredCampaign, TokenGrant, TokenInfo, campaign_row, check_schema_version, checked_token_id,
-    decode_campaign, epoch_range_of, open_for, repeat_outcome, role_if_equal, to_i64, to_u64,
-    token_info,
+    BatchDelta, CAMPAIGN_COLUMNS, CommitOutcome, EpochRange, Role, SESSION_EXPIRY, Store,
+    StoreError, StoredCampaign, TokenGrant, TokenInfo, campaign_row, check_schema_version,
+    checked_token_id, decode_campaign, epoch_range_of, open_for, repeat_outcome, role_if_equal,
+    session_end, to_i64, to_u64, token_info,
 };
 use crate::estimate::Counters;
 
@@ -35,6 +35,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0005_token_lifecycle.sql"),
     include_str!("../../migrations/sqlite/0006_campaign_lifecycle.sql"),
     include_str!("../../migrations/sqlite/0007_sessions.sql"),
+    include_str!("../../migrations/sqlite/0008_session_tokens.sql"),
 ];
 
 /// How long a connection waits for a lock held by another process (an admin command).
@@ -461,11 +462,18 @@ impl Store for SqliteStore {
         let Some(id) = checked_token_id(id) else {
             return Ok(false);
         };
-        let conn = lock(&self.writer);
-        let deleted = conn.execute(
+        let mut conn = lock(&self.writer);
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute(
+            "DELETE FROM sessions WHERE token_hash IN \
+             (SELECT hash FROM tokens WHERE lower(hex(substr(hash, 1, 6))) = ?1)",
+            [&id],
+        )?;
+        let deleted = tx.execute(
             "DELETE FROM tokens WHERE lower(hex(substr(hash, 1, 6))) = ?1",
             [&id],
         )?;
+        tx.commit()?;
         Ok(deleted > 0)
     }
 
@@ -478,7 +486,13 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    fn open_session(&self, hash: &[u8; 32], now: u64, expires_at: u64) -> Result<(), StoreError> {
+    fn open_session(
+        &self,
+        hash: &[u8; 32],
+        token: &[u8; 32],
+        now: u64,
+        expires_at: u64,
+    ) -> Result<(), StoreError> {
         let mut conn = lock(&self.writer);
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute(
@@ -486,8 +500,8 @@ impl Store for SqliteStore {
             [to_i64(now)?],
         )?;
         tx.execute(
-            "INSERT INTO sessions (hash, expires_at) VALUES (?1, ?2)",
-            params![&hash[..], to_i64(expires_at)?],
+            "INSERT INTO sessions (hash, token_hash, expires_at) VALUES (?1, ?2, ?3)",
+            params![&hash[..], &token[..], to_i64(expires_at)?],
         )?;
         tx.commit()?;
         Ok(())
@@ -495,11 +509,13 @@ impl Store for SqliteStore {
 
     fn session_expiry(&self, hash: &[u8; 32]) -> Result<Option<u64>, StoreError> {
         let conn = lock(&self.reader);
-        let expires: Option<i64> = conn
-            .prepare_cached("SELECT expires_at FROM sessions WHERE hash = ?1")?
-            .query_row([&hash[..]], |row| row.get(0))
+        let expires: Option<(i64, Option<i64>)> = conn
+            .prepare_cached(SESSION_EXPIRY)?
+            .query_row([&hash[..]], |row| Ok((row.get(0)?, row.get(1)?)))
             .optional()?;
-        expires.map(to_u64).transpose()
+        expires
+            .map(|(session, token)| session_end(session, token))
+            .transpose()
     }
 
     fn close_session(&self, hash: &[u8; 32]) -> Result<(), StoreError> {

@@ -16,7 +16,7 @@ const HOSTILE: &str = "<script>alert(1)</script>";
 /// One HTTP answer with the headers the dashboard tests look at.
 pub(crate) struct Page {
     pub(crate) status: u16,
-    location: Option<String>,
+    pub(crate) location: Option<String>,
     set_cookie: Option<String>,
     csp: Option<String>,
     pub(crate) body: String,

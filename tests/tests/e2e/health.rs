@@ -110,9 +110,15 @@ impl Store for Unwritable {
         self.check()?;
         self.inner.touch_token(hash, day)
     }
-    fn open_session(&self, hash: &[u8; 32], now: u64, expires: u64) -> Result<(), StoreError> {
+    fn open_session(
+        &self,
+        hash: &[u8; 32],
+        token: &[u8; 32],
+        now: u64,
+        expires: u64,
+    ) -> Result<(), StoreError> {
         self.check()?;
-        self.inner.open_session(hash, now, expires)
+        self.inner.open_session(hash, token, now, expires)
     }
     fn session_expiry(&self, hash: &[u8; 32]) -> Result<Option<u64>, StoreError> {
         self.inner.session_expiry(hash)

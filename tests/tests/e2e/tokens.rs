@@ -1,6 +1,6 @@
 //! Tokens have a lifecycle: listed without their secrets, given an expiry, revoked; an expired
 //! or revoked token is refused with 401 on every protected route. The bootstrap admin token
-//! can go to a file only its owner reads.
+//! can go to a file only its owner reads. Revoking a token ends the dashboard sessions it opened.
 
 use std::os::unix::fs::PermissionsExt;
 use std::process::{Command, Stdio};
@@ -10,6 +10,8 @@ use ldp_aggregator::server::auth::token_hash;
 use ldp_aggregator::store::{self, Role, token_id};
 use ldp_protocol::{CampaignConfig, Mechanism};
 use ldp_tests::server::{Backend, TestServer};
+
+use crate::dashboard::{cookie_of, get, login};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_ldp-aggregator-under-test");
 
@@ -147,4 +149,28 @@ fn the_bootstrap_admin_token_can_go_to_a_file_only_its_owner_reads() {
     let db = store::open(&database, "test").unwrap();
     let grant = db.token(&token_hash(token)).unwrap().unwrap();
     assert_eq!((grant.role, grant.expires_at), (Role::Admin, None));
+}
+
+#[test]
+fn revoking_a_token_ends_the_dashboard_sessions_it_opened() {
+    let server = TestServer::start(BINARY, &Backend::Sqlite, &[]);
+    server.create_campaign(&CampaignConfig::range("tokens", Mechanism::Grr, 1.0, 16).unwrap());
+    let out = server.admin_command(&["token", "create", "--role", "analyst"]);
+    assert!(out.status.success(), "{out:?}");
+    let analyst = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let revoked = cookie_of(&login(&server, &analyst));
+    let kept = cookie_of(&login(&server, &server.analyst));
+    let pages = ["/dashboard", "/dashboard/campaigns/tokens/estimates.csv"];
+    for page in pages {
+        assert_eq!(get(&server, page, Some(&revoked)).status, 200, "{page}");
+    }
+    let revoke = server.admin_command(&["token", "revoke", &token_id(&token_hash(&analyst))]);
+    assert!(revoke.status.success(), "{revoke:?}");
+    for page in pages {
+        let answer = get(&server, page, Some(&revoked));
+        assert_eq!(answer.status, 303, "{page}: {}", answer.body);
+        assert_eq!(answer.location.as_deref(), Some("/dashboard/login"));
+        // Another token's session is untouched.
+        assert_eq!(get(&server, page, Some(&kept)).status, 200, "{page}");
+    }
 }

@@ -178,7 +178,7 @@ async fn login(
         );
     }
     let store = state.store.clone();
-    let id = match blocking(move || session::open(&*store, now)).await {
+    let id = match blocking(move || session::open(&*store, &hash, now)).await {
         Ok(id) => id,
         Err(problem) => return error_page(&problem),
     };

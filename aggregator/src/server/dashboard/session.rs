@@ -5,7 +5,8 @@
 //!
 //! Sessions live in the store ([`Store::open_session`]): a restart keeps them, and every node
 //! on the same PostgreSQL database knows every session (no sticky load balancing needed).
-//! Expired sessions are deleted whenever one is opened.
+//! A session belongs to the token that opened it: it ends when that token is revoked or
+//! expires. Expired sessions are deleted whenever one is opened.
 
 use sha2::{Digest, Sha256};
 
@@ -28,13 +29,14 @@ pub enum SessionError {
     Store(#[from] StoreError),
 }
 
-/// Opens a session that expires [`LIFETIME_SECONDS`] after `now`; returns the id for the
-/// cookie (64 hex digits, 256 random bits).
-pub fn open(store: &dyn Store, now: u64) -> Result<String, SessionError> {
+/// Opens a session for the token whose hash is `token`, ending [`LIFETIME_SECONDS`] after
+/// `now` or when the token expires or is revoked; returns the id for the cookie (64 hex
+/// digits, 256 random bits).
+pub fn open(store: &dyn Store, token: &[u8; 32], now: u64) -> Result<String, SessionError> {
     let mut secret = [0u8; 32];
     getrandom::fill(&mut secret).map_err(SessionError::Random)?;
     let id: String = secret.iter().map(|b| format!("{b:02x}")).collect();
-    store.open_session(&hash(&id), now, now + LIFETIME_SECONDS)?;
+    store.open_session(&hash(&id), token, now, now + LIFETIME_SECONDS)?;
     Ok(id)
 }
 

@@ -32,9 +32,10 @@ mod tls;
 use self::commit::{AttemptError, is_retryable};
 use super::chunks::{self, StoredRow};
 use super::{
-    BatchDelta, CAMPAIGN_COLUMNS, CommitOutcome, EpochRange, Role, Store, StoreError,
-    StoredCampaign, TokenGrant, TokenInfo, campaign_row, check_schema_version, checked_token_id,
-    decode_campaign, epoch_range_of, role_if_equal, to_i64, to_u64, token_info,
+    BatchDelta, CAMPAIGN_COLUMNS, CommitOutcome, EpochRange, Role, SESSION_EXPIRY, Store,
+    StoreError, StoredCampaign, TokenGrant, TokenInfo, campaign_row, check_schema_version,
+    checked_token_id, decode_campaign, epoch_range_of, role_if_equal, session_end, to_i64, to_u64,
+    token_info,
 };
 use crate::estimate::Counters;
 
@@ -47,6 +48,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/postgres/0005_token_lifecycle.sql"),
     include_str!("../../../migrations/postgres/0006_campaign_lifecycle.sql"),
     include_str!("../../../migrations/postgres/0007_sessions.sql"),
+    include_str!("../../../migrations/postgres/0008_session_tokens.sql"),
 ];
 
 /// Attempts per group commit when PostgreSQL reports a serialization failure or deadlock.
@@ -452,10 +454,17 @@ impl Store for PostgresStore {
             return Ok(false);
         };
         let mut conn = self.conn()?;
-        let deleted = conn.execute(
+        let mut tx = conn.transaction()?;
+        tx.execute(
+            "DELETE FROM sessions WHERE token_hash IN \
+             (SELECT hash FROM tokens WHERE encode(substring(hash from 1 for 6), 'hex') = $1)",
+            &[&id],
+        )?;
+        let deleted = tx.execute(
             "DELETE FROM tokens WHERE encode(substring(hash from 1 for 6), 'hex') = $1",
             &[&id],
         )?;
+        tx.commit()?;
         Ok(deleted > 0)
     }
 
@@ -468,7 +477,13 @@ impl Store for PostgresStore {
         Ok(())
     }
 
-    fn open_session(&self, hash: &[u8; 32], now: u64, expires_at: u64) -> Result<(), StoreError> {
+    fn open_session(
+        &self,
+        hash: &[u8; 32],
+        token: &[u8; 32],
+        now: u64,
+        expires_at: u64,
+    ) -> Result<(), StoreError> {
         let mut conn = self.conn()?;
         let mut tx = conn.transaction()?;
         tx.execute(
@@ -476,8 +491,8 @@ impl Store for PostgresStore {
             &[&to_i64(now)?],
         )?;
         tx.execute(
-            "INSERT INTO sessions (hash, expires_at) VALUES ($1, $2)",
-            &[&&hash[..], &to_i64(expires_at)?],
+            "INSERT INTO sessions (hash, token_hash, expires_at) VALUES ($1, $2, $3)",
+            &[&&hash[..], &&token[..], &to_i64(expires_at)?],
         )?;
         tx.commit()?;
         Ok(())
@@ -485,12 +500,9 @@ impl Store for PostgresStore {
 
     fn session_expiry(&self, hash: &[u8; 32]) -> Result<Option<u64>, StoreError> {
         let mut conn = self.conn()?;
-        conn.query_opt(
-            "SELECT expires_at FROM sessions WHERE hash = $1",
-            &[&&hash[..]],
-        )?
-        .map(|row| to_u64(row.get(0)))
-        .transpose()
+        conn.query_opt(&SESSION_EXPIRY.replace("?1", "$1"), &[&&hash[..]])?
+            .map(|row| session_end(row.get(0), row.get(1)))
+            .transpose()
     }
 
     fn close_session(&self, hash: &[u8; 32]) -> Result<(), StoreError> {
