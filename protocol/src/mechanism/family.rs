@@ -159,7 +159,11 @@ pub(crate) fn check_subset(values: &[u32], w: u32, k: u32) -> Result<(), ReportE
     if let Some(&last) = values.last() {
         check_index(last, k)?;
     }
-    if values.windows(2).any(|pair| pair.first() >= pair.get(1)) {
+    if values
+        .iter()
+        .zip(values.iter().skip(1))
+        .any(|(a, b)| a >= b)
+    {
         return Err(ReportError::NotStrictlyIncreasing);
     }
     Ok(())
