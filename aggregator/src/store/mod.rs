@@ -329,7 +329,7 @@ type CampaignState = Option<(String, Option<i64>)>;
 /// configuration the batch was checked against.
 fn open_for(state: &CampaignState, delta: &BatchDelta) -> bool {
     state.as_ref().is_some_and(|(digest, closed_at)| {
-        closed_at.is_none() && *digest == format!("{:016x}", delta.digest)
+        closed_at.is_none() && u64::from_str_radix(digest, 16) == Ok(delta.digest)
     })
 }
 

@@ -16,8 +16,8 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::chunks::{self, StoredRow};
 use super::{
-    BatchDelta, CAMPAIGN_COLUMNS, CommitOutcome, EpochRange, Role, SESSION_EXPIRY, Store,
-    StoreError, StoredCampaign, TokenGrant, TokenInfo, campaign_row, check_schema_version,
+    BatchDelta, CAMPAIGN_COLUMNS, CampaignState, CommitOutcome, EpochRange, Role, SESSION_EXPIRY,
+    Store, StoreError, StoredCampaign, TokenGrant, TokenInfo, campaign_row, check_schema_version,
     checked_token_id, decode_campaign, epoch_range_of, open_for, repeat_outcome, role_if_equal,
     session_end, to_i64, to_u64, token_info,
 };
@@ -223,12 +223,25 @@ impl Store for SqliteStore {
             )?;
             let mut campaign =
                 tx.prepare_cached("SELECT digest, closed_at FROM campaigns WHERE id = ?1")?;
+            // Each campaign's row read once per group; the writer lock serializes this with
+            // closing and deleting.
+            let mut states: Vec<(&str, CampaignState)> = Vec::new();
             for delta in group {
-                // The writer lock serializes this with closing and deleting.
-                let row = campaign
-                    .query_row([&delta.campaign], |row| Ok((row.get(0)?, row.get(1)?)))
-                    .optional()?;
-                if !open_for(&row, delta) {
+                let known_state = states.iter().position(|(id, _)| *id == delta.campaign);
+                let index = match known_state {
+                    Some(index) => index,
+                    None => {
+                        let row = campaign
+                            .query_row([&delta.campaign], |row| Ok((row.get(0)?, row.get(1)?)))
+                            .optional()?;
+                        states.push((&delta.campaign, row));
+                        states.len() - 1
+                    }
+                };
+                if !states
+                    .get(index)
+                    .is_some_and(|(_, state)| open_for(state, delta))
+                {
                     outcomes.push(CommitOutcome::Closed);
                     continue;
                 }
