@@ -115,9 +115,9 @@ fn client_config(mode: SslMode, root_cert: Option<&str>) -> Result<ClientConfig,
     let builder = ClientConfig::builder_with_provider(Arc::clone(&provider))
         .with_safe_default_protocol_versions()
         .map_err(|e| StoreError::Tls(e.to_string()))?;
-    let check_name = match (mode, root_cert) {
-        (SslMode::VerifyFull, Some(_)) => true,
-        (SslMode::VerifyCa | SslMode::Require, Some(_)) => false,
+    let chain = match (mode, root_cert) {
+        (SslMode::VerifyFull, Some(roots)) => Some((roots, true)),
+        (SslMode::VerifyCa | SslMode::Require, Some(roots)) => Some((roots, false)),
         (SslMode::VerifyCa | SslMode::VerifyFull, None) => {
             return Err(StoreError::Tls(
                 "sslmode=verify-ca and verify-full need sslrootcert=<PEM file of the server's \
@@ -125,25 +125,21 @@ fn client_config(mode: SslMode, root_cert: Option<&str>) -> Result<ClientConfig,
                     .into(),
             ));
         }
-        (SslMode::Disable | SslMode::Prefer | SslMode::Require, _) => {
-            let verifier = Arc::new(Unverified(provider));
-            return Ok(builder
-                .dangerous()
-                .with_custom_certificate_verifier(verifier)
-                .with_no_client_auth());
-        }
+        (SslMode::Disable | SslMode::Prefer | SslMode::Require, _) => None,
     };
-    let roots = Arc::new(root_store(root_cert.unwrap_or("system"))?);
-    let verifier = WebPkiServerVerifier::builder_with_provider(roots, Arc::clone(&provider))
-        .build()
-        .map_err(|e| StoreError::Tls(e.to_string()))?;
-    let verifier = Arc::new(Verified {
-        inner: verifier,
-        check_name,
-    });
+    let chain = match chain {
+        Some((roots, check_name)) => {
+            let roots = Arc::new(root_store(roots)?);
+            let webpki = WebPkiServerVerifier::builder_with_provider(roots, Arc::clone(&provider))
+                .build()
+                .map_err(|e| StoreError::Tls(e.to_string()))?;
+            Some((webpki, check_name))
+        }
+        None => None,
+    };
     Ok(builder
         .dangerous()
-        .with_custom_certificate_verifier(verifier)
+        .with_custom_certificate_verifier(Arc::new(Verifier { chain, provider }))
         .with_no_client_auth())
 }
 
@@ -167,15 +163,19 @@ fn root_store(root_cert: &str) -> Result<RootCertStore, StoreError> {
     Ok(roots)
 }
 
-/// `verify-ca` and `verify-full`: the chain must lead to a root; the name is checked only for
-/// `verify-full`.
+/// The server's certificate as the mode asks: for `verify-ca` and `verify-full` the chain must
+/// lead to a root (and for `verify-full` be issued for the host); for `prefer` and `require`
+/// without roots it is not checked (libpq's meaning: encryption against passive eavesdropping
+/// only). The handshake's signatures are always verified, so the session key belongs to
+/// whoever holds the certificate's key.
 #[derive(Debug)]
-struct Verified {
-    inner: Arc<WebPkiServerVerifier>,
-    check_name: bool,
+struct Verifier {
+    /// The chain verifier and whether the host name is checked; `None`: unverified.
+    chain: Option<(Arc<WebPkiServerVerifier>, bool)>,
+    provider: Arc<CryptoProvider>,
 }
 
-impl ServerCertVerifier for Verified {
+impl ServerCertVerifier for Verifier {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -184,17 +184,15 @@ impl ServerCertVerifier for Verified {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        match self.inner.verify_server_cert(
-            end_entity,
-            intermediates,
-            server_name,
-            ocsp_response,
-            now,
-        ) {
+        let Some((webpki, check_name)) = &self.chain else {
+            return Ok(ServerCertVerified::assertion());
+        };
+        match webpki.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+        {
             // The chain is checked before the name, so a name error means the chain is good.
             Err(rustls::Error::InvalidCertificate(
                 CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
-            )) if !self.check_name => Ok(ServerCertVerified::assertion()),
+            )) if !check_name => Ok(ServerCertVerified::assertion()),
             other => other,
         }
     }
@@ -205,7 +203,8 @@ impl ServerCertVerifier for Verified {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls12_signature(message, cert, dss)
+        let algorithms = &self.provider.signature_verification_algorithms;
+        verify_tls12_signature(message, cert, dss, algorithms)
     }
 
     fn verify_tls13_signature(
@@ -214,62 +213,14 @@ impl ServerCertVerifier for Verified {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls13_signature(message, cert, dss)
+        let algorithms = &self.provider.signature_verification_algorithms;
+        verify_tls13_signature(message, cert, dss, algorithms)
     }
 
     fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        self.inner.supported_verify_schemes()
-    }
-}
-
-/// `prefer` and `require` without roots: encrypted, the certificate not checked (libpq's
-/// meaning; it protects against passive eavesdropping only). The handshake's signatures are
-/// still verified, so the session key belongs to whoever holds the certificate's key.
-#[derive(Debug)]
-struct Unverified(Arc<CryptoProvider>);
-
-impl ServerCertVerifier for Unverified {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
     }
 }
 
