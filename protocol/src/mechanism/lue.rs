@@ -30,6 +30,7 @@ use crate::math::{LikelihoodRatio, PureParams, Threshold};
 use crate::mechanism::check_domain_size;
 use crate::mechanism::family::{MechanismFamily, check_bits, wrong_variant};
 use crate::mechanism::{Mechanism, MechanismKind};
+use crate::plausibility::{FALSE_REJECTION, OnesRange};
 use crate::report::Report;
 
 /// Largest domain (k bits per report, as SUE and OUE).
@@ -64,6 +65,11 @@ pub struct LongitudinalUnaryParams {
     pub irr_zero: Threshold,
     /// ε∞ as configured, bit for bit (it goes into the canonical encoding).
     epsilon_permanent_bits: u64,
+    /// The number of ones an honest report holds but for a [`FALSE_REJECTION`] share: the
+    /// collector counts only reports in this range ([`crate::plausibility`]). A fresh device's
+    /// report has every bit independent, the true one with p and the others with q (both
+    /// responses chained), so the range is SUE's and OUE's for that (p, q).
+    pub honest: OnesRange,
 }
 
 /// 2^48: the thresholds' scale once their low 16 bits are dropped.
@@ -126,7 +132,7 @@ impl LongitudinalUnaryParams {
             (one, Threshold(0u64.wrapping_sub(one.0)))
         };
         let (irr_one, irr_zero) = irr(prr_one, prr_zero, optimized, epsilon);
-        let params = Self {
+        let mut params = Self {
             k,
             optimized,
             prr_one,
@@ -134,6 +140,7 @@ impl LongitudinalUnaryParams {
             irr_one,
             irr_zero,
             epsilon_permanent_bits: eps_inf.to_bits(),
+            honest: OnesRange { lo: 0, hi: k },
         };
         if params.irr_one.0 <= params.irr_zero.0 {
             return Err(invalid(
@@ -149,6 +156,7 @@ impl LongitudinalUnaryParams {
                  l_sue",
             ));
         }
+        params.honest = OnesRange::new(k, params.pure(), FALSE_REJECTION);
         Ok(params)
     }
 
@@ -160,6 +168,20 @@ impl LongitudinalUnaryParams {
     /// Words per report, ⌈k/64⌉.
     pub const fn words(&self) -> usize {
         self.k.div_ceil(64) as usize
+    }
+
+    /// Whether the collector counts a report with these bits (its ones in the honest range).
+    #[inline]
+    pub fn plausible(&self, bits: &[u64]) -> bool {
+        let ones: u32 = bits.iter().map(|w| w.count_ones()).sum();
+        self.honest.keeps(ones)
+    }
+
+    /// `(p', q')`: the per-bit probabilities among the reports the collector counts, which its
+    /// estimator uses; they differ from [`LongitudinalUnaryParams::pure`] by less than
+    /// [`FALSE_REJECTION`].
+    pub fn counted(&self) -> PureParams {
+        self.honest.counted(self.k, self.pure())
     }
 
     /// Exact (p, q) of one report from the thresholds.
