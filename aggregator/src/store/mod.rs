@@ -309,7 +309,7 @@ pub fn open(url: &str, node: &str) -> Result<Arc<dyn Store>, StoreError> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         return Ok(Arc::new(postgres::PostgresStore::open(url, node)?));
     }
-    Err(StoreError::UnsupportedUrl(url.to_owned()))
+    Err(StoreError::UnsupportedUrl(without_password(url)))
 }
 
 /// The stored form of a campaign: its JSON and its digest in hex.
@@ -418,6 +418,23 @@ fn token_info(
 }
 
 /// A token id as given: 12 hex digits, lower case.
+/// `url` with the password of its user info (`scheme://user:password@host…`) replaced by
+/// `***`, for error messages and logs.
+pub(crate) fn without_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    match authority.rsplit_once('@') {
+        Some((user_info, host)) => match user_info.split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:***@{host}{tail}"),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
+}
+
 /// A session's expiry and its token's, joined (`?1`: the session's hash).
 const SESSION_EXPIRY: &str = "SELECT s.expires_at, t.expires_at FROM sessions s \
      JOIN tokens t ON t.hash = s.token_hash WHERE s.hash = ?1";

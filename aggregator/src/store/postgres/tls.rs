@@ -27,7 +27,7 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
-use crate::store::StoreError;
+use crate::store::{StoreError, without_password};
 
 /// How the connection is protected, as libpq's `sslmode` says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,7 +98,7 @@ pub(super) fn connection(url: &str) -> Result<Connection, StoreError> {
         format!("{base}?{}", rest.join("&"))
     };
     let mut config = postgres::Config::from_str(&driver_url)
-        .map_err(|e| StoreError::UnsupportedUrl(format!("{url}: {e}")))?;
+        .map_err(|e| StoreError::UnsupportedUrl(format!("{}: {e}", without_password(url))))?;
     config.ssl_mode(match mode {
         SslMode::Disable => postgres::config::SslMode::Disable,
         SslMode::Prefer => postgres::config::SslMode::Prefer,
@@ -243,6 +243,26 @@ mod tests {
             .unwrap();
         assert_eq!(c.mode, SslMode::VerifyFull);
         assert_eq!(c.config.get_ssl_mode(), postgres::config::SslMode::Require);
+    }
+
+    #[test]
+    fn a_refused_url_never_shows_its_password() {
+        let message = connection("postgres://ldp:s3cret@db.example:5432/ldp?bogus=1")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap();
+        assert!(!message.contains("s3cret"), "{message}");
+        assert!(
+            message.contains("postgres://ldp:***@db.example:5432/ldp"),
+            "{message}"
+        );
+        assert_eq!(
+            without_password("mysql://u:p@w@h/d"),
+            "mysql://u:***@h/d",
+            "the last @ ends the user info"
+        );
+        assert_eq!(without_password("postgres://u@h/d"), "postgres://u@h/d");
+        assert_eq!(without_password("sqlite:///a:b@c"), "sqlite:///a:b@c");
     }
 
     #[test]
